@@ -1,0 +1,247 @@
+/*
+ * kvkit/kvkit.h - JSON documents with schemas on pluggable key-value stores.
+ *
+ * Rules that hold for every function here:
+ *  - Handles are opaque.  `_open/_close` hold engine resources,
+ *    `_create/_destroy` are plain objects; every close/destroy accepts NULL.
+ *  - Every fallible call returns a kvkit_status_t (KVKIT_OK == 0) and takes
+ *    `kvkit_error_t *err` last; NULL is allowed.  The first error wins: a
+ *    report that already holds an error is not overwritten (clear it with
+ *    kvkit_error_clear to reuse it).
+ *  - KVKIT_NOTFOUND is an outcome, not a failure.
+ *  - Strings are UTF-8 and NUL-terminated and are borrowed for the call
+ *    unless the comment says otherwise.
+ *  - json_t arguments follow jansson: plain names borrow, `_new` steals.
+ *
+ * Thread safety: stores may be shared between threads (libkvkit serializes
+ * calls to backends that are not thread-safe); other objects belong to one
+ * thread at a time.
+ */
+#ifndef KVKIT_H
+#define KVKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <kvkit/status.h>
+#include <kvkit/backend.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KVKIT_VERSION "0.1.0"
+
+/*** errors ***/
+
+/* Static message for a status code ("not found" ...); never NULL. */
+const char *kvkit_strerror(int code);
+
+/* The code's name without prefix ("NOTFOUND" ...); never NULL. */
+const char *kvkit_status_name(int code);
+
+/* Reset a report to KVKIT_OK with empty texts.  NULL is allowed. */
+void kvkit_error_clear(kvkit_error_t *err);
+
+/* Library version string (KVKIT_VERSION of the built library). */
+const char *kvkit_version(void);
+
+/*** plugin directories and backends ***/
+
+/* Add a directory searched before KVKIT_PLUGIN_PATH and the compiled-in one
+ * (directories added later are searched after those added earlier).  `dir`
+ * must be absolute; it is copied.  Process-wide. */
+int kvkit_plugin_dir_add(const char *dir, kvkit_error_t *err);
+
+/* Forget every directory added with kvkit_plugin_dir_add. */
+void kvkit_plugin_dirs_clear(void);
+
+/* The compiled-in plugin directory. */
+const char *kvkit_plugin_dir_default(void);
+
+/* Register a backend in-process (no .so): `ops` is a table of function
+ * pointers, borrowed until kvkit_backend_unregister (keep it static).  The
+ * descriptor's name is the backend name; it takes precedence over plugin
+ * files of the same name. */
+typedef struct kvkit_backend_ops {
+    const kvkit_backend_descriptor_t *descriptor; /* required */
+    kvkit_backend_open_fn open;                   /* required */
+    kvkit_backend_close_fn close;                 /* required */
+    kvkit_backend_get_fn get;                     /* required */
+    kvkit_backend_save_fn save;                   /* required */
+    kvkit_backend_delete_fn del;                  /* required */
+    kvkit_backend_index_lookup_fn index_lookup;   /* optional */
+    kvkit_backend_list_keys_fn list_keys;         /* optional */
+    kvkit_backend_index_docs_fn index_docs;       /* optional */
+    kvkit_backend_write_batch_fn write_batch;     /* optional */
+    void *reserved[16];                           /* zero: room for new ops */
+} kvkit_backend_ops_t;
+
+int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err);
+int kvkit_backend_unregister(const char *name, kvkit_error_t *err);
+
+/* One backend as found by kvkit_backends_list. */
+typedef struct kvkit_backend_info {
+    const char *name;        /* backend name */
+    const char *path;        /* the file, or "(built-in)" */
+    const char *version;     /* NULL when it failed to load */
+    const char *description; /* NULL when it failed to load */
+    unsigned abi_major, abi_minor;
+    int status;              /* KVKIT_OK, or why it cannot be used */
+    const char *error;       /* message when status != KVKIT_OK, else "" */
+    int shadowed;            /* 1 when an earlier directory has the same name */
+} kvkit_backend_info_t;
+
+/* Call fn once per backend file found in every plugin directory (in search
+ * order) and per registered backend.  Each plugin is loaded to read its
+ * descriptor and unloaded again.  Pointers are valid during the call only.
+ * fn returns non-zero to stop. */
+typedef int (*kvkit_backend_info_fn)(void *ctx, const kvkit_backend_info_t *info);
+int kvkit_backends_list(kvkit_backend_info_fn fn, void *ctx, kvkit_error_t *err);
+
+/* Call fn with each plugin directory in search order. */
+typedef int (*kvkit_plugin_dir_fn)(void *ctx, const char *dir, const char *origin);
+void kvkit_plugin_dirs_each(kvkit_plugin_dir_fn fn, void *ctx);
+
+/*** stores ***/
+
+typedef struct kvkit_store kvkit_store_t;
+
+/* Open the store named by "NAME:LOCATION[?key=value&...]" (option keys and
+ * values percent-decoded).  NAME is checked ([a-z0-9_]{1,64}) before any
+ * file is touched.  Returns NULL with *err filled on failure.  Close with
+ * kvkit_store_close. */
+kvkit_store_t *kvkit_store_open(const char *uri, kvkit_error_t *err);
+
+/* Close the store; unloads the plugin when no other store uses it.  NULL ok. */
+void kvkit_store_close(kvkit_store_t *store);
+
+/* The backend's name and descriptor (borrowed, valid while the store is open). */
+const char *kvkit_store_backend(const kvkit_store_t *store);
+const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *store);
+
+/* 1 if the backend implements the optional operation ("index_lookup",
+ * "list_keys", "index_docs", "write_batch"), else 0. */
+int kvkit_store_supports(const kvkit_store_t *store, const char *op);
+
+/*** index values ***/
+
+/* A set of index entries for one document: field -> scalar values. */
+typedef struct kvkit_index_set kvkit_index_set_t;
+
+kvkit_index_set_t *kvkit_index_set_create(void);
+void kvkit_index_set_destroy(kvkit_index_set_t *set);
+void kvkit_index_set_clear(kvkit_index_set_t *set);
+size_t kvkit_index_set_size(const kvkit_index_set_t *set);
+
+/* Add `value` (borrowed) under `field`: an integer, a real, a string, or an
+ * array of those (one entry per element).  null in an array is skipped;
+ * other kinds are KVKIT_INVALID naming the field. */
+int kvkit_index_set_add(kvkit_index_set_t *set, const char *field,
+                        const json_t *value, kvkit_error_t *err);
+
+/* The sortable encoding of one scalar (integer, real or string).  On success
+ * *out is allocated with malloc and must be freed with free. */
+int kvkit_index_encode(const json_t *value, unsigned char **out, size_t *out_len,
+                       kvkit_error_t *err);
+
+/* Decode sortable bytes back to a new JSON scalar (reference owned by the
+ * caller).  Integers come back as integers, reals as reals. */
+int kvkit_index_decode(const unsigned char *in, size_t len, json_t **out,
+                       kvkit_error_t *err);
+
+/*** raw store operations (bytes; the document layer builds on these) ***/
+
+/* On KVKIT_OK, *value (malloc'd, NUL-terminated for convenience; free with
+ * free) and *value_len.  KVKIT_NOTFOUND when absent. */
+int kvkit_store_get(kvkit_store_t *store, const char *bucket, const char *key,
+                    char **value, size_t *value_len, kvkit_error_t *err);
+
+/* Store value under bucket/key with exactly the index entries in `index`
+ * (NULL: none) - entries the key had before are replaced. */
+int kvkit_store_save(kvkit_store_t *store, const char *bucket, const char *key,
+                     const char *value, size_t value_len,
+                     const kvkit_index_set_t *index, kvkit_error_t *err);
+
+/* Delete bucket/key and its index entries; an absent key is KVKIT_OK. */
+int kvkit_store_delete(kvkit_store_t *store, const char *bucket,
+                       const char *key, kvkit_error_t *err);
+
+/* Result callback: return 0 to continue, non-zero to stop early. */
+typedef int (*kvkit_key_fn)(void *ctx, const char *key, size_t key_len);
+typedef int (*kvkit_doc_fn)(void *ctx, const char *key, size_t key_len,
+                            const char *value, size_t value_len);
+
+/* Keys whose `field` has a value v with lo <= v <= hi (hi NULL: v == lo).
+ * Bounds are JSON scalars of the same class (numbers, integer or real, in
+ * one order; or strings).  Pseudo-fields: "$key" (lo/hi are key strings),
+ * "$bucket" (every key; bounds ignored).  Each key at most once. */
+int kvkit_store_index_keys(kvkit_store_t *store, const char *bucket,
+                           const char *field, const json_t *lo,
+                           const json_t *hi, kvkit_key_fn fn, void *ctx,
+                           kvkit_error_t *err);
+
+/* The same, handing over each document (fused backend op when available,
+ * else one get per key; keys deleted meanwhile are skipped). */
+int kvkit_store_index_docs(kvkit_store_t *store, const char *bucket,
+                           const char *field, const json_t *lo,
+                           const json_t *hi, kvkit_doc_fn fn, void *ctx,
+                           kvkit_error_t *err);
+
+/* Keys of the bucket with lo <= key <= hi (NULL bounds are open). */
+int kvkit_store_list_keys(kvkit_store_t *store, const char *bucket,
+                          const char *lo, const char *hi, kvkit_key_fn fn,
+                          void *ctx, kvkit_error_t *err);
+
+/*** streaming iterator (constant memory; LevelDB shape) ***/
+
+typedef struct kvkit_iter kvkit_iter_t;
+
+/* Iterate keys (and, with want_docs, documents) of an index query with the
+ * same arguments as kvkit_store_index_keys.  Never NULL unless out of
+ * memory; errors surface through kvkit_iter_status. */
+kvkit_iter_t *kvkit_store_index_iter(kvkit_store_t *store, const char *bucket,
+                                     const char *field, const json_t *lo,
+                                     const json_t *hi, int want_docs);
+
+/* Iterate keys of the bucket in [lo, hi] (NULL bounds open). */
+kvkit_iter_t *kvkit_store_keys_iter(kvkit_store_t *store, const char *bucket,
+                                    const char *lo, const char *hi, int want_docs);
+
+int kvkit_iter_valid(const kvkit_iter_t *it);
+void kvkit_iter_next(kvkit_iter_t *it);
+/* Borrowed until the next kvkit_iter_next / _destroy. */
+const char *kvkit_iter_key(const kvkit_iter_t *it, size_t *len);
+const char *kvkit_iter_value(const kvkit_iter_t *it, size_t *len);
+/* KVKIT_OK after a clean end; otherwise the error, also copied into err. */
+int kvkit_iter_status(const kvkit_iter_t *it, kvkit_error_t *err);
+void kvkit_iter_destroy(kvkit_iter_t *it);
+
+/*** batches ***/
+
+typedef struct kvkit_batch kvkit_batch_t;
+
+kvkit_batch_t *kvkit_batch_create(void);
+void kvkit_batch_destroy(kvkit_batch_t *batch);
+/* Queue a save (value and index are copied) or a delete. */
+int kvkit_batch_save(kvkit_batch_t *batch, const char *bucket, const char *key,
+                     const char *value, size_t value_len,
+                     const kvkit_index_set_t *index, kvkit_error_t *err);
+int kvkit_batch_delete(kvkit_batch_t *batch, const char *bucket,
+                       const char *key, kvkit_error_t *err);
+size_t kvkit_batch_size(const kvkit_batch_t *batch);
+/* Apply the batch: one backend write_batch when supported (atomic on
+ * KVKIT_BACKEND_ATOMIC engines), else each write in order, stopping at the
+ * first error.  The batch is left as it was (clear it by destroying). */
+int kvkit_store_write(kvkit_store_t *store, const kvkit_batch_t *batch,
+                      kvkit_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include <kvkit/document.h>
+
+#endif /* KVKIT_H */

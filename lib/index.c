@@ -1,0 +1,377 @@
+/*
+ * index.c - index values: the order-preserving ("sortable") encoding and
+ * the per-document set of index entries.
+ *
+ * Sortable encoding (memcmp order == value order, prefix-free):
+ *   number: 0x10, sortable(double d) [8, big-endian], sortable(int64 c) [8]
+ *           where d is the value rounded to a double and c the exact
+ *           integer correction (value - d; non-zero only for integers
+ *           beyond 2^53).  Comparing d first and c second orders integers
+ *           and reals exactly in one numeric order; -0.0 is stored as 0.
+ *   string: 0x20, the bytes with 0x00 written as 00 FF, then 00 01.
+ * Numbers (0x10) sort before strings (0x20).
+ */
+#include "kvkit_private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*** encoding ***/
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void encode_number(unsigned char *out, double d, int64_t correction)
+{
+    uint64_t bits;
+    if (d == 0)
+        d = 0.0; /* -0.0 == 0.0 numerically, so they must encode alike */
+    memcpy(&bits, &d, sizeof bits);
+    bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
+    out[0] = KVKIT_SORTABLE_NUMBER;
+    put_be64(out + 1, bits);
+    put_be64(out + 9, (uint64_t)correction ^ (1ULL << 63));
+}
+
+static void encode_integer(unsigned char *out, int64_t i)
+{
+    double d = (double)i;
+    /* d is integral and within [-2^63, 2^63], so the difference is exact in
+     * 128 bits and small (|c| <= 2^10) */
+    __int128 c = (__int128)i - (__int128)d;
+    encode_number(out, d, (int64_t)c);
+}
+
+static size_t encode_string(unsigned char *out, const char *s, size_t len)
+{
+    size_t o = 0;
+    out[o++] = KVKIT_SORTABLE_STRING;
+    for (size_t i = 0; i < len; i++) {
+        out[o++] = (unsigned char)s[i];
+        if (s[i] == '\0')
+            out[o++] = 0xFF;
+    }
+    out[o++] = 0x00;
+    out[o++] = 0x01;
+    return o;
+}
+
+size_t kvkit__sortable_size(const json_t *v)
+{
+    if (json_is_string(v))
+        return 2 * json_string_length(v) + 3;
+    return KVKIT_SORTABLE_NUMBER_LEN;
+}
+
+int kvkit__index_value(const json_t *v, unsigned char *buf,
+                       kvkit_index_value_t *out, const char *field,
+                       kvkit_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->sortable = buf;
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        out->kind = KVKIT_INDEX_INTEGER;
+        out->integer = json_integer_value(v);
+        encode_integer(buf, out->integer);
+        out->sortable_len = KVKIT_SORTABLE_NUMBER_LEN;
+        return KVKIT_OK;
+    case JSON_REAL:
+        out->kind = KVKIT_INDEX_REAL;
+        out->real = json_real_value(v);
+        if (!isfinite(out->real))
+            return kvkit__error(err, KVKIT_INVALID, field,
+                                "index value for \"%s\" is not a finite number", field);
+        encode_number(buf, out->real, 0);
+        out->sortable_len = KVKIT_SORTABLE_NUMBER_LEN;
+        return KVKIT_OK;
+    case JSON_STRING:
+        out->kind = KVKIT_INDEX_STRING;
+        out->string = json_string_value(v);
+        out->string_len = json_string_length(v);
+        out->sortable_len = encode_string(buf, out->string, out->string_len);
+        return KVKIT_OK;
+    default:
+        return kvkit__error(err, KVKIT_INVALID, field,
+                            "index value for \"%s\" must be a number or a string, not %s",
+                            field,
+                            json_is_object(v) ? "an object" : json_is_array(v) ? "an array"
+                            : json_is_boolean(v) ? "a boolean" : "null");
+    }
+}
+
+int kvkit_index_encode(const json_t *value, unsigned char **out, size_t *out_len,
+                       kvkit_error_t *err)
+{
+    if (value == NULL || out == NULL || out_len == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_index_encode: NULL argument");
+    unsigned char *buf = malloc(kvkit__sortable_size(value));
+    if (buf == NULL)
+        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory encoding index value");
+    kvkit_index_value_t iv;
+    int rc = kvkit__index_value(value, buf, &iv, "value", err);
+    if (rc != KVKIT_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = iv.sortable_len;
+    return KVKIT_OK;
+}
+
+int kvkit_index_decode(const unsigned char *in, size_t len, json_t **out,
+                       kvkit_error_t *err)
+{
+    if (in == NULL || out == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_index_decode: NULL argument");
+    if (kvkit_sortable_length(in, len) != len)
+        return kvkit__error(err, KVKIT_CORRUPT, "", "malformed sortable index value (%zu bytes)", len);
+    if (in[0] == KVKIT_SORTABLE_NUMBER) {
+        uint64_t bits = get_be64(in + 1);
+        bits = (bits >> 63) ? bits & ~(1ULL << 63) : ~bits;
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        int64_t c = (int64_t)(get_be64(in + 9) ^ (1ULL << 63));
+        if (isnan(d))
+            return kvkit__error(err, KVKIT_CORRUPT, "", "malformed sortable index value: NaN");
+        if (d == floor(d) && d >= -9223372036854775808.0 && d <= 9223372036854775808.0) {
+            __int128 i = (__int128)d + c;
+            if (i >= INT64_MIN && i <= INT64_MAX && (c != 0 || d < 9223372036854775808.0)) {
+                *out = json_integer((json_int_t)i);
+                goto done;
+            }
+        }
+        if (c != 0)
+            return kvkit__error(err, KVKIT_CORRUPT, "", "malformed sortable index value: correction on a non-integer");
+        *out = json_real(d);
+    } else {
+        char *s = malloc(len);
+        size_t n = 0;
+        if (s == NULL)
+            return kvkit__error(err, KVKIT_NOMEM, "", "out of memory decoding index value");
+        for (size_t i = 1; i + 2 < len; i++) {
+            s[n++] = (char)in[i];
+            if (in[i] == 0x00)
+                i++;
+        }
+        *out = json_stringn_nocheck(s, n);
+        free(s);
+    }
+done:
+    if (*out == NULL)
+        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory decoding index value");
+    return KVKIT_OK;
+}
+
+/*** index sets ***/
+
+/* Entries point into blocks owned by the set: one block per add call holds
+ * the field name and the sortable/string bytes of its values. */
+struct kvkit_index_set {
+    kvkit_index_entry_t *entries;
+    size_t n, cap;
+    void **blocks;
+    size_t n_blocks, cap_blocks;
+};
+
+kvkit_index_set_t *kvkit_index_set_create(void)
+{
+    return kvkit__calloc(1, sizeof(kvkit_index_set_t));
+}
+
+void kvkit_index_set_clear(kvkit_index_set_t *set)
+{
+    if (set == NULL)
+        return;
+    for (size_t i = 0; i < set->n_blocks; i++)
+        kvkit__free(set->blocks[i]);
+    set->n_blocks = 0;
+    set->n = 0;
+}
+
+void kvkit_index_set_destroy(kvkit_index_set_t *set)
+{
+    if (set == NULL)
+        return;
+    kvkit_index_set_clear(set);
+    kvkit__free(set->blocks);
+    kvkit__free(set->entries);
+    kvkit__free(set);
+}
+
+size_t kvkit_index_set_size(const kvkit_index_set_t *set)
+{
+    return set ? set->n : 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const kvkit_index_entry_t *x = a, *y = b;
+    int c = strcmp(x->field, y->field);
+    if (c != 0)
+        return c;
+    size_t n = x->value.sortable_len < y->value.sortable_len ? x->value.sortable_len
+                                                             : y->value.sortable_len;
+    c = memcmp(x->value.sortable, y->value.sortable, n);
+    if (c != 0)
+        return c;
+    return (x->value.sortable_len > y->value.sortable_len) -
+           (x->value.sortable_len < y->value.sortable_len);
+}
+
+/* Sort and drop duplicates, keeping the contract of kvkit_index_entry_t. */
+static void normalize(kvkit_index_set_t *set)
+{
+    if (set->n < 2)
+        return;
+    qsort(set->entries, set->n, sizeof *set->entries, entry_cmp);
+    size_t w = 1;
+    for (size_t r = 1; r < set->n; r++)
+        if (entry_cmp(&set->entries[w - 1], &set->entries[r]) != 0)
+            set->entries[w++] = set->entries[r];
+    set->n = w;
+}
+
+static int reserve(kvkit_index_set_t *set, size_t more)
+{
+    if (set->n_blocks == set->cap_blocks) {
+        size_t cap = set->cap_blocks ? 2 * set->cap_blocks : 8;
+        void **grown = kvkit__realloc(set->blocks, cap * sizeof *grown);
+        if (grown == NULL)
+            return KVKIT_NOMEM;
+        set->blocks = grown;
+        set->cap_blocks = cap;
+    }
+    if (set->n + more > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 8;
+        while (cap < set->n + more)
+            cap *= 2;
+        kvkit_index_entry_t *grown = kvkit__realloc(set->entries, cap * sizeof *grown);
+        if (grown == NULL)
+            return KVKIT_NOMEM;
+        set->entries = grown;
+        set->cap = cap;
+    }
+    return KVKIT_OK;
+}
+
+int kvkit_index_set_add(kvkit_index_set_t *set, const char *field,
+                        const json_t *value, kvkit_error_t *err)
+{
+    if (set == NULL || field == NULL || value == NULL)
+        return kvkit__error(err, KVKIT_INVALID, field ? field : "",
+                            "kvkit_index_set_add: NULL argument");
+    size_t flen = strlen(field);
+    if (flen == 0 || flen > KVKIT_FIELD_MAX || field[0] == '$')
+        return kvkit__error(err, KVKIT_INVALID, field,
+                            "invalid index field name \"%s\": 1 to %d bytes, not starting with '$'",
+                            field, KVKIT_FIELD_MAX);
+    bool list = json_is_array(value);
+    size_t count = list ? json_array_size(value) : 1;
+    /* one block per call: the field name, then per value its sortable bytes
+     * and, for strings, a NUL-terminated copy of the typed value */
+    size_t bytes = flen + 1;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *v = list ? json_array_get(value, i) : value;
+        if (list && json_is_null(v))
+            continue;
+        if (!json_is_number(v) && !json_is_string(v))
+            return kvkit__error(err, KVKIT_INVALID, field,
+                                "index value for \"%s\"%s must be a number or a string",
+                                field, list ? " (list element)" : "");
+        bytes += kvkit__sortable_size(v);
+        if (json_is_string(v))
+            bytes += json_string_length(v) + 1;
+    }
+    unsigned char *block;
+    if (reserve(set, count) != KVKIT_OK || (block = kvkit__malloc(bytes)) == NULL)
+        return kvkit__error(err, KVKIT_NOMEM, field, "out of memory adding index entries for \"%s\"", field);
+    set->blocks[set->n_blocks++] = block;
+    memcpy(block, field, flen + 1);
+    unsigned char *p = block + flen + 1;
+    size_t first = set->n;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *v = list ? json_array_get(value, i) : value;
+        if (json_is_null(v))
+            continue;
+        kvkit_index_entry_t *e = &set->entries[set->n];
+        int rc = kvkit__index_value(v, p, &e->value, field, err);
+        if (rc != KVKIT_OK) {
+            set->n = first; /* the block stays with the set until clear */
+            return rc;
+        }
+        e->field = (const char *)block;
+        p += e->value.sortable_len;
+        if (e->value.kind == KVKIT_INDEX_STRING) { /* own the typed bytes too */
+            memcpy(p, e->value.string, e->value.string_len);
+            p[e->value.string_len] = '\0';
+            e->value.string = (const char *)p;
+            p += e->value.string_len + 1;
+        }
+        set->n++;
+    }
+    normalize(set);
+    return KVKIT_OK;
+}
+
+const kvkit_index_entry_t *kvkit__index_set_entries(const kvkit_index_set_t *set,
+                                                    size_t *n)
+{
+    *n = set ? set->n : 0;
+    return set ? set->entries : NULL;
+}
+
+kvkit_index_set_t *kvkit__index_set_copy(const kvkit_index_set_t *set)
+{
+    kvkit_index_set_t *copy = kvkit_index_set_create();
+    if (copy == NULL || set == NULL || set->n == 0)
+        return copy;
+    /* one block: fields, sortable bytes and strings of every entry */
+    size_t bytes = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        const kvkit_index_entry_t *e = &set->entries[i];
+        bytes += strlen(e->field) + 1 + e->value.sortable_len + e->value.string_len + 1;
+    }
+    if (reserve(copy, set->n) != KVKIT_OK) {
+        kvkit_index_set_destroy(copy);
+        return NULL;
+    }
+    unsigned char *p = kvkit__malloc(bytes);
+    if (p == NULL) {
+        kvkit_index_set_destroy(copy);
+        return NULL;
+    }
+    copy->blocks[copy->n_blocks++] = p;
+    for (size_t i = 0; i < set->n; i++) {
+        const kvkit_index_entry_t *e = &set->entries[i];
+        kvkit_index_entry_t *c = &copy->entries[i];
+        *c = *e;
+        size_t flen = strlen(e->field) + 1;
+        memcpy(p, e->field, flen);
+        c->field = (const char *)p;
+        p += flen;
+        memcpy(p, e->value.sortable, e->value.sortable_len);
+        c->value.sortable = p;
+        p += e->value.sortable_len;
+        if (e->value.kind == KVKIT_INDEX_STRING) {
+            memcpy(p, e->value.string, e->value.string_len);
+            p[e->value.string_len] = '\0';
+            c->value.string = (const char *)p;
+            p += e->value.string_len + 1;
+        }
+    }
+    copy->n = set->n;
+    return copy;
+}

@@ -1,0 +1,564 @@
+/*
+ * loader.c - finding, loading, binding and unloading backend plugins.
+ *
+ * Rules (see DESIGN.md section 3 and shared/reference/plugins.md):
+ *  - backend NAME is exactly the file NAME.so in each plugin directory; no
+ *    directory is scanned to open a store;
+ *  - directories: those added through the API, then each absolute entry of
+ *    KVKIT_PLUGIN_PATH (secure_getenv: ignored in set-uid programs), then the
+ *    compiled-in one; the first existing file wins, and if it is broken that
+ *    is the error (no silent fall-through to a later directory);
+ *  - every libltdl call happens under one mutex and its error text is copied
+ *    at once (lt_dlerror is process-global);
+ *  - local symbol scope, immediate binding.
+ */
+#include "kvkit_private.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <ltdl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef KVKIT_PLUGINDIR
+#define KVKIT_PLUGINDIR "/usr/local/lib/kvkit"
+#endif
+
+/* Guards everything below and every lt_* call. */
+static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ltdl_ready;          /* lt_dlinit succeeded */
+static char **api_dirs;         /* kvkit_plugin_dir_add, in order */
+static size_t n_api_dirs;
+static kvkit__backend_t *backends; /* loaded plugins and registered backends */
+
+/*** the operation table: symbol name -> slot ***/
+
+typedef struct op_slot {
+    const char *symbol;
+    size_t offset; /* in kvkit_backend_ops_t */
+    bool required;
+} op_slot_t;
+
+#define OP_SLOT(sym, field, req) {"kvkit_backend_" sym, offsetof(kvkit_backend_ops_t, field), req}
+static const op_slot_t op_slots[] = {
+    OP_SLOT("open", open, true),
+    OP_SLOT("close", close, true),
+    OP_SLOT("get", get, true),
+    OP_SLOT("save", save, true),
+    OP_SLOT("delete", del, true),
+    OP_SLOT("index_lookup", index_lookup, false),
+    OP_SLOT("list_keys", list_keys, false),
+    OP_SLOT("index_docs", index_docs, false),
+    OP_SLOT("write_batch", write_batch, false),
+};
+#define N_OP_SLOTS (sizeof op_slots / sizeof op_slots[0])
+
+static void **op_ptr(kvkit_backend_ops_t *ops, const op_slot_t *slot)
+{
+    return (void **)((char *)ops + slot->offset);
+}
+
+/*** plugin directories ***/
+
+int kvkit_plugin_dir_add(const char *dir, kvkit_error_t *err)
+{
+    if (dir == NULL || dir[0] != '/')
+        return kvkit__error(err, KVKIT_INVALID, dir ? dir : "",
+                            "plugin directory \"%s\" is not an absolute path", dir ? dir : "(null)");
+    char *copy = kvkit__strdup(dir);
+    if (copy == NULL)
+        return kvkit__error(err, KVKIT_NOMEM, dir, "out of memory adding plugin directory");
+    pthread_mutex_lock(&loader_lock);
+    char **grown = kvkit__realloc(api_dirs, (n_api_dirs + 1) * sizeof *api_dirs);
+    if (grown == NULL) {
+        pthread_mutex_unlock(&loader_lock);
+        kvkit__free(copy);
+        return kvkit__error(err, KVKIT_NOMEM, dir, "out of memory adding plugin directory");
+    }
+    api_dirs = grown;
+    api_dirs[n_api_dirs++] = copy;
+    pthread_mutex_unlock(&loader_lock);
+    return KVKIT_OK;
+}
+
+void kvkit_plugin_dirs_clear(void)
+{
+    pthread_mutex_lock(&loader_lock);
+    for (size_t i = 0; i < n_api_dirs; i++)
+        kvkit__free(api_dirs[i]);
+    kvkit__free(api_dirs);
+    api_dirs = NULL;
+    n_api_dirs = 0;
+    pthread_mutex_unlock(&loader_lock);
+}
+
+const char *kvkit_plugin_dir_default(void)
+{
+    return KVKIT_PLUGINDIR;
+}
+
+static const char *plugin_path_env(void)
+{
+#ifdef HAVE_SECURE_GETENV
+    return secure_getenv("KVKIT_PLUGIN_PATH");
+#else
+    return getuid() == geteuid() && getgid() == getegid() ? getenv("KVKIT_PLUGIN_PATH") : NULL;
+#endif
+}
+
+/* Call fn(ctx, dir, origin) for each directory in search order, with the
+ * loader lock held.  Stops when fn returns non-zero and returns that. */
+static int dirs_each_locked(int (*fn)(void *, const char *, const char *), void *ctx)
+{
+    int rc;
+    for (size_t i = 0; i < n_api_dirs; i++)
+        if ((rc = fn(ctx, api_dirs[i], "api")) != 0)
+            return rc;
+    const char *env = plugin_path_env();
+    if (env != NULL) {
+        char dir[4096];
+        while (*env) {
+            size_t len = strcspn(env, ":");
+            /* empty and relative entries are dropped: a relative one would
+             * resolve against the working directory (CVE-2021-4034's lesson) */
+            if (len > 0 && env[0] == '/' && len < sizeof dir) {
+                memcpy(dir, env, len);
+                dir[len] = '\0';
+                if ((rc = fn(ctx, dir, "KVKIT_PLUGIN_PATH")) != 0)
+                    return rc;
+            }
+            env += len;
+            if (*env == ':')
+                env++;
+        }
+    }
+    return fn(ctx, KVKIT_PLUGINDIR, "default");
+}
+
+void kvkit_plugin_dirs_each(kvkit_plugin_dir_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&loader_lock);
+    dirs_each_locked(fn, ctx);
+    pthread_mutex_unlock(&loader_lock);
+}
+
+/*** loading one file ***/
+
+static int ltdl_init_locked(kvkit_error_t *err)
+{
+    if (ltdl_ready)
+        return KVKIT_OK;
+    if (lt_dlinit() != 0) {
+        const char *e = lt_dlerror();
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, "libltdl", "libltdl: initialization failed: %s",
+                            e ? e : "unknown error");
+    }
+    ltdl_ready = 1;
+    return KVKIT_OK;
+}
+
+static void backend_free(kvkit__backend_t *b)
+{
+    if (b == NULL)
+        return;
+    kvkit__free(b->name);
+    kvkit__free(b->path);
+    kvkit__free(b);
+}
+
+static void unload_locked(kvkit__backend_t *b)
+{
+    if (b->dl != NULL)
+        lt_dlclose((lt_dlhandle)b->dl);
+    backend_free(b);
+}
+
+/* Check a descriptor against this host.  `where` names the file (or
+ * "(built-in)") in messages. */
+static int check_descriptor(const kvkit_backend_descriptor_t *d, const char *name,
+                            const char *where, kvkit_error_t *err)
+{
+    if (d->abi_major != KVKIT_BACKEND_ABI_MAJOR)
+        return kvkit__error(err, KVKIT_ABI, name,
+                            "backend \"%s\" (%s) speaks backend ABI %u.%u, but this libkvkit speaks %d.%d: the major versions must match (rebuild the plugin against this kvkit)",
+                            name, where, d->abi_major, d->abi_minor,
+                            KVKIT_BACKEND_ABI_MAJOR, KVKIT_BACKEND_ABI_MINOR);
+    if (d->abi_minor > KVKIT_BACKEND_ABI_MINOR)
+        return kvkit__error(err, KVKIT_ABI, name,
+                            "backend \"%s\" (%s) needs backend ABI %u.%u, newer than this libkvkit's %d.%d (upgrade kvkit)",
+                            name, where, d->abi_major, d->abi_minor,
+                            KVKIT_BACKEND_ABI_MAJOR, KVKIT_BACKEND_ABI_MINOR);
+    if (d->struct_size < offsetof(kvkit_backend_descriptor_t, reserved))
+        return kvkit__error(err, KVKIT_ABI, name,
+                            "backend \"%s\" (%s): descriptor struct_size %u is too small",
+                            name, where, d->struct_size);
+    if (d->name == NULL || strcmp(d->name, name) != 0)
+        return kvkit__error(err, KVKIT_PLUGIN_NAME, name,
+                            "backend file %s declares the name \"%s\", expected \"%s\" (a plugin's file must be named after its backend)",
+                            where, d->name ? d->name : "(null)", name);
+    return KVKIT_OK;
+}
+
+/* Load path as backend `name`.  The lock is held. */
+static int load_file_locked(const char *path, const char *name,
+                            kvkit__backend_t **out, kvkit_error_t *err)
+{
+    int rc = ltdl_init_locked(err);
+    if (rc != KVKIT_OK)
+        return rc;
+
+    /* libltdl has no "bind now" advice.  Opening the file first with
+     * RTLD_NOW resolves every symbol up front, so a plugin with an
+     * unresolvable dependency or symbol fails here, with the dynamic
+     * linker's own text, instead of crashing at its first call.  The ltdl
+     * open below then shares the already bound object. */
+    void *probe = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (probe == NULL) {
+        const char *e = dlerror();
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot load %s: %s",
+                            name, path, e ? e : "unknown error");
+    }
+
+    lt_dladvise advise;
+    lt_dlhandle dl = NULL;
+    if (lt_dladvise_init(&advise) == 0) {
+        if (lt_dladvise_local(&advise) == 0)
+            dl = lt_dlopenadvise(path, advise);
+        lt_dladvise_destroy(&advise);
+    }
+    dlclose(probe);
+    if (dl == NULL) {
+        const char *e = lt_dlerror();
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot load %s: %s",
+                            name, path, e ? e : "unknown error");
+    }
+
+    kvkit__backend_t *b = kvkit__calloc(1, sizeof *b);
+    if (b == NULL || (b->name = kvkit__strdup(name)) == NULL ||
+        (b->path = kvkit__strdup(path)) == NULL) {
+        backend_free(b);
+        lt_dlclose(dl);
+        return kvkit__error(err, KVKIT_NOMEM, name, "out of memory loading backend \"%s\"", name);
+    }
+    b->dl = dl;
+
+    b->desc = (const kvkit_backend_descriptor_t *)lt_dlsym(dl, "kvkit_backend_descriptor");
+    if (b->desc == NULL) {
+        rc = kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                          "backend \"%s\" (%s) lacks the descriptor symbol kvkit_backend_descriptor: is it a kvkit backend?",
+                          name, path);
+        goto fail;
+    }
+    if ((rc = check_descriptor(b->desc, name, path, err)) != KVKIT_OK)
+        goto fail;
+
+    for (size_t i = 0; i < N_OP_SLOTS; i++) {
+        void *fn = lt_dlsym(dl, op_slots[i].symbol);
+        if (fn == NULL && op_slots[i].required) {
+            rc = kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                              "backend \"%s\" (%s) lacks the required symbol %s",
+                              name, path, op_slots[i].symbol);
+            goto fail;
+        }
+        *op_ptr(&b->ops, &op_slots[i]) = fn;
+    }
+    b->ops.descriptor = b->desc;
+    if (b->desc->flags & KVKIT_BACKEND_RESIDENT)
+        lt_dlmakeresident(dl);
+    *out = b;
+    return KVKIT_OK;
+
+fail:
+    unload_locked(b);
+    return rc;
+}
+
+/*** finding a backend by name ***/
+
+typedef struct find_ctx {
+    const char *name;
+    char found[4096];
+    char tried[1024]; /* for the not-found message */
+    size_t tried_len;
+} find_ctx_t;
+
+static int find_in_dir(void *vctx, const char *dir, const char *origin)
+{
+    find_ctx_t *ctx = vctx;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s.so", dir, ctx->name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        memcpy(ctx->found, path, (size_t)n + 1);
+        return 1;
+    }
+    if (ctx->tried_len < sizeof ctx->tried) {
+        int w = snprintf(ctx->tried + ctx->tried_len, sizeof ctx->tried - ctx->tried_len,
+                         "%s%s", ctx->tried_len ? ", " : "", path);
+        if (w > 0)
+            ctx->tried_len += (size_t)w;
+    }
+    return 0;
+}
+
+static kvkit__backend_t *loaded_locked(const char *name)
+{
+    for (kvkit__backend_t *b = backends; b; b = b->next)
+        if (strcmp(b->name, name) == 0)
+            return b;
+    return NULL;
+}
+
+int kvkit__backend_acquire(const char *name, kvkit__backend_t **out,
+                           kvkit_error_t *err)
+{
+    int rc = kvkit__name_check(name, strlen(name), err);
+    if (rc != KVKIT_OK)
+        return rc;
+    pthread_mutex_lock(&loader_lock);
+    kvkit__backend_t *b = loaded_locked(name);
+    if (b != NULL) {
+        b->refs++;
+        *out = b;
+        pthread_mutex_unlock(&loader_lock);
+        return KVKIT_OK;
+    }
+    find_ctx_t ctx = {.name = name};
+    if (!dirs_each_locked(find_in_dir, &ctx)) {
+        pthread_mutex_unlock(&loader_lock);
+        return kvkit__error(err, KVKIT_NO_BACKEND, name,
+                            "no backend \"%s\": tried %s (add the plugin's directory to KVKIT_PLUGIN_PATH)",
+                            name, ctx.tried);
+    }
+    rc = load_file_locked(ctx.found, name, &b, err);
+    if (rc == KVKIT_OK) {
+        b->refs = 1;
+        b->next = backends;
+        backends = b;
+        *out = b;
+    }
+    pthread_mutex_unlock(&loader_lock);
+    return rc;
+}
+
+void kvkit__backend_release(kvkit__backend_t *b)
+{
+    if (b == NULL)
+        return;
+    pthread_mutex_lock(&loader_lock);
+    if (--b->refs == 0 && b->dl != NULL && !(b->desc->flags & KVKIT_BACKEND_RESIDENT)) {
+        for (kvkit__backend_t **pp = &backends; *pp; pp = &(*pp)->next)
+            if (*pp == b) {
+                *pp = b->next;
+                break;
+            }
+        unload_locked(b);
+    }
+    pthread_mutex_unlock(&loader_lock);
+}
+
+/*** in-process registration ***/
+
+int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err)
+{
+    if (ops == NULL || ops->descriptor == NULL || ops->descriptor->name == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_backend_register: ops and ops->descriptor->name are required");
+    const char *name = ops->descriptor->name;
+    int rc = kvkit__name_check(name, strlen(name), err);
+    if (rc != KVKIT_OK)
+        return rc;
+    if ((rc = check_descriptor(ops->descriptor, name, "(built-in)", err)) != KVKIT_OK)
+        return rc;
+    for (size_t i = 0; i < N_OP_SLOTS; i++)
+        if (op_slots[i].required && *op_ptr((kvkit_backend_ops_t *)ops, &op_slots[i]) == NULL)
+            return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                                "backend \"%s\" (built-in) lacks the required operation %s",
+                                name, op_slots[i].symbol);
+    kvkit__backend_t *b = kvkit__calloc(1, sizeof *b);
+    if (b == NULL || (b->name = kvkit__strdup(name)) == NULL) {
+        backend_free(b);
+        return kvkit__error(err, KVKIT_NOMEM, name, "out of memory registering backend \"%s\"", name);
+    }
+    b->ops = *ops;
+    b->desc = ops->descriptor;
+    pthread_mutex_lock(&loader_lock);
+    kvkit__backend_t *old = loaded_locked(name);
+    if (old != NULL) {
+        pthread_mutex_unlock(&loader_lock);
+        backend_free(b);
+        return kvkit__error(err, KVKIT_INVALID, name,
+                            "backend \"%s\" is already %s", name,
+                            old->dl ? "loaded from a plugin file" : "registered");
+    }
+    b->next = backends;
+    backends = b;
+    pthread_mutex_unlock(&loader_lock);
+    return KVKIT_OK;
+}
+
+int kvkit_backend_unregister(const char *name, kvkit_error_t *err)
+{
+    if (name == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_backend_unregister: name is NULL");
+    pthread_mutex_lock(&loader_lock);
+    for (kvkit__backend_t **pp = &backends; *pp; pp = &(*pp)->next) {
+        kvkit__backend_t *b = *pp;
+        if (b->dl != NULL || strcmp(b->name, name) != 0)
+            continue;
+        if (b->refs > 0) {
+            unsigned refs = b->refs;
+            pthread_mutex_unlock(&loader_lock);
+            return kvkit__error(err, KVKIT_INVALID, name,
+                                "backend \"%s\" is still used by %u open store%s", name,
+                                refs, refs == 1 ? "" : "s");
+        }
+        *pp = b->next;
+        backend_free(b);
+        pthread_mutex_unlock(&loader_lock);
+        return KVKIT_OK;
+    }
+    pthread_mutex_unlock(&loader_lock);
+    return kvkit__error(err, KVKIT_NOTFOUND, name, "no registered backend \"%s\"", name);
+}
+
+/*** listing ***/
+
+typedef struct list_ctx {
+    kvkit_backend_info_fn fn;
+    void *ctx;
+    char **seen; /* names met so far, for `shadowed` */
+    size_t n_seen, cap_seen;
+    int stopped;
+    int rc;
+} list_ctx_t;
+
+static bool plugin_file_name(const char *file, char *name, size_t cap)
+{
+    size_t len = strlen(file);
+    if (len < 4 || strcmp(file + len - 3, ".so") != 0 || len - 3 > KVKIT_NAME_MAX || len - 3 >= cap)
+        return false;
+    if (kvkit__name_check(file, len - 3, NULL) != KVKIT_OK)
+        return false;
+    memcpy(name, file, len - 3);
+    name[len - 3] = '\0';
+    return true;
+}
+
+static bool seen_before(list_ctx_t *lc, const char *name)
+{
+    for (size_t i = 0; i < lc->n_seen; i++)
+        if (strcmp(lc->seen[i], name) == 0)
+            return true;
+    if (lc->n_seen == lc->cap_seen) {
+        size_t cap = lc->cap_seen ? 2 * lc->cap_seen : 16;
+        char **grown = kvkit__realloc(lc->seen, cap * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        lc->seen = grown;
+        lc->cap_seen = cap;
+    }
+    char *copy = kvkit__strdup(name);
+    if (copy != NULL)
+        lc->seen[lc->n_seen++] = copy;
+    return false;
+}
+
+static int report(list_ctx_t *lc, kvkit_backend_info_t *info, const kvkit_backend_descriptor_t *d)
+{
+    if (d != NULL) {
+        info->version = d->version ? d->version : "";
+        info->description = d->description ? d->description : "";
+        info->abi_major = d->abi_major;
+        info->abi_minor = d->abi_minor;
+    }
+    if (lc->fn(lc->ctx, info) != 0)
+        lc->stopped = 1;
+    return lc->stopped;
+}
+
+static int list_dir(void *vctx, const char *dir, const char *origin)
+{
+    list_ctx_t *lc = vctx;
+    DIR *dh = opendir(dir);
+    if (dh == NULL)
+        return 0;
+    /* readdir order is arbitrary; collect and sort so listings are stable */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    char name[KVKIT_NAME_MAX + 1];
+    while ((de = readdir(dh)) != NULL) {
+        if (!plugin_file_name(de->d_name, name, sizeof name))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **grown = kvkit__realloc(names, cap * sizeof *grown);
+            if (grown == NULL)
+                break;
+            names = grown;
+        }
+        if ((names[n] = kvkit__strdup(name)) != NULL)
+            n++;
+    }
+    closedir(dh);
+    for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    for (size_t i = 0; i < n && !lc->stopped; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.so", dir, names[i]);
+        kvkit_backend_info_t info = {.name = names[i], .path = path, .error = ""};
+        info.shadowed = seen_before(lc, names[i]);
+        kvkit__backend_t *b = loaded_locked(names[i]);
+        if (b != NULL && b->path != NULL && strcmp(b->path, path) == 0) {
+            report(lc, &info, b->desc);
+            continue;
+        }
+        kvkit_error_t e = {0};
+        info.status = load_file_locked(path, names[i], &b, &e);
+        if (info.status == KVKIT_OK) {
+            report(lc, &info, b->desc);
+            unload_locked(b);
+        } else {
+            info.error = e.text;
+            report(lc, &info, NULL);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        kvkit__free(names[i]);
+    kvkit__free(names);
+    return lc->stopped;
+}
+
+int kvkit_backends_list(kvkit_backend_info_fn fn, void *ctx, kvkit_error_t *err)
+{
+    if (fn == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_backends_list: fn is NULL");
+    list_ctx_t lc = {.fn = fn, .ctx = ctx};
+    pthread_mutex_lock(&loader_lock);
+    int rc = ltdl_init_locked(err);
+    if (rc == KVKIT_OK) {
+        for (kvkit__backend_t *b = backends; b && !lc.stopped; b = b->next) {
+            if (b->dl != NULL)
+                continue;
+            kvkit_backend_info_t info = {.name = b->name, .path = "(built-in)", .error = ""};
+            seen_before(&lc, b->name);
+            report(&lc, &info, b->desc);
+        }
+        if (!lc.stopped)
+            dirs_each_locked(list_dir, &lc);
+    }
+    pthread_mutex_unlock(&loader_lock);
+    for (size_t i = 0; i < lc.n_seen; i++)
+        kvkit__free(lc.seen[i]);
+    kvkit__free(lc.seen);
+    return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * kvlayout.h - documents, index entries and manifests in one ordered
+ * keyspace, for backends built on an ordered byte-key engine (memory,
+ * LevelDB).  Compiled into each such plugin; not part of libkvkit.
+ *
+ * Key layout (lp(x) = one length byte, then x; bucket and field are at most
+ * 255 bytes):
+ *   'd' lp(bucket) key                      -> document bytes
+ *   'm' lp(bucket) key                      -> manifest: the key's index entries
+ *   'i' lp(bucket) lp(field) sortable key   -> predecessor: 0x00, or 0x01 and the
+ *                                              sortable bytes of the key's previous
+ *                                              (smaller) value of the same field
+ * The sortable encoding is prefix-free, so `sortable key` splits without a
+ * separator.  Storing each entry's predecessor lets a range scan return a
+ * key exactly once, at its first value >= lo, in constant memory: an entry
+ * whose predecessor is also >= lo is skipped.
+ *
+ * Every save/delete is one engine batch holding the document, the index
+ * entries it gains and loses (worked out from the stored manifest) and the
+ * new manifest.  Callers hold their engine's write lock around a save or
+ * delete, so the manifest read and the batch commit are one step.
+ */
+#ifndef KVKIT_KVLAYOUT_H
+#define KVKIT_KVLAYOUT_H
+
+#include <kvkit/backend.h>
+
+/* The engine: an ordered map of byte strings with atomic batches and
+ * forward iterators.  Every function returns a kvkit_status_t where it
+ * returns int, and fills err (naming the engine) on failure. */
+typedef struct kvl_ops {
+    /* Point read.  KVKIT_OK with *v malloc'd, or KVKIT_NOTFOUND. */
+    int (*get)(void *eng, const unsigned char *k, size_t klen, char **v,
+               size_t *vlen, kvkit_error_t *err);
+    void *(*batch_new)(void *eng);
+    int (*batch_put)(void *batch, const unsigned char *k, size_t klen,
+                     const void *v, size_t vlen);
+    int (*batch_del)(void *batch, const unsigned char *k, size_t klen);
+    /* Apply atomically; the batch is still freed by batch_free. */
+    int (*batch_commit)(void *eng, void *batch, kvkit_error_t *err);
+    void (*batch_free)(void *batch);
+    /* Iterators see one consistent state of the engine. */
+    void *(*iter_new)(void *eng);
+    void (*iter_seek)(void *it, const unsigned char *k, size_t klen);
+    int (*iter_valid)(void *it);
+    void (*iter_next)(void *it);
+    const unsigned char *(*iter_key)(void *it, size_t *len);
+    const unsigned char *(*iter_value)(void *it, size_t *len);
+    int (*iter_status)(void *it, kvkit_error_t *err);
+    /* Point read in the iterator's state (KVKIT_OK / KVKIT_NOTFOUND; *v malloc'd). */
+    int (*iter_get)(void *it, const unsigned char *k, size_t klen, char **v,
+                    size_t *vlen, kvkit_error_t *err);
+    void (*iter_free)(void *it);
+} kvl_ops_t;
+
+typedef struct kvl {
+    const kvl_ops_t *ops;
+    void *eng;
+    const char *name; /* backend name, for messages */
+} kvl_t;
+
+/* The backend operations, on top of the engine. */
+int kvl_get(const kvl_t *l, const char *bucket, const char *key, char **value,
+            size_t *value_len, kvkit_error_t *err);
+int kvl_save(const kvl_t *l, const char *bucket, const char *key,
+             const char *value, size_t value_len,
+             const kvkit_index_entry_t *entries, size_t n_entries,
+             kvkit_error_t *err);
+int kvl_delete(const kvl_t *l, const char *bucket, const char *key,
+               kvkit_error_t *err);
+int kvl_write_batch(const kvl_t *l, const kvkit_backend_write_t *writes,
+                    size_t n_writes, kvkit_error_t *err);
+int kvl_index_lookup(const kvl_t *l, const char *bucket, const char *field,
+                     const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                     const kvkit_index_position_t *after,
+                     kvkit_backend_key_fn key_fn, kvkit_backend_doc_fn doc_fn,
+                     void *ctx, kvkit_error_t *err);
+int kvl_list_keys(const kvl_t *l, const char *bucket, const char *lo,
+                  const char *hi, kvkit_backend_key_fn fn, void *ctx,
+                  kvkit_error_t *err);
+
+/*** key encoding, exposed for checks, repair tools and fuzzing ***/
+
+#define KVL_DOC 'd'
+#define KVL_MANIFEST 'm'
+#define KVL_INDEX 'i'
+
+/* A decoded layout key; pointers point into the key. */
+typedef struct kvl_key {
+    char type; /* KVL_DOC, KVL_MANIFEST, KVL_INDEX */
+    const char *bucket;
+    size_t bucket_len;
+    const char *field; /* KVL_INDEX */
+    size_t field_len;
+    const unsigned char *sortable; /* KVL_INDEX */
+    size_t sortable_len;
+    const char *key;
+    size_t key_len;
+} kvl_key_t;
+
+/* Decode k[0..klen); KVKIT_OK or KVKIT_CORRUPT (never reads out of bounds). */
+int kvl_key_decode(const unsigned char *k, size_t klen, kvl_key_t *out);
+
+#endif /* KVKIT_KVLAYOUT_H */
