@@ -53,6 +53,8 @@ static const op_slot_t op_slots[] = {
     OP_SLOT("list_keys", list_keys, false),
     OP_SLOT("index_docs", index_docs, false),
     OP_SLOT("write_batch", write_batch, false),
+    OP_SLOT("get_rev", get_rev, false),
+    OP_SLOT("save_if", save_if, false),
 };
 #define N_OP_SLOTS (sizeof op_slots / sizeof op_slots[0])
 

@@ -162,6 +162,10 @@ int kvkit_store_supports(const kvkit_store_t *s, const char *op)
         return o->index_docs != NULL;
     if (strcmp(op, "write_batch") == 0)
         return o->write_batch != NULL;
+    if (strcmp(op, "get_rev") == 0)
+        return o->get_rev != NULL;
+    if (strcmp(op, "save_if") == 0)
+        return o->save_if != NULL;
     return 0;
 }
 
@@ -224,6 +228,55 @@ int kvkit_store_delete(kvkit_store_t *s, const char *bucket, const char *key,
     leave(s);
     return rc == KVKIT_OK || rc == KVKIT_NOTFOUND ? KVKIT_OK
                                                   : fail(s, err, &berr, rc, "delete", key);
+}
+
+int kvkit_store_get_rev(kvkit_store_t *s, const char *bucket, const char *key,
+                        char **value, size_t *value_len, uint64_t *revision,
+                        kvkit_error_t *err)
+{
+    CHECK_STORE(s, err);
+    int rc = kvkit__check_bucket_key(bucket, key, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    if (value == NULL || value_len == NULL || revision == NULL)
+        return kvkit__error(err, KVKIT_INVALID, key, "kvkit_store_get_rev: value, value_len and revision are required");
+    if (s->backend->ops.get_rev == NULL)
+        return unsupported(s, "get_rev", err);
+    kvkit_error_t berr = {0};
+    enter(s);
+    rc = s->backend->ops.get_rev(s->handle, bucket, key, value, value_len, revision, &berr);
+    leave(s);
+    if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
+        return rc;
+    return fail(s, err, &berr, rc, "get", key);
+}
+
+int kvkit_store_save_if(kvkit_store_t *s, const char *bucket, const char *key,
+                        const char *value, size_t value_len,
+                        const kvkit_index_set_t *index, uint64_t expected,
+                        uint64_t *new_revision, kvkit_error_t *err)
+{
+    CHECK_STORE(s, err);
+    int rc = kvkit__check_bucket_key(bucket, key, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    if (value == NULL && value_len > 0)
+        return kvkit__error(err, KVKIT_INVALID, key, "kvkit_store_save_if: value is NULL");
+    if (s->backend->ops.save_if == NULL)
+        return unsupported(s, "save_if", err);
+    size_t n;
+    const kvkit_index_entry_t *entries = kvkit__index_set_entries(index, &n);
+    uint64_t rev = 0;
+    kvkit_error_t berr = {0};
+    enter(s);
+    rc = s->backend->ops.save_if(s->handle, bucket, key, value ? value : "", value_len,
+                                 entries, n, expected, &rev, &berr);
+    leave(s);
+    if (rc != KVKIT_OK)
+        return fail(s, err, &berr, rc, "save", key);
+    if (new_revision)
+        *new_revision = rev;
+    return KVKIT_OK;
 }
 
 /*** queries ***/

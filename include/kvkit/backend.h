@@ -235,6 +235,26 @@ typedef int kvkit_backend_write_batch_f(void *handle,
         size_t n_writes, kvkit_error_t *err);
 typedef kvkit_backend_write_batch_f *kvkit_backend_write_batch_fn;
 
+/* Optional: get with the document's revision.  A revision is a number
+ * that is never 0 for a stored document and changes on every save of it
+ * (never reused, even across delete and re-create).  *revision is set on
+ * KVKIT_OK. */
+typedef int kvkit_backend_get_rev_f(void *handle, const char *bucket,
+        const char *key, char **value, size_t *value_len,
+        uint64_t *revision, kvkit_error_t *err);
+typedef kvkit_backend_get_rev_f *kvkit_backend_get_rev_fn;
+
+/* Optional: save-if-unchanged.  Exactly like save, but only when the
+ * stored revision of the key is still `expected` (0: the key must be
+ * absent), checked and applied atomically; otherwise KVKIT_CONFLICT and
+ * nothing changes.  On KVKIT_OK, *new_revision is the saved revision.
+ * A backend that cannot make the check atomic must not export this. */
+typedef int kvkit_backend_save_if_f(void *handle, const char *bucket,
+        const char *key, const char *value, size_t value_len,
+        const kvkit_index_entry_t *entries, size_t n_entries,
+        uint64_t expected, uint64_t *new_revision, kvkit_error_t *err);
+typedef kvkit_backend_save_if_f *kvkit_backend_save_if_fn;
+
 /*** helpers for plugin authors (header-only: no libkvkit symbol needed) ***/
 
 /* Symbol spelling: in NAME.c, `#define KVKIT_BACKEND_NAME NAME` before

@@ -76,7 +76,9 @@ typedef struct kvkit_backend_ops {
     kvkit_backend_list_keys_fn list_keys;         /* optional */
     kvkit_backend_index_docs_fn index_docs;       /* optional */
     kvkit_backend_write_batch_fn write_batch;     /* optional */
-    void *reserved[16];                           /* zero: room for new ops */
+    kvkit_backend_get_rev_fn get_rev;             /* optional */
+    kvkit_backend_save_if_fn save_if;             /* optional */
+    void *reserved[14];                           /* zero: room for new ops */
 } kvkit_backend_ops_t;
 
 int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err);
@@ -123,7 +125,7 @@ const char *kvkit_store_backend(const kvkit_store_t *store);
 const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *store);
 
 /* 1 if the backend implements the optional operation ("index_lookup",
- * "list_keys", "index_docs", "write_batch"), else 0. */
+ * "list_keys", "index_docs", "write_batch", "get_rev", "save_if"), else 0. */
 int kvkit_store_supports(const kvkit_store_t *store, const char *op);
 
 /*** index values ***/
@@ -194,6 +196,24 @@ int kvkit_store_index_docs(kvkit_store_t *store, const char *bucket,
 int kvkit_store_list_keys(kvkit_store_t *store, const char *bucket,
                           const char *lo, const char *hi, kvkit_key_fn fn,
                           void *ctx, kvkit_error_t *err);
+
+/*** save-if-unchanged (optimistic concurrency) ***/
+
+/* kvkit_store_get that also reports the document's revision (never 0 for a
+ * stored document; changes on every save).  KVKIT_NOT_SUPPORTED when the
+ * backend has no revisions. */
+int kvkit_store_get_rev(kvkit_store_t *store, const char *bucket, const char *key,
+                        char **value, size_t *value_len, uint64_t *revision,
+                        kvkit_error_t *err);
+
+/* kvkit_store_save that succeeds only if the stored revision is still
+ * `expected` (0: the key must not exist); else KVKIT_CONFLICT and nothing
+ * changes.  *new_revision (may be NULL) receives the new revision.
+ * KVKIT_NOT_SUPPORTED when the backend cannot check atomically. */
+int kvkit_store_save_if(kvkit_store_t *store, const char *bucket, const char *key,
+                        const char *value, size_t value_len,
+                        const kvkit_index_set_t *index, uint64_t expected,
+                        uint64_t *new_revision, kvkit_error_t *err);
 
 /*** streaming iterator (constant memory; LevelDB shape) ***/
 
