@@ -85,11 +85,31 @@ static int sortable_cmp(const unsigned char *a, size_t alen, const unsigned char
     return c ? c : (alen > blen) - (alen < blen);
 }
 
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static const unsigned char revision_key[1] = {KVL_REVISION};
+
 /*** key decoding ***/
 
 int kvl_key_decode(const unsigned char *k, size_t klen, kvl_key_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (klen == 1 && k[0] == KVL_REVISION) {
+        out->type = KVL_REVISION;
+        return KVKIT_OK;
+    }
     if (klen < 2)
         return KVKIT_CORRUPT;
     out->type = (char)k[0];
@@ -124,7 +144,7 @@ int kvl_key_decode(const unsigned char *k, size_t klen, kvl_key_t *out)
     return KVKIT_OK;
 }
 
-/*** manifests: [flen][field][sortable] ... in (field, sortable) order ***/
+/*** manifests: revision, then [flen][field][sortable] ... in (field, sortable) order ***/
 
 typedef struct mentry {
     const char *field;
@@ -133,11 +153,16 @@ typedef struct mentry {
     size_t sortable_len;
 } mentry_t;
 
-/* Parse a manifest into a malloc'd array; KVKIT_CORRUPT on bad bytes. */
-static int manifest_parse(const unsigned char *m, size_t mlen, mentry_t **out, size_t *n)
+/* Parse a manifest into its revision and a malloc'd array of entries;
+ * KVKIT_CORRUPT on bad bytes. */
+static int manifest_parse(const unsigned char *m, size_t mlen, uint64_t *rev, mentry_t **out,
+                          size_t *n)
 {
-    size_t cap = 0, count = 0, pos = 0;
+    size_t cap = 0, count = 0, pos = 8;
     mentry_t *v = NULL;
+    if (mlen < 8)
+        return KVKIT_CORRUPT;
+    *rev = get_be64(m);
     while (pos < mlen) {
         size_t flen = m[pos++];
         if (flen == 0 || pos + flen > mlen)
@@ -268,14 +293,15 @@ static int overlay_set(overlay_t *o, const buf_t *mkey, const buf_t *manifest)
 }
 
 /* Read the stored manifest of bucket/key (through the overlay). *raw is
- * malloc'd (NULL when none); *v points into it. */
+ * malloc'd (NULL when none); *v points into it; *rev is 0 when absent. */
 static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
-                         const char *key, char **raw, mentry_t **v, size_t *n,
-                         kvkit_error_t *err)
+                         const char *key, char **raw, uint64_t *rev, mentry_t **v,
+                         size_t *n, kvkit_error_t *err)
 {
     *raw = NULL;
     *v = NULL;
     *n = 0;
+    *rev = 0;
     size_t len = 0;
     int rc;
     int i = o ? overlay_find(o, mkey) : -1;
@@ -293,7 +319,7 @@ static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
         if (rc != KVKIT_OK)
             return rc;
     }
-    rc = manifest_parse((const unsigned char *)*raw, len, v, n);
+    rc = manifest_parse((const unsigned char *)*raw, len, rev, v, n);
     if (rc == KVKIT_NOMEM)
         return nomem(l, err, key);
     if (rc != KVKIT_OK)
@@ -303,15 +329,19 @@ static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
     return KVKIT_OK;
 }
 
-static int save_into(const kvl_t *l, void *batch, overlay_t *o, const char *bucket,
+#define UNCHECKED UINT64_MAX
+
+static int save_into(kvl_t *l, void *batch, overlay_t *o, const char *bucket,
                      const char *key, const char *value, size_t value_len,
-                     const kvkit_index_entry_t *entries, size_t n_entries, kvkit_error_t *err)
+                     const kvkit_index_entry_t *entries, size_t n_entries,
+                     uint64_t expected, kvkit_error_t *err)
 {
     size_t key_len = strlen(key);
     buf_t k = {0}, v = {0}, manifest = {0};
     char *raw = NULL;
     mentry_t *old = NULL, *new = NULL;
     size_t n_old = 0;
+    uint64_t old_rev;
     int rc;
 
     key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
@@ -319,8 +349,19 @@ static int save_into(const kvl_t *l, void *batch, overlay_t *o, const char *buck
         rc = nomem(l, err, key);
         goto out;
     }
-    if ((rc = manifest_read(l, o, &k, key, &raw, &old, &n_old, err)) != KVKIT_OK)
+    if ((rc = manifest_read(l, o, &k, key, &raw, &old_rev, &old, &n_old, err)) != KVKIT_OK)
         goto out;
+    if (expected != UNCHECKED && old_rev != expected) {
+        rc = kvkit_backend_error(err, KVKIT_CONFLICT, key,
+                                 "%s: save \"%s\": the stored document changed since it was read "
+                                 "(revision %llu, expected %llu)",
+                                 l->name, key, (unsigned long long)old_rev,
+                                 (unsigned long long)expected);
+        goto out;
+    }
+    unsigned char rev_bytes[8];
+    put_be64(rev_bytes, ++l->revision);
+    buf_add(&manifest, rev_bytes, 8);
 
     if (n_entries > 0 && (new = malloc(n_entries * sizeof *new)) == NULL) {
         rc = nomem(l, err, key);
@@ -369,12 +410,11 @@ static int save_into(const kvl_t *l, void *batch, overlay_t *o, const char *buck
     rc = k.failed ? KVKIT_NOMEM : l->ops->batch_put(batch, k.p, k.len, value, value_len);
     key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
     if (rc == KVKIT_OK && !k.failed && !manifest.failed)
-        rc = n_entries ? l->ops->batch_put(batch, k.p, k.len, manifest.p, manifest.len)
-                       : l->ops->batch_del(batch, k.p, k.len);
+        rc = l->ops->batch_put(batch, k.p, k.len, manifest.p, manifest.len);
     if (rc == KVKIT_OK && (k.failed || manifest.failed))
         rc = KVKIT_NOMEM;
     if (rc == KVKIT_OK && o != NULL)
-        rc = overlay_set(o, &k, n_entries ? &manifest : NULL);
+        rc = overlay_set(o, &k, &manifest);
     if (rc != KVKIT_OK)
         rc = nomem(l, err, key);
 out:
@@ -395,9 +435,10 @@ static int delete_into(const kvl_t *l, void *batch, overlay_t *o, const char *bu
     char *raw = NULL;
     mentry_t *old = NULL;
     size_t n_old = 0;
+    uint64_t old_rev;
     key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
     int rc = k.failed ? nomem(l, err, key)
-                      : manifest_read(l, o, &k, key, &raw, &old, &n_old, err);
+                      : manifest_read(l, o, &k, key, &raw, &old_rev, &old, &n_old, err);
     for (size_t i = 0; rc == KVKIT_OK && i < n_old; i++) {
         key_index(&k, bucket, old[i].field, old[i].field_len, old[i].sortable,
                   old[i].sortable_len, key, key_len);
@@ -422,48 +463,135 @@ static int delete_into(const kvl_t *l, void *batch, overlay_t *o, const char *bu
     return rc;
 }
 
-static int commit(const kvl_t *l, void *batch, int rc, kvkit_error_t *err)
+/* Commit the batch, recording the revision counter in the same batch when
+ * it moved (a failed commit leaves a gap in revisions, which is harmless). */
+static int commit(kvl_t *l, void *batch, uint64_t rev_before, int rc, kvkit_error_t *err)
 {
+    if (rc == KVKIT_OK && l->revision != rev_before) {
+        unsigned char rev_bytes[8];
+        put_be64(rev_bytes, l->revision);
+        if (l->ops->batch_put(batch, revision_key, sizeof revision_key, rev_bytes, 8) != KVKIT_OK)
+            rc = nomem(l, err, "");
+    }
     if (rc == KVKIT_OK)
         rc = l->ops->batch_commit(l->eng, batch, err);
     l->ops->batch_free(batch);
     return rc;
 }
 
-int kvl_save(const kvl_t *l, const char *bucket, const char *key, const char *value,
-             size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
-             kvkit_error_t *err)
+int kvl_open(kvl_t *l, kvkit_error_t *err)
+{
+    char *v = NULL;
+    size_t vlen = 0;
+    int rc = l->ops->get(l->eng, revision_key, sizeof revision_key, &v, &vlen, err);
+    l->revision = 0;
+    if (rc == KVKIT_NOTFOUND)
+        return KVKIT_OK;
+    if (rc != KVKIT_OK)
+        return rc;
+    if (vlen != 8)
+        rc = kvkit_backend_error(err, KVKIT_CORRUPT, "", "%s: revision counter is corrupt", l->name);
+    else
+        l->revision = get_be64((const unsigned char *)v);
+    free(v);
+    return rc;
+}
+
+static int save_checked(kvl_t *l, const char *bucket, const char *key, const char *value,
+                        size_t value_len, const kvkit_index_entry_t *entries,
+                        size_t n_entries, uint64_t expected, uint64_t *new_revision,
+                        kvkit_error_t *err)
 {
     void *batch = l->ops->batch_new(l->eng);
     if (batch == NULL)
         return nomem(l, err, key);
-    int rc = save_into(l, batch, NULL, bucket, key, value, value_len, entries, n_entries, err);
-    return commit(l, batch, rc, err);
+    uint64_t before = l->revision;
+    int rc = save_into(l, batch, NULL, bucket, key, value, value_len, entries, n_entries,
+                       expected, err);
+    rc = commit(l, batch, before, rc, err);
+    if (rc == KVKIT_OK && new_revision != NULL)
+        *new_revision = l->revision;
+    return rc;
 }
 
-int kvl_delete(const kvl_t *l, const char *bucket, const char *key, kvkit_error_t *err)
+int kvl_save(kvl_t *l, const char *bucket, const char *key, const char *value,
+             size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
+             kvkit_error_t *err)
+{
+    return save_checked(l, bucket, key, value, value_len, entries, n_entries, UNCHECKED,
+                        NULL, err);
+}
+
+int kvl_save_if(kvl_t *l, const char *bucket, const char *key, const char *value,
+                size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
+                uint64_t expected, uint64_t *new_revision, kvkit_error_t *err)
+{
+    if (expected == UNCHECKED)
+        return kvkit_backend_error(err, KVKIT_INVALID, key, "%s: revision %llu is out of range",
+                                   l->name, (unsigned long long)expected);
+    return save_checked(l, bucket, key, value, value_len, entries, n_entries, expected,
+                        new_revision, err);
+}
+
+int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **value,
+                size_t *value_len, uint64_t *revision, kvkit_error_t *err)
+{
+    /* document and manifest from one iterator, so they are one state */
+    size_t key_len = strlen(key);
+    buf_t k = {0};
+    char *m = NULL;
+    size_t mlen = 0;
+    void *it = l->ops->iter_new(l->eng);
+    if (it == NULL)
+        return nomem(l, err, key);
+    key_doclike(&k, KVL_DOC, bucket, key, key_len);
+    int rc = k.failed ? nomem(l, err, key)
+                      : l->ops->iter_get(it, k.p, k.len, value, value_len, err);
+    if (rc == KVKIT_OK) {
+        key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
+        rc = k.failed ? nomem(l, err, key) : l->ops->iter_get(it, k.p, k.len, &m, &mlen, err);
+        if (rc == KVKIT_OK && mlen >= 8)
+            *revision = get_be64((const unsigned char *)m);
+        else if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
+            rc = kvkit_backend_error(err, KVKIT_CORRUPT, key,
+                                     "%s: document \"%s\" has no valid manifest (run a repair)",
+                                     l->name, key);
+        if (rc != KVKIT_OK) {
+            free(*value);
+            *value = NULL;
+        }
+    }
+    free(m);
+    buf_free(&k);
+    l->ops->iter_free(it);
+    return rc;
+}
+
+int kvl_delete(kvl_t *l, const char *bucket, const char *key, kvkit_error_t *err)
 {
     void *batch = l->ops->batch_new(l->eng);
     if (batch == NULL)
         return nomem(l, err, key);
     int rc = delete_into(l, batch, NULL, bucket, key, err);
-    return commit(l, batch, rc, err);
+    return commit(l, batch, l->revision, rc, err);
 }
 
-int kvl_write_batch(const kvl_t *l, const kvkit_backend_write_t *w, size_t n,
+int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *w, size_t n,
                     kvkit_error_t *err)
 {
     void *batch = l->ops->batch_new(l->eng);
     if (batch == NULL)
         return nomem(l, err, "");
     overlay_t o = {0};
+    uint64_t before = l->revision;
     int rc = KVKIT_OK;
     for (size_t i = 0; i < n && rc == KVKIT_OK; i++)
         rc = w[i].value ? save_into(l, batch, &o, w[i].bucket, w[i].key, w[i].value,
-                                    w[i].value_len, w[i].entries, w[i].n_entries, err)
+                                    w[i].value_len, w[i].entries, w[i].n_entries, UNCHECKED,
+                                    err)
                         : delete_into(l, batch, &o, w[i].bucket, w[i].key, err);
     overlay_free(&o);
-    return commit(l, batch, rc, err);
+    return commit(l, batch, before, rc, err);
 }
 
 int kvl_get(const kvl_t *l, const char *bucket, const char *key, char **value,

@@ -10,6 +10,11 @@
  *   'i' lp(bucket) lp(field) sortable key   -> predecessor: 0x00, or 0x01 and the
  *                                              sortable bytes of the key's previous
  *                                              (smaller) value of the same field
+ *   'r'                                     -> the store's last revision (8 bytes BE)
+ * A manifest is the document's revision (8 bytes BE) followed by its index
+ * entries, [flen][field][sortable] each, in (field, sortable) order.  Every
+ * save takes the next store-wide revision, so a revision is never reused,
+ * even across delete and re-create (no ABA for save-if-unchanged).
  * The sortable encoding is prefix-free, so `sortable key` splits without a
  * separator.  Storing each entry's predecessor lets a range scan return a
  * key exactly once, at its first value >= lo, in constant memory: an entry
@@ -53,22 +58,33 @@ typedef struct kvl_ops {
     void (*iter_free)(void *it);
 } kvl_ops_t;
 
+/* One per store; the plugin keeps it and passes it to every call. */
 typedef struct kvl {
     const kvl_ops_t *ops;
     void *eng;
-    const char *name; /* backend name, for messages */
+    const char *name;  /* backend name, for messages */
+    uint64_t revision; /* last revision handed out; guarded by the write lock */
 } kvl_t;
 
-/* The backend operations, on top of the engine. */
+/* Load the revision counter (call once after opening the engine). */
+int kvl_open(kvl_t *l, kvkit_error_t *err);
+
+/* The backend operations, on top of the engine.  Writers (save, delete,
+ * write_batch, save_if) must hold the store's write lock. */
 int kvl_get(const kvl_t *l, const char *bucket, const char *key, char **value,
             size_t *value_len, kvkit_error_t *err);
-int kvl_save(const kvl_t *l, const char *bucket, const char *key,
+int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **value,
+                size_t *value_len, uint64_t *revision, kvkit_error_t *err);
+int kvl_save_if(kvl_t *l, const char *bucket, const char *key, const char *value,
+                size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
+                uint64_t expected, uint64_t *new_revision, kvkit_error_t *err);
+int kvl_save(kvl_t *l, const char *bucket, const char *key,
              const char *value, size_t value_len,
              const kvkit_index_entry_t *entries, size_t n_entries,
              kvkit_error_t *err);
-int kvl_delete(const kvl_t *l, const char *bucket, const char *key,
+int kvl_delete(kvl_t *l, const char *bucket, const char *key,
                kvkit_error_t *err);
-int kvl_write_batch(const kvl_t *l, const kvkit_backend_write_t *writes,
+int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *writes,
                     size_t n_writes, kvkit_error_t *err);
 int kvl_index_lookup(const kvl_t *l, const char *bucket, const char *field,
                      const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
@@ -84,6 +100,7 @@ int kvl_list_keys(const kvl_t *l, const char *bucket, const char *lo,
 #define KVL_DOC 'd'
 #define KVL_MANIFEST 'm'
 #define KVL_INDEX 'i'
+#define KVL_REVISION 'r' /* the whole key is this one byte */
 
 /* A decoded layout key; pointers point into the key. */
 typedef struct kvl_key {

@@ -34,6 +34,7 @@ typedef struct node {
 
 typedef struct mem {
     pthread_rwlock_t lock;
+    kvl_t layout;
     node_t *head;
     int level;
     uint64_t rng;
@@ -133,6 +134,8 @@ static void sl_del(mem_t *m, const unsigned char *k, size_t klen)
     m->count--;
 }
 
+static const struct kvl_ops engine;
+
 static mem_t *mem_new(void)
 {
     mem_t *m = calloc(1, sizeof *m);
@@ -144,6 +147,7 @@ static mem_t *mem_new(void)
         return NULL;
     }
     m->level = 1;
+    m->layout = (kvl_t){&engine, m, "memory", 0};
     m->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)m;
     pthread_rwlock_init(&m->lock, NULL);
     return m;
@@ -323,7 +327,7 @@ static void e_iter_free(void *vit)
     free(vit);
 }
 
-static const kvl_ops_t engine = {
+static const struct kvl_ops engine = {
     e_get,       e_batch_new, e_batch_put,  e_batch_del,    e_batch_commit,
     e_batch_free, e_iter_new, e_iter_seek,  e_iter_valid,   e_iter_next,
     e_iter_key,  e_iter_value, e_iter_status, e_iter_get,   e_iter_free,
@@ -346,7 +350,7 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .description = "in-process ordered store (skip list); memory:NAME is shared in the process",
 };
 
-#define LAYOUT(m) (&(kvl_t){&engine, (m), "memory"})
+#define LAYOUT(m) (&(m)->layout)
 
 KVKIT_BACKEND_DECLARE(open);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
@@ -475,6 +479,33 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(
     mem_t *m = h;
     pthread_rwlock_rdlock(&m->lock);
     int rc = kvl_index_lookup(LAYOUT(m), bucket, field, lo, hi, after, NULL, fn, ctx, err);
+    pthread_rwlock_unlock(&m->lock);
+    return rc;
+}
+
+KVKIT_BACKEND_DECLARE(get_rev);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_rev)(void *h, const char *bucket, const char *key,
+                                                char **value, size_t *value_len,
+                                                uint64_t *revision, kvkit_error_t *err)
+{
+    mem_t *m = h;
+    pthread_rwlock_rdlock(&m->lock);
+    int rc = kvl_get_rev(LAYOUT(m), bucket, key, value, value_len, revision, err);
+    pthread_rwlock_unlock(&m->lock);
+    return rc;
+}
+
+KVKIT_BACKEND_DECLARE(save_if);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_save_if)(void *h, const char *bucket, const char *key,
+                                                const char *value, size_t value_len,
+                                                const kvkit_index_entry_t *entries,
+                                                size_t n_entries, uint64_t expected,
+                                                uint64_t *new_revision, kvkit_error_t *err)
+{
+    mem_t *m = h;
+    pthread_rwlock_wrlock(&m->lock);
+    int rc = kvl_save_if(LAYOUT(m), bucket, key, value, value_len, entries, n_entries,
+                         expected, new_revision, err);
     pthread_rwlock_unlock(&m->lock);
     return rc;
 }
