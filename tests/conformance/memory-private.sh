@@ -1,0 +1,3 @@
+#!/bin/sh
+# The conformance suite on a private in-process store.
+exec ./kvkit-conformance "memory:"
