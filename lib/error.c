@@ -49,9 +49,13 @@ int kvkit__error_from_backend(kvkit_error_t *err, const kvkit_error_t *berr,
         code = berr->code;
     if (code == KVKIT_OK) /* a plugin that failed without saying why */
         code = KVKIT_BACKEND;
-    if (berr->text[0] != '\0')
-        return kvkit__error(err, code, berr->subject[0] ? berr->subject : subject,
-                            "%s: %s", backend, berr->text);
+    if (berr->text[0] != '\0') {
+        /* plugins may or may not name themselves; say it exactly once */
+        size_t n = strlen(backend);
+        bool named = strncmp(berr->text, backend, n) == 0 && berr->text[n] == ':';
+        return kvkit__error(err, code, berr->subject[0] ? berr->subject : subject, "%s%s%s",
+                            named ? "" : backend, named ? "" : ": ", berr->text);
+    }
     return kvkit__error(err, code, subject, "%s: %s \"%s\": %s", backend, op,
                         subject ? subject : "", kvkit_strerror(code));
 }

@@ -250,7 +250,7 @@ static int load_file_locked(const char *path, const char *name,
     b->desc = (const kvkit_backend_descriptor_t *)lt_dlsym(dl, "kvkit_backend_descriptor");
     if (b->desc == NULL) {
         rc = kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
-                          "backend \"%s\" (%s) lacks the descriptor symbol kvkit_backend_descriptor: is it a kvkit backend?",
+                          "backend \"%s\" (%s) lacks the descriptor symbol kvkit_backend_descriptor: is it a kvkit backend, and is its file named after it?",
                           name, path);
         goto fail;
     }

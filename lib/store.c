@@ -295,6 +295,7 @@ static void query_free(query_t *q)
 {
     kvkit__free(q->lo_buf);
     kvkit__free(q->hi_buf);
+    q->lo_buf = q->hi_buf = NULL;
 }
 
 static int bound(const json_t *v, const char *field, unsigned char **buf,

@@ -1,0 +1,161 @@
+/*
+ * doc_private.h - internals of the document layer shared by lib/doc_*.c.
+ * Nothing here is exported (kvkit__ prefix, not kvkit_[a-z]).
+ */
+#ifndef KVKIT_DOC_PRIVATE_H
+#define KVKIT_DOC_PRIVATE_H
+
+#include "kvkit_private.h"
+
+/*** schemas and properties (doc_schema.c, doc_prop.c) ***/
+
+typedef struct kvkit__validator {
+    kvkit_validator_fn fn;
+    void *ctx;
+    char *name;
+} kvkit__validator_t;
+
+struct kvkit_prop {
+    char *name;
+    kvkit_prop_kind_t kind;
+    unsigned flags;
+    json_t *def;                  /* default value (JSON form) or NULL */
+    kvkit_default_fn def_fn;
+    void *def_ctx;
+    kvkit__validator_t *validators;
+    size_t n_validators;
+    const kvkit_schema_t *target; /* embedded / embedded list / reference */
+    json_t *values;               /* enum values (array) */
+    char *prefix;                 /* password crypt prefix, NULL: default */
+    const kvkit_schema_t *owner;  /* the schema that declared it */
+};
+
+struct kvkit_schema {
+    char *name;
+    char *bucket;
+    const kvkit_schema_t *parent;
+    kvkit_store_t *store;
+    bool strict;
+    /* Inherited properties first (pointers into the parents' arrays), then
+     * the schema's own; own[i] says which entries this schema frees. */
+    kvkit_prop_t **props;
+    bool *own;
+    size_t n_props, cap_props;
+    unsigned n_children;          /* schemas created with this one as parent */
+    kvkit_schema_list_t *list;    /* owner when loaded from JSON, else NULL */
+};
+
+/* The property `name` of the schema, or NULL. */
+kvkit_prop_t *kvkit__schema_find(const kvkit_schema_t *schema, const char *name);
+
+/* Create / destroy ignoring list ownership (the list uses these). */
+int kvkit__schema_create(const char *name, const kvkit_schema_t *parent,
+                         kvkit_store_t *store, kvkit_schema_t **out,
+                         kvkit_error_t *err);
+void kvkit__schema_free(kvkit_schema_t *schema);
+
+/* 1 if `s` is `base` or derives from it. */
+bool kvkit__schema_is_a(const kvkit_schema_t *s, const kvkit_schema_t *base);
+
+void kvkit__prop_free(kvkit_prop_t *prop);
+/* Can properties of this kind carry KVKIT_PROP_INDEX? */
+bool kvkit__kind_indexable(kvkit_prop_kind_t kind);
+/* A fresh default value for the property (new reference; json_null() when
+ * it has none).  NULL only when out of memory. */
+json_t *kvkit__prop_default(const kvkit_prop_t *prop);
+/* Index of `value` in the enum's values, or -1. */
+long kvkit__enum_index(const kvkit_prop_t *prop, const json_t *value);
+
+/*** values: validation, conversions, index entries (doc_value.c) ***/
+
+/* Accumulates validation failures: a message listing every failing path
+ * (truncated to fit an error report) and, optionally, the paths. */
+typedef struct kvkit__vctx {
+    char path[512];
+    size_t path_len;
+    char msg[KVKIT_ERROR_TEXT_LENGTH];
+    size_t msg_len;
+    char first[KVKIT_ERROR_SUBJECT_LENGTH]; /* first failing path */
+    size_t n_fail;
+    bool stop_first; /* is_valid: stop at the first failure */
+    bool nomem;
+    json_t *paths;   /* array of failing paths, or NULL */
+} kvkit__vctx_t;
+
+void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths);
+
+/* Validate a JSON-form object against the schema, recording failures in v
+ * (path prefix: v's current path).  Returns the number of new failures. */
+size_t kvkit__validate(const kvkit_schema_t *schema, const json_t *object,
+                       kvkit__vctx_t *v);
+
+/* Turn the failures in v into KVKIT_VALIDATION for `what` (e.g. a quoted
+ * bucket/key), or KVKIT_OK when there are none. */
+int kvkit__vctx_report(const kvkit__vctx_t *v, const char *what, kvkit_error_t *err);
+
+/* JSON form -> stored form.  *out is a new reference (the input itself,
+ * with a reference taken, when nothing needs converting). */
+int kvkit__to_db(const kvkit_schema_t *schema, json_t *object, json_t **out,
+                 kvkit_error_t *err);
+/* Stored form -> JSON form, in place on an object the caller owns alone
+ * (freshly parsed).  Checks nesting depth.  KVKIT_CORRUPT naming `what`. */
+int kvkit__from_db(const kvkit_schema_t *schema, json_t *object, const char *what,
+                   kvkit_error_t *err);
+
+/* Index entries of a stored-form (db = true) or JSON-form object. */
+int kvkit__index_entries(const kvkit_schema_t *schema, const json_t *object, bool db,
+                         kvkit_index_set_t *set, kvkit_error_t *err);
+
+/* Nesting depth of a value (a scalar is 0, [] is 1), stopping early once
+ * past `limit`. */
+size_t kvkit__json_depth(const json_t *value, size_t limit);
+
+/*** documents (doc_document.c, doc_attr.c) ***/
+
+typedef struct kvkit__ref {
+    const kvkit_prop_t *prop;
+    kvkit_doc_t *doc; /* loaded target, NULL when missing (lenient) */
+    bool missing;
+    struct kvkit__ref *next;
+} kvkit__ref_t;
+
+enum { KVKIT__REV_NEW, KVKIT__REV_KNOWN, KVKIT__REV_UNKNOWN };
+
+struct kvkit_doc {
+    const kvkit_schema_t *schema;
+    char *key;
+    json_t *data;          /* attributes, JSON form */
+    uint64_t rev;
+    int rev_state;         /* KVKIT__REV_* */
+    kvkit__ref_t *refs;    /* loaded references */
+    kvkit_index_set_t *iset; /* reused across saves */
+};
+
+/* Documents being loaded, innermost first: eager reference loading stops
+ * at a document already on the chain (a cycle) or past a depth. */
+typedef struct kvkit__loading {
+    const char *bucket;
+    const char *key;
+    const struct kvkit__loading *up;
+    unsigned depth;
+} kvkit__loading_t;
+
+#define KVKIT__EAGER_DEPTH 16
+
+int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_len,
+                     kvkit_doc_t **out, kvkit_error_t *err);
+/* Build a document from stored bytes (copied from), loading eager
+ * references.  KVKIT_CORRUPT naming bucket and key on malformed data. */
+int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key,
+                          size_t key_len, const char *bytes, size_t len,
+                          const kvkit__loading_t *up, kvkit_doc_t **out,
+                          kvkit_error_t *err);
+/* Fill absent declared attributes with defaults (or nulls). */
+int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
+/* Forget loaded references (all when prop is NULL). */
+void kvkit__doc_drop_refs(kvkit_doc_t *doc, const kvkit_prop_t *prop);
+/* Set without password hashing or checks (value stolen; NULL = null). */
+int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value,
+                   kvkit_error_t *err);
+
+#endif /* KVKIT_DOC_PRIVATE_H */
