@@ -1,0 +1,170 @@
+/*
+ * cli.h - what the files of the kvkit command-line tool share.
+ *
+ * One file per command group (cmd_*.c); util.c holds the error/exit-status
+ * plumbing and JSON-line output, progress.c the terminal progress bar,
+ * indexer.c how documents get their index entries (--schema or --index).
+ */
+#ifndef KVKIT_CLI_H
+#define KVKIT_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <kvkit/kvkit.h>
+
+/* Exit statuses (documented in kvkit(1); scripts depend on them). */
+enum {
+    EXIT_OK = 0,
+    EXIT_NOTFOUND = 1,   /* the key, bucket entry or backend does not exist */
+    EXIT_USAGE = 2,      /* bad command line or argument */
+    EXIT_VALIDATION = 3, /* a document or query value is invalid */
+    EXIT_BACKEND = 4     /* backend, plugin or I/O failure */
+};
+
+#define CLI_DEFAULT_STORE "leveldb:./kvkit-data"
+
+/* Global state, filled from the global options. */
+typedef struct cli {
+    const char *store; /* -s, $KVKIT_STORE, or CLI_DEFAULT_STORE */
+    int quiet;         /* -q: no summary lines */
+    int progress;      /* stderr is a terminal (and not -q) */
+    const char *argv0;
+} cli_t;
+
+/* One command: run gets argv with argv[0] == the command name. */
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(cli_t *cli, int argc, char **argv);
+    const char *usage; /* "BUCKET KEY" ... */
+    const char *help;  /* option lines and description */
+} cli_cmd_t;
+
+/* Commands, one group per file. */
+int cmd_backends(cli_t *cli, int argc, char **argv);      /* cmd_backends.c */
+int cmd_get(cli_t *cli, int argc, char **argv);           /* cmd_kv.c */
+int cmd_put(cli_t *cli, int argc, char **argv);
+int cmd_delete(cli_t *cli, int argc, char **argv);
+int cmd_ls(cli_t *cli, int argc, char **argv);            /* cmd_query.c */
+int cmd_index(cli_t *cli, int argc, char **argv);
+int cmd_export(cli_t *cli, int argc, char **argv);        /* cmd_transfer.c */
+int cmd_import(cli_t *cli, int argc, char **argv);
+int cmd_copy(cli_t *cli, int argc, char **argv);
+int cmd_check(cli_t *cli, int argc, char **argv);         /* cmd_check.c */
+int cmd_compact(cli_t *cli, int argc, char **argv);       /* cmd_admin.c */
+int cmd_repair(cli_t *cli, int argc, char **argv);
+int cmd_conformance(cli_t *cli, int argc, char **argv);
+
+/* kvkit.c: the command table, and per-command help. */
+const cli_cmd_t *cli_command(const char *name);
+int cli_help(const cli_cmd_t *cmd, FILE *out); /* returns EXIT_OK */
+
+/*** util.c ***/
+
+/* Exit status for a kvkit_status_t. */
+int cli_exit_status(int code);
+
+/* Print "kvkit: MESSAGE" (the library's text) and return the exit status. */
+int cli_fail(const kvkit_error_t *err);
+
+/* printf-style error for the tool's own failures; returns `status`. */
+__attribute__((format(printf, 2, 3))) int cli_error(int status, const char *fmt, ...);
+
+/* Usage error for command `cmd`: message plus a pointer to --help; returns 2. */
+__attribute__((format(printf, 2, 3))) int cli_usage(const char *cmd, const char *fmt, ...);
+
+/* Open a store; on failure prints the error and sets *status. */
+kvkit_store_t *cli_open(const char *uri, int *status);
+
+/* Parse a query value: a JSON number when the text is one (and force_string
+ * is 0), else the text as a string.  New reference. */
+json_t *cli_query_value(const char *text, int force_string);
+
+/* Parse a document (any JSON value; objects for documents); NULL with a
+ * message in err (KVKIT_VALIDATION) when it is not JSON. */
+json_t *cli_parse_json(const char *text, size_t len, const char *what, kvkit_error_t *err);
+
+/* Read all of a stream into a malloc'd NUL-terminated buffer. */
+char *cli_slurp(FILE *in, size_t *len);
+
+/* Output: a key as one line (JSON string with json != 0), a
+ * {"key":...,"value":...} line.  The value is embedded as JSON when it
+ * parses, else as a JSON string.  Return 0, or -1 on a write error. */
+int cli_print_key(FILE *out, const char *key, size_t key_len, int json);
+int cli_print_doc(FILE *out, const char *key, size_t key_len, const char *value,
+                  size_t value_len);
+
+/* Monotonic seconds. */
+double cli_now(void);
+
+/* Split "a,b,c" into an array of fields (appended to *fields). */
+int cli_add_fields(const char ***fields, size_t *n, char *list);
+
+/*** progress.c ***/
+
+typedef struct cli_progress {
+    int on;            /* draw the bar (stderr is a terminal) */
+    int quiet;         /* no summary */
+    const char *verb;  /* "imported", "exported", "copied", "checked" */
+    const char *unit;  /* "documents" */
+    uint64_t total;    /* 0: unknown */
+    uint64_t done;
+    double start, last_draw;
+    int drawn;
+} cli_progress_t;
+
+void cli_progress_start(cli_progress_t *p, const cli_t *cli, const char *verb, uint64_t total);
+/* done: units so far; `pos`/`total` may be bytes (import) when items are unknown. */
+void cli_progress_update(cli_progress_t *p, uint64_t done, uint64_t pos);
+/* Erase the bar and print "kvkit: VERB N documents ... in S s (R/s)" (unless -q). */
+void cli_progress_end(cli_progress_t *p, uint64_t done, const char *what);
+
+/*** indexer.c: index entries for a document ***/
+
+typedef struct cli_indexer cli_indexer_t;
+
+/* Options shared by put/index/import/copy/check: --schema FILE and
+ * --index FIELD[,FIELD...].  Returns NULL (and *status) on error; an
+ * indexer with neither is valid and produces no entries. */
+cli_indexer_t *cli_indexer_create(const char *schema_file, const char **fields,
+                                  size_t n_fields, int *status);
+void cli_indexer_destroy(cli_indexer_t *ix);
+
+/* 1 when it knows how to index (a schema or --index was given). */
+int cli_indexer_active(const cli_indexer_t *ix);
+
+/* The schema's own bucket, or NULL. */
+const char *cli_indexer_bucket(const cli_indexer_t *ix);
+
+/* Validate `doc` and fill `set` with its index entries.  On a validation
+ * failure returns KVKIT_VALIDATION with every invalid field in err->text. */
+int cli_indexer_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_t *set,
+                        kvkit_error_t *err);
+
+/* The value to query `field` with, from command-line text: with a schema,
+ * the field's declared kind decides; otherwise cli_query_value. */
+int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *text,
+                            int force_string, json_t **out, kvkit_error_t *err);
+
+/* The index values `doc` yields, as a new object FIELD -> [scalar, ...]
+ * (what cli_indexer_entries put into the set; check compares them with the
+ * store).  NULL with err filled on failure. */
+json_t *cli_indexer_values(cli_indexer_t *ix, const json_t *doc, kvkit_error_t *err);
+
+/* The indexed fields (for check), borrowed. */
+size_t cli_indexer_fields(const cli_indexer_t *ix, const char *const **fields);
+
+/*** schema.c: --schema through the document layer ***/
+
+struct cli_schema;
+int cli_schema_load(const char *path, struct cli_schema **out, kvkit_error_t *err);
+void cli_schema_free(struct cli_schema *s);
+const char *cli_schema_bucket(const struct cli_schema *s);
+int cli_schema_entries(struct cli_schema *s, const json_t *doc, kvkit_index_set_t *set,
+                       kvkit_error_t *err);
+int cli_schema_query_value(struct cli_schema *s, const char *field, const char *text,
+                           int force_string, json_t **out, kvkit_error_t *err);
+json_t *cli_schema_values(struct cli_schema *s, const json_t *doc, kvkit_error_t *err);
+size_t cli_schema_fields(const struct cli_schema *s, const char *const **fields);
+
+#endif /* KVKIT_CLI_H */

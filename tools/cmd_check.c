@@ -1,0 +1,381 @@
+/*
+ * cmd_check.c - check BUCKET [--repair]: do the index entries agree with
+ * the documents?
+ *
+ * The store API cannot list a key's index entries, so the check works from
+ * both ends with what it can ask:
+ *
+ *  1. read every document and recompute the entries it should have
+ *     (--schema or --index): FIELD=VALUE -> the keys expected there;
+ *  2. for each distinct FIELD=VALUE, an exact index query must return
+ *     exactly those keys: a key missing is a "missing_entry", an extra key
+ *     is a "stale_entry" (its document no longer has that value) or an
+ *     "orphan_entry" (no such document);
+ *  3. for each field, a query over the whole range (every number, every
+ *     string) must return only keys whose document has some value there.
+ *
+ * Not visible this way (kvkit(1) says so): entries under fields that are
+ * not named, and a stale extra value of a field on a document that also
+ * has correct values of that field, when no other document has that value.
+ *
+ * --repair re-saves each document concerned with its recomputed entries
+ * (save replaces all of a key's entries) and clears orphans by saving an
+ * entry-less placeholder and deleting it; then the check runs again.
+ */
+#include <config.h>
+
+#include <float.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct check {
+    const cli_t *cli;
+    kvkit_store_t *store;
+    cli_indexer_t *ix;
+    const char *bucket;
+    int repair, quiet_report;
+    json_t *expected; /* "field|hex(sortable)" -> {"f":, "v":, "keys": {key: true}} */
+    json_t *has;      /* field -> {key: true} for documents with a value there */
+    json_t *docs;     /* key -> true for every document */
+    json_t *reported; /* "key|field" -> true: one stale/orphan report per pair */
+    json_t *fix;      /* key -> true (re-save) or false (orphan: clear) */
+    json_t *skip;     /* key -> true: corrupt or invalid, entries cannot be judged */
+    uint64_t n_docs, n_problems;
+    kvkit_error_t err;
+} check_t;
+
+/* One mismatch, as a JSON line on stdout. */
+static void report(check_t *c, const char *key, const char *problem, const char *field,
+                   const json_t *value, const char *message)
+{
+    c->n_problems++;
+    if (c->quiet_report)
+        return;
+    json_t *j = json_pack("{s:s,s:s,s:s}", "bucket", c->bucket, "key", key, "problem", problem);
+    if (j == NULL)
+        return;
+    if (field != NULL)
+        json_object_set_new(j, "field", json_string(field));
+    if (value != NULL)
+        json_object_set(j, "value", (json_t *)value);
+    if (message != NULL)
+        json_object_set_new(j, "message", json_string(message));
+    json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(j);
+}
+
+static void mark(json_t *obj, const char *key, json_t *v)
+{
+    json_object_set_new(obj, key, v);
+}
+
+static json_t *child(json_t *obj, const char *key)
+{
+    json_t *c = json_object_get(obj, key);
+    if (c == NULL) {
+        c = json_object();
+        json_object_set_new(obj, key, c);
+    }
+    return c;
+}
+
+/*** pass 1: documents -> expected entries ***/
+
+static int expect_value(check_t *c, const char *key, const char *field, json_t *value)
+{
+    unsigned char *buf;
+    size_t len;
+    if (kvkit_index_encode(value, &buf, &len, &c->err) != KVKIT_OK)
+        return c->err.code;
+    size_t flen = strlen(field);
+    char *mk = malloc(flen + 2 + 2 * len);
+    if (mk == NULL) {
+        free(buf);
+        return kvkit_backend_error(&c->err, KVKIT_NOMEM, "", "out of memory");
+    }
+    memcpy(mk, field, flen);
+    mk[flen] = '|';
+    for (size_t i = 0; i < len; i++)
+        sprintf(mk + flen + 1 + 2 * i, "%02x", buf[i]);
+    mk[flen + 1 + 2 * len] = '\0';
+    free(buf);
+    json_t *e = json_object_get(c->expected, mk);
+    if (e == NULL) {
+        e = json_pack("{s:s,s:O,s:{}}", "f", field, "v", value, "keys");
+        json_object_set_new(c->expected, mk, e);
+    }
+    free(mk);
+    mark(json_object_get(e, "keys"), key, json_true());
+    mark(child(c->has, field), key, json_true());
+    return KVKIT_OK;
+}
+
+static int scan_document(check_t *c, const char *key, const char *value, size_t vlen)
+{
+    mark(c->docs, key, json_true());
+    c->n_docs++;
+    json_t *doc = json_loadb(value, vlen, JSON_DECODE_ANY, NULL);
+    if (doc == NULL) {
+        report(c, key, "corrupt_document", NULL, NULL, "stored value is not JSON");
+        mark(c->skip, key, json_true());
+        return KVKIT_OK;
+    }
+    kvkit_error_t e = {0};
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    json_t *values = NULL;
+    if (set != NULL && cli_indexer_entries(c->ix, doc, set, &e) != KVKIT_OK) {
+        /* nothing to compare against: its entries are whatever was saved */
+        report(c, key, "invalid_document", NULL, NULL, e.text);
+        mark(c->skip, key, json_true());
+    } else if ((values = cli_indexer_values(c->ix, doc, &c->err)) != NULL) {
+        const char *field;
+        json_t *list;
+        json_object_foreach(values, field, list) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(list, i, v)
+                if (expect_value(c, key, field, v) != KVKIT_OK)
+                    break;
+        }
+    }
+    kvkit_index_set_destroy(set);
+    json_decref(values);
+    json_decref(doc);
+    return c->err.code;
+}
+
+/*** passes 2 and 3: ask the index ***/
+
+typedef struct lookup {
+    check_t *c;
+    const char *field;
+    const json_t *value; /* NULL for a whole-range scan */
+    json_t *expected;    /* keys expected (exact lookups), or NULL */
+    json_t *seen;
+} lookup_t;
+
+static int extra_key(check_t *c, const char *key, const char *field, const json_t *value)
+{
+    char rk[KVKIT_KEY_MAX + KVKIT_FIELD_MAX + 2];
+    snprintf(rk, sizeof rk, "%s|%s", key, field);
+    if (json_object_get(c->reported, rk) != NULL || json_object_get(c->skip, key) != NULL)
+        return 0;
+    mark(c->reported, rk, json_true());
+    int is_doc = json_object_get(c->docs, key) != NULL;
+    report(c, key, is_doc ? "stale_entry" : "orphan_entry", field, value, NULL);
+    if (json_object_get(c->fix, key) == NULL)
+        mark(c->fix, key, json_boolean(is_doc));
+    return 0;
+}
+
+static int on_key(void *ctx, const char *key, size_t len)
+{
+    lookup_t *l = ctx;
+    if (l->expected != NULL) {
+        mark(l->seen, key, json_true());
+        if (json_object_get(l->expected, key) == NULL)
+            extra_key(l->c, key, l->field, l->value);
+    } else if (json_object_get(json_object_get(l->c->has, l->field), key) == NULL) {
+        extra_key(l->c, key, l->field, NULL);
+    }
+    return 0;
+}
+
+static int check_exact(check_t *c, json_t *e)
+{
+    lookup_t l = {c, json_string_value(json_object_get(e, "f")), json_object_get(e, "v"),
+                  json_object_get(e, "keys"), json_object()};
+    int rc = kvkit_store_index_keys(c->store, c->bucket, l.field, l.value, NULL, on_key, &l,
+                                    &c->err);
+    const char *key;
+    json_t *v;
+    if (rc == KVKIT_OK)
+        json_object_foreach(l.expected, key, v) {
+            if (json_object_get(l.seen, key) != NULL)
+                continue;
+            report(c, key, "missing_entry", l.field, l.value, NULL);
+            mark(c->fix, key, json_true());
+        }
+    json_decref(l.seen);
+    return rc;
+}
+
+static int check_range(check_t *c, const char *field)
+{
+    /* every number, then every string (no UTF-8 string sorts after 64 U+10FFFF) */
+    char top[64 * 4 + 1];
+    for (int i = 0; i < 64; i++)
+        memcpy(top + 4 * i, "\xf4\x8f\xbf\xbf", 4);
+    top[sizeof top - 1] = '\0';
+    json_t *bounds[2][2] = {{json_real(-DBL_MAX), json_real(DBL_MAX)},
+                            {json_string(""), json_string(top)}};
+    lookup_t l = {c, field, NULL, NULL, NULL};
+    int rc = KVKIT_OK;
+    for (int i = 0; i < 2; i++) {
+        if (rc == KVKIT_OK)
+            rc = kvkit_store_index_keys(c->store, c->bucket, field, bounds[i][0], bounds[i][1],
+                                        on_key, &l, &c->err);
+        json_decref(bounds[i][0]);
+        json_decref(bounds[i][1]);
+    }
+    return rc;
+}
+
+/*** one pass ***/
+
+static int run_check(check_t *c)
+{
+    c->expected = json_object();
+    c->has = json_object();
+    c->docs = json_object();
+    c->reported = json_object();
+    c->fix = json_object();
+    c->skip = json_object();
+    c->n_docs = c->n_problems = 0;
+    const char *const *fields;
+    size_t n_fields = cli_indexer_fields(c->ix, &fields);
+    for (size_t i = 0; i < n_fields; i++)
+        child(c->has, fields[i]);
+
+    cli_progress_t p;
+    cli_progress_start(&p, c->cli, "checked", 0);
+    p.quiet = 1;
+    int rc = KVKIT_OK;
+    kvkit_iter_t *it = kvkit_store_keys_iter(c->store, c->bucket, NULL, NULL, 1);
+    for (; it != NULL && rc == KVKIT_OK && kvkit_iter_valid(it); kvkit_iter_next(it)) {
+        size_t klen, vlen;
+        const char *key = kvkit_iter_key(it, &klen);
+        const char *value = kvkit_iter_value(it, &vlen);
+        rc = scan_document(c, key, value, vlen);
+        cli_progress_update(&p, c->n_docs, 0);
+    }
+    if (it == NULL)
+        rc = kvkit_backend_error(&c->err, KVKIT_NOMEM, "", "out of memory");
+    else if (rc == KVKIT_OK)
+        rc = kvkit_iter_status(it, &c->err);
+    kvkit_iter_destroy(it);
+    cli_progress_end(&p, c->n_docs, NULL);
+
+    const char *mk;
+    json_t *e;
+    json_object_foreach(c->expected, mk, e) {
+        if (rc != KVKIT_OK)
+            break;
+        rc = check_exact(c, e);
+    }
+    for (size_t i = 0; i < n_fields && rc == KVKIT_OK; i++)
+        rc = check_range(c, fields[i]);
+    return rc;
+}
+
+static void free_check(check_t *c)
+{
+    json_decref(c->expected);
+    json_decref(c->has);
+    json_decref(c->docs);
+    json_decref(c->reported);
+    json_decref(c->fix);
+    json_decref(c->skip);
+}
+
+/* Re-save documents with their recomputed entries; clear orphans. */
+static int repair(check_t *c, uint64_t *fixed)
+{
+    const char *key;
+    json_t *resave;
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    int rc = set != NULL ? KVKIT_OK : KVKIT_NOMEM;
+    json_object_foreach(c->fix, key, resave) {
+        if (rc != KVKIT_OK)
+            break;
+        if (json_is_false(resave)) {
+            rc = kvkit_store_save(c->store, c->bucket, key, "null", 4, NULL, &c->err);
+            if (rc == KVKIT_OK)
+                rc = kvkit_store_delete(c->store, c->bucket, key, &c->err);
+        } else {
+            char *value = NULL;
+            size_t len;
+            rc = kvkit_store_get(c->store, c->bucket, key, &value, &len, &c->err);
+            json_t *doc = rc == KVKIT_OK ? json_loadb(value, len, JSON_DECODE_ANY, NULL) : NULL;
+            if (doc != NULL && cli_indexer_entries(c->ix, doc, set, &c->err) == KVKIT_OK)
+                rc = kvkit_store_save(c->store, c->bucket, key, value, len, set, &c->err);
+            else if (rc == KVKIT_NOTFOUND)
+                rc = KVKIT_OK; /* deleted meanwhile: nothing to fix */
+            else if (rc == KVKIT_OK)
+                rc = c->err.code;
+            json_decref(doc);
+            free(value);
+        }
+        if (rc == KVKIT_OK)
+            (*fixed)++;
+    }
+    kvkit_index_set_destroy(set);
+    return rc;
+}
+
+int cmd_check(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"schema", required_argument, NULL, 's'},
+        {"index", required_argument, NULL, 'i'},
+        {"repair", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *schema = NULL;
+    const char **fields = NULL;
+    size_t n_fields = 0;
+    int opt, status = EXIT_OK, do_repair = 0;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 's')
+            schema = optarg;
+        else if (opt == 'i')
+            cli_add_fields(&fields, &n_fields, optarg);
+        else if (opt == 'r')
+            do_repair = 1;
+        else {
+            free(fields);
+            return cli_usage("check", "unknown option");
+        }
+    }
+    if (argc - optind != 1 || (schema == NULL && n_fields == 0)) {
+        free(fields);
+        return cli_usage("check", "expected --schema FILE or --index FIELDS, and BUCKET");
+    }
+    check_t c = {.cli = cli, .bucket = argv[optind], .repair = do_repair};
+    if ((c.ix = cli_indexer_create(schema, fields, n_fields, &status)) == NULL)
+        goto out;
+    if ((c.store = cli_open(cli->store, &status)) == NULL)
+        goto out;
+    int rc = run_check(&c);
+    uint64_t found = c.n_problems, fixed = 0, docs = c.n_docs;
+    if (rc == KVKIT_OK && do_repair && found > 0) {
+        rc = repair(&c, &fixed);
+        free_check(&c);
+        c.quiet_report = 1; /* verify quietly: the first report stands */
+        if (rc == KVKIT_OK)
+            rc = run_check(&c);
+    }
+    if (rc != KVKIT_OK) {
+        status = cli_fail(&c.err);
+    } else {
+        if (!cli->quiet)
+            fprintf(stderr,
+                    "kvkit: checked %llu documents in bucket \"%s\": %llu problem%s%s",
+                    (unsigned long long)docs, c.bucket, (unsigned long long)found,
+                    found == 1 ? "" : "s", do_repair && found ? ", " : "\n");
+        if (!cli->quiet && do_repair && found)
+            fprintf(stderr, "%llu keys re-saved, %llu problems left\n",
+                    (unsigned long long)fixed, (unsigned long long)c.n_problems);
+        status = c.n_problems == 0 ? EXIT_OK : EXIT_VALIDATION;
+    }
+    free_check(&c);
+out:
+    kvkit_store_close(c.store);
+    cli_indexer_destroy(c.ix);
+    free(fields);
+    return status;
+}

@@ -1,0 +1,195 @@
+/*
+ * cmd_kv.c - single documents: get, put, delete.
+ */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Unknown option or missing argument: getopt has printed why. */
+static int bad_option(const char *cmd)
+{
+    fprintf(stderr, "Try 'kvkit %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cmd_get(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"pretty", no_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    int pretty = 0, c;
+    while ((c = getopt_long(argc, argv, "p", opts, NULL)) != -1) {
+        if (c != 'p')
+            return bad_option("get");
+        pretty = 1;
+    }
+    if (argc - optind != 2)
+        return cli_usage("get", "expected BUCKET KEY");
+    const char *bucket = argv[optind], *key = argv[optind + 1];
+
+    int status = EXIT_OK;
+    kvkit_store_t *s = cli_open(cli->store, &status);
+    if (s == NULL)
+        return status;
+    kvkit_error_t err = {0};
+    char *value = NULL;
+    size_t len = 0;
+    int rc = kvkit_store_get(s, bucket, key, &value, &len, &err);
+    if (rc == KVKIT_NOTFOUND) {
+        status = cli_error(EXIT_NOTFOUND, "get \"%s\" in bucket \"%s\": not found", key, bucket);
+    } else if (rc != KVKIT_OK) {
+        status = cli_fail(&err);
+    } else {
+        json_t *doc = pretty ? json_loadb(value, len, JSON_DECODE_ANY, NULL) : NULL;
+        if (doc != NULL) {
+            json_dumpf(doc, stdout, JSON_ENCODE_ANY | JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            json_decref(doc);
+            putchar('\n');
+        } else {
+            fwrite(value, 1, len, stdout);
+            if (len == 0 || value[len - 1] != '\n')
+                putchar('\n');
+        }
+    }
+    free(value);
+    kvkit_store_close(s);
+    return status;
+}
+
+/* --entry FIELD=JSON: an explicit index entry (scalar or array). */
+static int add_entry(kvkit_index_set_t *set, const char *spec, kvkit_error_t *err)
+{
+    const char *eq = strchr(spec, '=');
+    if (eq == NULL || eq == spec)
+        return kvkit_backend_error(err, KVKIT_INVALID, spec,
+                                   "--entry \"%s\": expected FIELD=VALUE", spec);
+    char field[KVKIT_FIELD_MAX + 1];
+    size_t flen = (size_t)(eq - spec);
+    if (flen > KVKIT_FIELD_MAX)
+        return kvkit_backend_error(err, KVKIT_INVALID, spec, "--entry: field name too long");
+    memcpy(field, spec, flen);
+    field[flen] = '\0';
+    json_t *v = cli_query_value(eq + 1, 0);
+    if (v == NULL)
+        return kvkit_backend_error(err, KVKIT_INVALID, field, "--entry \"%s\": bad value", field);
+    int rc = kvkit_index_set_add(set, field, v, err);
+    json_decref(v);
+    return rc;
+}
+
+int cmd_put(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"schema", required_argument, NULL, 's'},
+        {"index", required_argument, NULL, 'i'},
+        {"entry", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *schema = NULL;
+    const char **fields = NULL, **entries = NULL;
+    size_t n_fields = 0, n_entries = 0;
+    int c, status = EXIT_OK;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's') {
+            schema = optarg;
+        } else if (c == 'i') {
+            cli_add_fields(&fields, &n_fields, optarg);
+        } else if (c == 'e') {
+            const char **grown = realloc(entries, (n_entries + 1) * sizeof *grown);
+            if (grown == NULL)
+                return cli_error(EXIT_BACKEND, "out of memory");
+            entries = grown;
+            entries[n_entries++] = optarg;
+        } else {
+            status = bad_option("put");
+            goto out_args;
+        }
+    }
+    if (argc - optind < 2 || argc - optind > 3) {
+        status = cli_usage("put", "expected BUCKET KEY [JSON|-]");
+        goto out_args;
+    }
+    const char *bucket = argv[optind], *key = argv[optind + 1];
+    const char *arg = argc - optind == 3 ? argv[optind + 2] : "-";
+
+    char *text;
+    size_t text_len;
+    if (strcmp(arg, "-") == 0) {
+        if ((text = cli_slurp(stdin, &text_len)) == NULL) {
+            status = cli_error(EXIT_BACKEND, "put: cannot read standard input");
+            goto out_args;
+        }
+    } else {
+        text = strdup(arg);
+        text_len = strlen(arg);
+    }
+
+    kvkit_error_t err = {0};
+    cli_indexer_t *ix = NULL;
+    kvkit_index_set_t *set = NULL;
+    kvkit_store_t *s = NULL;
+    char *value = NULL;
+    json_t *doc = cli_parse_json(text, text_len, "document", &err);
+    if (doc == NULL) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    if ((ix = cli_indexer_create(schema, fields, n_fields, &status)) == NULL)
+        goto out;
+    if ((set = kvkit_index_set_create()) == NULL) {
+        status = cli_error(EXIT_BACKEND, "out of memory");
+        goto out;
+    }
+    if (cli_indexer_entries(ix, doc, set, &err) != KVKIT_OK) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    for (size_t i = 0; i < n_entries; i++)
+        if (add_entry(set, entries[i], &err) != KVKIT_OK) {
+            status = cli_fail(&err);
+            goto out;
+        }
+    value = json_dumps(doc, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (value == NULL) {
+        status = cli_error(EXIT_BACKEND, "out of memory");
+        goto out;
+    }
+    if ((s = cli_open(cli->store, &status)) == NULL)
+        goto out;
+    if (kvkit_store_save(s, bucket, key, value, strlen(value), set, &err) != KVKIT_OK)
+        status = cli_fail(&err);
+out:
+    kvkit_store_close(s);
+    free(value);
+    kvkit_index_set_destroy(set);
+    cli_indexer_destroy(ix);
+    json_decref(doc);
+    free(text);
+out_args:
+    free(fields);
+    free(entries);
+    return status;
+}
+
+int cmd_delete(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{NULL, 0, NULL, 0}};
+    if (getopt_long(argc, argv, "", opts, NULL) != -1)
+        return bad_option("delete");
+    if (argc - optind != 2)
+        return cli_usage("delete", "expected BUCKET KEY");
+    int status = EXIT_OK;
+    kvkit_store_t *s = cli_open(cli->store, &status);
+    if (s == NULL)
+        return status;
+    kvkit_error_t err = {0};
+    if (kvkit_store_delete(s, argv[optind], argv[optind + 1], &err) != KVKIT_OK)
+        status = cli_fail(&err);
+    kvkit_store_close(s);
+    return status;
+}

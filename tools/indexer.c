@@ -1,0 +1,145 @@
+/*
+ * indexer.c - where the tool gets a document's index entries from:
+ *
+ *  --schema FILE   the document layer's schema (validation, declared
+ *                  kinds, indexed properties, inheritance);
+ *  --index FIELDS  top-level fields taken as they are (scalars, or arrays
+ *                  of scalars: one entry per element; null/absent: none).
+ *
+ * put/import/copy/check all go through here, so they index alike.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct cli_indexer {
+    const char **fields; /* --index, borrowed from argv */
+    size_t n_fields;
+    struct cli_schema *schema; /* --schema (schema.c) */
+};
+
+cli_indexer_t *cli_indexer_create(const char *schema_file, const char **fields,
+                                  size_t n_fields, int *status)
+{
+    if (schema_file != NULL && n_fields > 0) {
+        *status = cli_error(EXIT_USAGE, "--schema and --index exclude each other");
+        return NULL;
+    }
+    cli_indexer_t *ix = calloc(1, sizeof *ix);
+    if (ix == NULL) {
+        *status = cli_error(EXIT_BACKEND, "out of memory");
+        return NULL;
+    }
+    ix->fields = fields;
+    ix->n_fields = n_fields;
+    for (size_t i = 0; i < n_fields; i++) {
+        size_t len = strlen(fields[i]);
+        if (len == 0 || len > KVKIT_FIELD_MAX || fields[i][0] == '$') {
+            *status = cli_error(EXIT_USAGE, "--index: invalid field name \"%s\"", fields[i]);
+            free(ix);
+            return NULL;
+        }
+    }
+    if (schema_file != NULL) {
+        kvkit_error_t err = {0};
+        if (cli_schema_load(schema_file, &ix->schema, &err) != KVKIT_OK) {
+            *status = cli_fail(&err);
+            free(ix);
+            return NULL;
+        }
+    }
+    return ix;
+}
+
+void cli_indexer_destroy(cli_indexer_t *ix)
+{
+    if (ix == NULL)
+        return;
+    cli_schema_free(ix->schema);
+    free(ix);
+}
+
+int cli_indexer_active(const cli_indexer_t *ix)
+{
+    return ix->schema != NULL || ix->n_fields > 0;
+}
+
+const char *cli_indexer_bucket(const cli_indexer_t *ix)
+{
+    return ix->schema != NULL ? cli_schema_bucket(ix->schema) : NULL;
+}
+
+int cli_indexer_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_t *set,
+                        kvkit_error_t *err)
+{
+    kvkit_index_set_clear(set);
+    if (ix->schema != NULL)
+        return cli_schema_entries(ix->schema, doc, set, err);
+    if (ix->n_fields == 0)
+        return KVKIT_OK;
+    if (!json_is_object(doc))
+        return kvkit_backend_error(err, KVKIT_VALIDATION, "",
+                                   "document is not a JSON object, cannot index it");
+    for (size_t i = 0; i < ix->n_fields; i++) {
+        const json_t *v = json_object_get(doc, ix->fields[i]);
+        if (v == NULL || json_is_null(v))
+            continue;
+        kvkit_error_t e = {0};
+        int rc = kvkit_index_set_add(set, ix->fields[i], v, &e);
+        if (rc == KVKIT_INVALID)
+            return kvkit_backend_error(err, KVKIT_VALIDATION, ix->fields[i],
+                                       "field \"%s\" cannot be indexed: %s", ix->fields[i],
+                                       e.text);
+        if (rc != KVKIT_OK) {
+            *err = e;
+            return rc;
+        }
+    }
+    return KVKIT_OK;
+}
+
+int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *text,
+                            int force_string, json_t **out, kvkit_error_t *err)
+{
+    if (ix->schema != NULL && field[0] != '$')
+        return cli_schema_query_value(ix->schema, field, text, force_string, out, err);
+    *out = strcmp(field, "$key") == 0 ? json_string(text) : cli_query_value(text, force_string);
+    if (*out == NULL)
+        return kvkit_backend_error(err, KVKIT_VALIDATION, field,
+                                   "query value for \"%s\" is not valid UTF-8", field);
+    return KVKIT_OK;
+}
+
+json_t *cli_indexer_values(cli_indexer_t *ix, const json_t *doc, kvkit_error_t *err)
+{
+    if (ix->schema != NULL)
+        return cli_schema_values(ix->schema, doc, err);
+    json_t *out = json_object();
+    for (size_t i = 0; out != NULL && i < ix->n_fields; i++) {
+        const json_t *v = json_is_object(doc) ? json_object_get(doc, ix->fields[i]) : NULL;
+        json_t *list = json_array();
+        if (list == NULL || json_object_set_new(out, ix->fields[i], list) != 0)
+            break;
+        if (json_is_array(v)) {
+            size_t j;
+            json_t *e;
+            json_array_foreach(v, j, e)
+                if (json_is_number(e) || json_is_string(e))
+                    json_array_append(list, e);
+        } else if (json_is_number(v) || json_is_string(v)) {
+            json_array_append(list, (json_t *)v);
+        }
+    }
+    return out;
+}
+
+size_t cli_indexer_fields(const cli_indexer_t *ix, const char *const **fields)
+{
+    if (ix->schema != NULL)
+        return cli_schema_fields(ix->schema, fields);
+    *fields = ix->fields;
+    return ix->n_fields;
+}

@@ -1,0 +1,189 @@
+/*
+ * util.c - exit statuses, error messages, parsing and JSON-line output
+ * shared by the kvkit commands.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+/*** errors and exit statuses ***/
+
+int cli_exit_status(int code)
+{
+    switch (code) {
+    case KVKIT_OK:
+        return EXIT_OK;
+    case KVKIT_NOTFOUND:
+    case KVKIT_NO_BACKEND:
+        return EXIT_NOTFOUND;
+    case KVKIT_INVALID:
+    case KVKIT_BAD_NAME:
+    case KVKIT_BAD_OPTION:
+        return EXIT_USAGE;
+    case KVKIT_VALIDATION:
+    case KVKIT_NOT_INDEXED:
+    case KVKIT_TOO_LARGE:
+        return EXIT_VALIDATION;
+    default:
+        return EXIT_BACKEND;
+    }
+}
+
+int cli_fail(const kvkit_error_t *err)
+{
+    const char *text = err->text[0] != '\0' ? err->text : kvkit_strerror(err->code);
+    fprintf(stderr, "kvkit: %s\n", text);
+    return cli_exit_status(err->code);
+}
+
+int cli_error(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("kvkit: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "kvkit %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'kvkit %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+kvkit_store_t *cli_open(const char *uri, int *status)
+{
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open(uri, &err);
+    if (s == NULL)
+        *status = cli_fail(&err);
+    return s;
+}
+
+/*** parsing ***/
+
+json_t *cli_query_value(const char *text, int force_string)
+{
+    if (!force_string) {
+        json_error_t jerr;
+        json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+        if (v != NULL && json_is_number(v))
+            return v;
+        json_decref(v);
+    }
+    return json_string(text);
+}
+
+json_t *cli_parse_json(const char *text, size_t len, const char *what, kvkit_error_t *err)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (v == NULL)
+        kvkit_backend_error(err, KVKIT_VALIDATION, what, "%s is not valid JSON: %s (column %d)",
+                            what, jerr.text, jerr.column);
+    return v;
+}
+
+char *cli_slurp(FILE *in, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return NULL;
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, in)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *grown = realloc(buf, cap * 2);
+            if (grown == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (ferror(in)) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int cli_add_fields(const char ***fields, size_t *n, char *list)
+{
+    for (char *save = NULL, *f = strtok_r(list, ",", &save); f != NULL;
+         f = strtok_r(NULL, ",", &save)) {
+        const char **grown = realloc(*fields, (*n + 1) * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        *fields = grown;
+        (*fields)[(*n)++] = f;
+    }
+    return 0;
+}
+
+/*** output ***/
+
+static int print_json_string(FILE *out, const char *s, size_t len)
+{
+    json_t *j = json_stringn(s, len);
+    if (j == NULL)
+        return -1;
+    int rc = json_dumpf(j, out, JSON_ENCODE_ANY);
+    json_decref(j);
+    return rc;
+}
+
+int cli_print_key(FILE *out, const char *key, size_t key_len, int json)
+{
+    if (json ? print_json_string(out, key, key_len) != 0 : fwrite(key, 1, key_len, out) != key_len)
+        return -1;
+    return putc('\n', out) == EOF ? -1 : 0;
+}
+
+int cli_print_doc(FILE *out, const char *key, size_t key_len, const char *value,
+                  size_t value_len)
+{
+    fputs("{\"key\":", out);
+    if (print_json_string(out, key, key_len) != 0)
+        return -1;
+    fputs(",\"value\":", out);
+    json_t *v = json_loadb(value, value_len, JSON_DECODE_ANY, NULL);
+    int rc;
+    if (v != NULL && memchr(value, '\n', value_len) == NULL) {
+        /* valid JSON on one line: keep the stored bytes (cheaper than re-encoding) */
+        json_decref(v);
+        rc = fwrite(value, 1, value_len, out) == value_len ? 0 : -1;
+    } else if (v != NULL) {
+        rc = json_dumpf(v, out, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(v);
+    } else {
+        rc = print_json_string(out, value, value_len); /* not JSON: keep the text */
+    }
+    if (rc != 0)
+        return -1;
+    return fputs("}\n", out) == EOF ? -1 : 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
