@@ -136,7 +136,7 @@ int kvkit_index_decode(const unsigned char *in, size_t len, json_t **out,
 {
     if (in == NULL || out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_index_decode: NULL argument");
-    if (kvkit_sortable_length(in, len) != len)
+    if (len == 0 || kvkit_sortable_length(in, len) != len)
         return kvkit__error(err, KVKIT_CORRUPT, "", "malformed sortable index value (%zu bytes)", len);
     if (in[0] == KVKIT_SORTABLE_NUMBER) {
         uint64_t bits = get_be64(in + 1);
