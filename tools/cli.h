@@ -119,7 +119,7 @@ void cli_progress_update(cli_progress_t *p, uint64_t done, uint64_t pos);
 /* Erase the bar and print "kvkit: VERB N documents ... in S s (R/s)" (unless -q). */
 void cli_progress_end(cli_progress_t *p, uint64_t done, const char *what);
 
-/*** indexer.c: index entries for a document ***/
+/*** indexer.c: stored bytes and index entries for a document ***/
 
 typedef struct cli_indexer cli_indexer_t;
 
@@ -133,38 +133,52 @@ void cli_indexer_destroy(cli_indexer_t *ix);
 /* 1 when it knows how to index (a schema or --index was given). */
 int cli_indexer_active(const cli_indexer_t *ix);
 
-/* The schema's own bucket, or NULL. */
-const char *cli_indexer_bucket(const cli_indexer_t *ix);
+/* Pick the schema for `bucket` (no-op without --schema).  Call before the
+ * functions below. */
+int cli_indexer_bind(cli_indexer_t *ix, const char *bucket, kvkit_error_t *err);
 
-/* Validate `doc` and fill `set` with its index entries.  On a validation
- * failure returns KVKIT_VALIDATION with every invalid field in err->text. */
-int cli_indexer_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_t *set,
-                        kvkit_error_t *err);
+/* The buckets of the schema file (up to max), for copy's default. */
+size_t cli_indexer_buckets(const cli_indexer_t *ix, const char **buckets, size_t max);
+
+/* Validate `doc` (JSON form, or stored form with stored != 0), fill `set`
+ * (cleared first) with its index entries and, if value is not NULL, set
+ * *value to the bytes to store (malloc'd, NUL-terminated).  A validation
+ * failure is KVKIT_VALIDATION naming every invalid field. */
+int cli_indexer_prepare(cli_indexer_t *ix, const json_t *doc, int stored, char **value,
+                        kvkit_index_set_t *set, kvkit_error_t *err);
+
+/* The index values of a stored document, as a new object
+ * FIELD -> [scalar, ...] (check compares them with the store). */
+json_t *cli_indexer_values(cli_indexer_t *ix, const json_t *doc, kvkit_error_t *err);
+
+/* The indexed fields (for check), borrowed. */
+size_t cli_indexer_fields(const cli_indexer_t *ix, const char *const **fields);
 
 /* The value to query `field` with, from command-line text: with a schema,
  * the field's declared kind decides; otherwise cli_query_value. */
 int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *text,
                             int force_string, json_t **out, kvkit_error_t *err);
 
-/* The index values `doc` yields, as a new object FIELD -> [scalar, ...]
- * (what cli_indexer_entries put into the set; check compares them with the
- * store).  NULL with err filled on failure. */
-json_t *cli_indexer_values(cli_indexer_t *ix, const json_t *doc, kvkit_error_t *err);
-
-/* The indexed fields (for check), borrowed. */
-size_t cli_indexer_fields(const cli_indexer_t *ix, const char *const **fields);
+/* The --schema, or NULL. */
+struct cli_schema *cli_indexer_schema(const cli_indexer_t *ix);
 
 /*** schema.c: --schema through the document layer ***/
 
 struct cli_schema;
 int cli_schema_load(const char *path, struct cli_schema **out, kvkit_error_t *err);
 void cli_schema_free(struct cli_schema *s);
-const char *cli_schema_bucket(const struct cli_schema *s);
-int cli_schema_entries(struct cli_schema *s, const json_t *doc, kvkit_index_set_t *set,
-                       kvkit_error_t *err);
-int cli_schema_query_value(struct cli_schema *s, const char *field, const char *text,
-                           int force_string, json_t **out, kvkit_error_t *err);
+int cli_schema_bind(struct cli_schema *s, const char *bucket, kvkit_error_t *err);
+size_t cli_schema_buckets(const struct cli_schema *s, const char **buckets, size_t max);
+int cli_schema_prepare(struct cli_schema *s, const json_t *doc, int stored, char **value,
+                       kvkit_index_set_t *set, kvkit_error_t *err);
 json_t *cli_schema_values(struct cli_schema *s, const json_t *doc, kvkit_error_t *err);
 size_t cli_schema_fields(const struct cli_schema *s, const char *const **fields);
+int cli_schema_query_value(struct cli_schema *s, const char *field, const char *text,
+                           int force_string, json_t **out, kvkit_error_t *err);
+/* Run an index (or $bucket) query through the document layer and print
+ * the results like ls/index do; returns the exit status. */
+int cli_schema_run_query(struct cli_schema *s, kvkit_store_t *store, const char *bucket,
+                         const char *field, const json_t *lo, const json_t *hi, int docs,
+                         int json);
 
 #endif /* KVKIT_CLI_H */

@@ -127,7 +127,7 @@ static int scan_document(check_t *c, const char *key, const char *value, size_t 
     kvkit_error_t e = {0};
     kvkit_index_set_t *set = kvkit_index_set_create();
     json_t *values = NULL;
-    if (set != NULL && cli_indexer_entries(c->ix, doc, set, &e) != KVKIT_OK) {
+    if (set != NULL && cli_indexer_prepare(c->ix, doc, 1, NULL, set, &e) != KVKIT_OK) {
         /* nothing to compare against: its entries are whatever was saved */
         report(c, key, "invalid_document", NULL, NULL, e.text);
         mark(c->skip, key, json_true());
@@ -301,7 +301,7 @@ static int repair(check_t *c, uint64_t *fixed)
             size_t len;
             rc = kvkit_store_get(c->store, c->bucket, key, &value, &len, &c->err);
             json_t *doc = rc == KVKIT_OK ? json_loadb(value, len, JSON_DECODE_ANY, NULL) : NULL;
-            if (doc != NULL && cli_indexer_entries(c->ix, doc, set, &c->err) == KVKIT_OK)
+            if (doc != NULL && cli_indexer_prepare(c->ix, doc, 1, NULL, set, &c->err) == KVKIT_OK)
                 rc = kvkit_store_save(c->store, c->bucket, key, value, len, set, &c->err);
             else if (rc == KVKIT_NOTFOUND)
                 rc = KVKIT_OK; /* deleted meanwhile: nothing to fix */
@@ -348,6 +348,10 @@ int cmd_check(cli_t *cli, int argc, char **argv)
     check_t c = {.cli = cli, .bucket = argv[optind], .repair = do_repair};
     if ((c.ix = cli_indexer_create(schema, fields, n_fields, &status)) == NULL)
         goto out;
+    if (cli_indexer_bind(c.ix, c.bucket, &c.err) != KVKIT_OK) {
+        status = cli_fail(&c.err);
+        goto out;
+    }
     if ((c.store = cli_open(cli->store, &status)) == NULL)
         goto out;
     int rc = run_check(&c);

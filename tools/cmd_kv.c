@@ -145,7 +145,8 @@ int cmd_put(cli_t *cli, int argc, char **argv)
         status = cli_error(EXIT_BACKEND, "out of memory");
         goto out;
     }
-    if (cli_indexer_entries(ix, doc, set, &err) != KVKIT_OK) {
+    if (cli_indexer_bind(ix, bucket, &err) != KVKIT_OK ||
+        cli_indexer_prepare(ix, doc, 0, &value, set, &err) != KVKIT_OK) {
         status = cli_fail(&err);
         goto out;
     }
@@ -154,11 +155,6 @@ int cmd_put(cli_t *cli, int argc, char **argv)
             status = cli_fail(&err);
             goto out;
         }
-    value = json_dumps(doc, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (value == NULL) {
-        status = cli_error(EXIT_BACKEND, "out of memory");
-        goto out;
-    }
     if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;
     if (kvkit_store_save(s, bucket, key, value, strlen(value), set, &err) != KVKIT_OK)

@@ -18,9 +18,10 @@ static int drain(kvkit_iter_t *it, int docs, int json)
     if (it == NULL)
         return cli_error(EXIT_BACKEND, "out of memory");
     for (; kvkit_iter_valid(it); kvkit_iter_next(it)) {
-        size_t klen, vlen;
+        size_t klen, vlen = 0;
         const char *key = kvkit_iter_key(it, &klen);
-        int rc = docs ? cli_print_doc(stdout, key, klen, kvkit_iter_value(it, &vlen), vlen)
+        const char *value = docs ? kvkit_iter_value(it, &vlen) : NULL;
+        int rc = docs ? cli_print_doc(stdout, key, klen, value, vlen)
                       : cli_print_key(stdout, key, klen, json);
         if (rc != 0) {
             kvkit_iter_destroy(it);
@@ -117,6 +118,8 @@ int cmd_index(cli_t *cli, int argc, char **argv)
     kvkit_error_t err = {0};
     json_t *lo = NULL, *hi = NULL;
     kvkit_store_t *s = NULL;
+    if (cli_indexer_bind(ix, bucket, &err) != KVKIT_OK)
+        goto fail;
     if (n >= 3 &&
         cli_indexer_query_value(ix, field, argv[optind + 2], a.force_string, &lo, &err) != KVKIT_OK)
         goto fail;
@@ -130,7 +133,11 @@ int cmd_index(cli_t *cli, int argc, char **argv)
     }
     if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;
-    status = drain(kvkit_store_index_iter(s, bucket, field, lo, hi, a.docs), a.docs, a.json);
+    if (cli_indexer_schema(ix) != NULL)
+        status = cli_schema_run_query(cli_indexer_schema(ix), s, bucket, field, lo, hi, a.docs,
+                                      a.json);
+    else
+        status = drain(kvkit_store_index_iter(s, bucket, field, lo, hi, a.docs), a.docs, a.json);
     goto out;
 fail:
     status = cli_fail(&err);

@@ -195,16 +195,12 @@ static int import_line(writer_t *w, cli_indexer_t *ix, const char *bucket, char 
         goto out;
     }
     kvkit_error_t e = {0};
-    if ((rc = cli_indexer_entries(ix, doc, w->set, &e)) != KVKIT_OK) {
+    if ((rc = cli_indexer_prepare(ix, doc, 1, &value, w->set, &e)) != KVKIT_OK) {
         kvkit_backend_error(err, rc, json_string_value(key), "%s: key \"%s\": %s", what,
                             json_string_value(key), e.text);
         goto out;
     }
-    value = json_dumps(doc, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (value == NULL)
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "out of memory");
-    else
-        rc = writer_add(w, bucket, json_string_value(key), value, strlen(value), err);
+    rc = writer_add(w, bucket, json_string_value(key), value, strlen(value), err);
 out:
     free(value);
     json_decref(obj);
@@ -225,9 +221,14 @@ int cmd_import(cli_t *cli, int argc, char **argv)
     cli_indexer_t *ix = cli_indexer_create(a.schema, a.fields, a.n_fields, &status);
     if (ix == NULL)
         goto out_args;
-    kvkit_store_t *s = cli_open(cli->store, &status);
+    kvkit_store_t *s = NULL;
     writer_t w = {0};
-    if (s == NULL)
+    kvkit_error_t err = {0};
+    if (cli_indexer_bind(ix, bucket, &err) != KVKIT_OK) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;
     if (writer_init(&w, s, a.batch) != 0) {
         status = cli_error(EXIT_BACKEND, "out of memory");
@@ -238,7 +239,6 @@ int cmd_import(cli_t *cli, int argc, char **argv)
     cli_progress_t p;
     cli_progress_start(&p, cli, "imported", size);
 
-    kvkit_error_t err = {0};
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -281,9 +281,9 @@ static int copy_bucket(const cli_t *cli, kvkit_store_t *src, writer_t *w, cli_in
     cli_progress_t p;
     cli_progress_start(&p, cli, "copied", count_keys(cli, src, bucket));
     p.quiet = 1; /* one summary for the whole copy */
-    int rc = KVKIT_OK;
+    int rc = cli_indexer_bind(ix, bucket, err);
     uint64_t n = 0;
-    kvkit_iter_t *it = kvkit_store_keys_iter(src, bucket, NULL, NULL, 1);
+    kvkit_iter_t *it = rc == KVKIT_OK ? kvkit_store_keys_iter(src, bucket, NULL, NULL, 1) : NULL;
     for (; it != NULL && rc == KVKIT_OK && kvkit_iter_valid(it); kvkit_iter_next(it)) {
         size_t klen, vlen;
         const char *key = kvkit_iter_key(it, &klen);
@@ -296,7 +296,7 @@ static int copy_bucket(const cli_t *cli, kvkit_store_t *src, writer_t *w, cli_in
             if (doc == NULL)
                 break;
             kvkit_error_t e = {0};
-            rc = cli_indexer_entries(ix, doc, w->set, &e);
+            rc = cli_indexer_prepare(ix, doc, 1, NULL, w->set, &e);
             json_decref(doc);
             if (rc != KVKIT_OK) {
                 kvkit_backend_error(err, rc, key, "copy \"%s\" in bucket \"%s\": %s", key,
@@ -309,9 +309,9 @@ static int copy_bucket(const cli_t *cli, kvkit_store_t *src, writer_t *w, cli_in
             n++;
         cli_progress_update(&p, n, n);
     }
-    if (it == NULL)
+    if (it == NULL && rc == KVKIT_OK)
         rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "out of memory");
-    else if (err->code != KVKIT_OK)
+    else if (it == NULL || err->code != KVKIT_OK)
         rc = err->code;
     else if ((rc = kvkit_iter_status(it, err)) == KVKIT_OK)
         rc = writer_flush(w, err);
@@ -339,12 +339,12 @@ int cmd_copy(cli_t *cli, int argc, char **argv)
     cli_indexer_t *ix = cli_indexer_create(a.schema, a.fields, a.n_fields, &status);
     if (ix == NULL)
         goto out_args;
-    const char *default_bucket = cli_indexer_bucket(ix);
-    char **buckets = argv + optind + 2;
+    const char *schema_buckets[64];
+    const char **buckets = (const char **)argv + optind + 2;
     int n_buckets = argc - optind - 2;
-    if (n_buckets == 0 && default_bucket != NULL) {
-        buckets = (char **)&default_bucket;
-        n_buckets = 1;
+    if (n_buckets == 0) {
+        n_buckets = (int)cli_indexer_buckets(ix, schema_buckets, 64);
+        buckets = schema_buckets;
     }
     kvkit_store_t *src = NULL, *dst = NULL;
     writer_t w = {0};

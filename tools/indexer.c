@@ -1,8 +1,8 @@
 /*
  * indexer.c - where the tool gets a document's index entries from:
  *
- *  --schema FILE   the document layer's schema (validation, declared
- *                  kinds, indexed properties, inheritance);
+ *  --schema FILE   the document layer's schema (validation, stored
+ *                  form, indexed properties, inheritance: schema.c);
  *  --index FIELDS  top-level fields taken as they are (scalars, or arrays
  *                  of scalars: one entry per element; null/absent: none).
  *
@@ -67,17 +67,24 @@ int cli_indexer_active(const cli_indexer_t *ix)
     return ix->schema != NULL || ix->n_fields > 0;
 }
 
-const char *cli_indexer_bucket(const cli_indexer_t *ix)
+int cli_indexer_bind(cli_indexer_t *ix, const char *bucket, kvkit_error_t *err)
 {
-    return ix->schema != NULL ? cli_schema_bucket(ix->schema) : NULL;
+    return ix->schema != NULL ? cli_schema_bind(ix->schema, bucket, err) : KVKIT_OK;
 }
 
-int cli_indexer_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_t *set,
-                        kvkit_error_t *err)
+size_t cli_indexer_buckets(const cli_indexer_t *ix, const char **buckets, size_t max)
 {
-    kvkit_index_set_clear(set);
-    if (ix->schema != NULL)
-        return cli_schema_entries(ix->schema, doc, set, err);
+    return ix->schema != NULL ? cli_schema_buckets(ix->schema, buckets, max) : 0;
+}
+
+struct cli_schema *cli_indexer_schema(const cli_indexer_t *ix)
+{
+    return ix->schema;
+}
+
+static int fields_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_t *set,
+                          kvkit_error_t *err)
+{
     if (ix->n_fields == 0)
         return KVKIT_OK;
     if (!json_is_object(doc))
@@ -99,6 +106,19 @@ int cli_indexer_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_t 
         }
     }
     return KVKIT_OK;
+}
+
+int cli_indexer_prepare(cli_indexer_t *ix, const json_t *doc, int stored, char **value,
+                        kvkit_index_set_t *set, kvkit_error_t *err)
+{
+    kvkit_index_set_clear(set);
+    if (ix->schema != NULL)
+        return cli_schema_prepare(ix->schema, doc, stored, value, set, err);
+    int rc = fields_entries(ix, doc, set, err);
+    if (rc == KVKIT_OK && value != NULL &&
+        (*value = json_dumps(doc, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "out of memory");
+    return rc;
 }
 
 int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *text,
