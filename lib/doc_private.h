@@ -114,8 +114,7 @@ size_t kvkit__json_depth(const json_t *value, size_t limit);
 
 typedef struct kvkit__ref {
     const kvkit_prop_t *prop;
-    kvkit_doc_t *doc; /* loaded target, NULL when missing (lenient) */
-    bool missing;
+    kvkit_doc_t *doc; /* loaded target (owned) */
     struct kvkit__ref *next;
 } kvkit__ref_t;
 
@@ -150,6 +149,15 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key,
                           size_t key_len, const char *bytes, size_t len,
                           const kvkit__loading_t *up, kvkit_doc_t **out,
                           kvkit_error_t *err);
+/* Read a document from the schema's store (revision kept when the backend
+ * has them).  KVKIT_NOTFOUND without a message when absent. */
+int kvkit__doc_read(const kvkit_schema_t *schema, const char *key,
+                    const kvkit__loading_t *up, kvkit_doc_t **out, kvkit_error_t *err);
+/* Load (or find already loaded) the target of reference `prop`; *target is
+ * NULL for unset/null and for a missing target of a lenient reference. */
+int kvkit__ref_load(kvkit_doc_t *doc, const kvkit_prop_t *prop,
+                    const kvkit__loading_t *up, kvkit_doc_t **target,
+                    kvkit_error_t *err);
 /* Fill absent declared attributes with defaults (or nulls). */
 int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
 /* Forget loaded references (all when prop is NULL). */

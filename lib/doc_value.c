@@ -64,8 +64,11 @@ static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
 static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
 {
     v->n_fail++;
-    if (v->n_fail == 1)
-        snprintf(v->first, sizeof v->first, "%s", v->path);
+    if (v->n_fail == 1) {
+        size_t n = v->path_len < sizeof v->first - 1 ? v->path_len : sizeof v->first - 1;
+        memcpy(v->first, v->path, n);
+        v->first[n] = '\0';
+    }
     if (v->paths != NULL && json_array_append_new(v->paths, json_string(v->path)) != 0)
         v->nomem = true;
     size_t room = sizeof v->msg - v->msg_len;

@@ -254,9 +254,9 @@ int kvkit_schema_to_db(const kvkit_schema_t *schema, const json_t *object,
 int kvkit_schema_from_db(const kvkit_schema_t *schema, const json_t *object,
                          json_t **out, kvkit_error_t *err);
 
-/* Add the index entries of `object` (borrowed; stored or JSON form: enum
- * values are accepted either way) for every indexed property to `set`
- * (which is not cleared first). */
+/* Add the index entries of `object` (borrowed, JSON form: enums hold
+ * their values) for every indexed property to `set` (not cleared first).
+ * An enum value that is not one of its values is KVKIT_INVALID. */
 int kvkit_schema_index_set(const kvkit_schema_t *schema, const json_t *object,
                            kvkit_index_set_t *set, kvkit_error_t *err);
 
@@ -421,8 +421,9 @@ int kvkit_doc_deserialize(kvkit_doc_t *doc, const json_t *object, kvkit_error_t 
 /* 1 if the document validates, else 0 (stops at the first problem). */
 int kvkit_doc_is_valid(const kvkit_doc_t *doc);
 
-/* *out: a new JSON array of the failing field paths (empty when valid);
- * the reasons go to err as with save. */
+/* *out: a new JSON array of the failing field paths, set in both cases:
+ * empty and KVKIT_OK when valid; else KVKIT_VALIDATION with the reasons in
+ * err, as kvkit_doc_save reports them. */
 int kvkit_doc_invalids(const kvkit_doc_t *doc, json_t **out, kvkit_error_t *err);
 
 /*** queries ***/
