@@ -16,10 +16,13 @@
 #define KVKIT_BACKEND_NAME leveldb
 #include <kvkit/backend.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <leveldb/c.h>
 
@@ -86,12 +89,18 @@ static int engine_error(kvkit_error_t *err, const char *what, const char *subjec
 static void describe_key(const unsigned char *k, size_t klen, char *out, size_t n)
 {
     kvl_key_t d;
-    if (kvl_key_decode(k, klen, &d) == KVKIT_OK)
-        snprintf(out, n, "%.*s/%.*s", (int)d.bucket_len, d.bucket, (int)d.key_len, d.key);
-    else if (klen == 1 && k[0] == KVL_REVISION)
+    if (kvl_key_decode(k, klen, &d) != KVKIT_OK)
+        snprintf(out, n, "%.*s", (int)klen, (const char *)k);
+    else if (d.type == KVL_REVISION)
         snprintf(out, n, "(revision counter)");
     else
-        snprintf(out, n, "%.*s", (int)klen, (const char *)k);
+        snprintf(out, n, "%.*s/%.*s", (int)d.bucket_len, d.bucket, (int)d.key_len, d.key);
+}
+
+/* The verb for a failed read of key k. */
+static const char *read_verb(const unsigned char *k)
+{
+    return k[0] == KVL_DOC ? "get" : k[0] == KVL_MANIFEST ? "read index manifest of" : "read";
 }
 
 /*** kvlayout engine ***/
@@ -108,8 +117,7 @@ static int read_key(ldb_t *h, const leveldb_readoptions_t *ro, const unsigned ch
         char subject[KVKIT_ERROR_SUBJECT_LENGTH];
         describe_key(k, klen, subject, sizeof subject);
         free(p);
-        return engine_error(err, k[0] == KVL_DOC ? "get" : "read index manifest of", subject,
-                            msg);
+        return engine_error(err, read_verb(k), subject, msg);
     }
     if (p == NULL)
         return KVKIT_NOTFOUND;
@@ -623,6 +631,39 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_compact)(void *vh, kvkit_error_t *err)
     return msg ? engine_error(err, "compact", "", msg) : KVKIT_OK;
 }
 
+/* Make sure nobody has the database open, and keep other processes out
+ * while the repair runs (LevelDB locks with fcntl on LOCK).  An open in
+ * this process shows up only as LevelDB's own "already held" error, so
+ * probe with a real open first (it changes nothing on a damaged database:
+ * paranoid checks make it fail instead). */
+static int lock_for_repair(leveldb_options_t *o, const char *location, int *fd,
+                           kvkit_error_t *err)
+{
+    char *msg = NULL;
+    leveldb_options_set_create_if_missing(o, 0);
+    leveldb_options_set_error_if_exists(o, 0);
+    leveldb_options_set_paranoid_checks(o, 1);
+    leveldb_t *db = leveldb_open(o, location, &msg);
+    if (db != NULL)
+        leveldb_close(db);
+    if (msg != NULL && strncmp(msg, "IO error: lock ", 15) == 0)
+        return open_error(err, "repair", location, msg);
+    leveldb_free(msg);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/LOCK", location);
+    if ((*fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+        return KVKIT_OK; /* no lock file: nothing can hold it */
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(*fd, F_SETLK, &lk) == 0)
+        return KVKIT_OK;
+    int e = errno;
+    close(*fd);
+    *fd = -1;
+    return kvkit_backend_error(err, KVKIT_LOCKED, location,
+                               "repair \"%s\": locked by another process: lock %s: %s",
+                               location, path, strerror(e));
+}
+
 KVKIT_BACKEND_DECLARE(repair);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
                                                const kvkit_backend_option_t *options,
@@ -640,8 +681,16 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
         return nomem(err, location);
     pthread_mutex_init(&h->write_lock, NULL);
     h->options = make_options(&s, h);
+    /* LevelDB's repairer takes no lock: refuse a database that is open */
+    int lock_fd = -1;
+    rc = lock_for_repair(h->options, location, &lock_fd, err);
     char *msg = NULL;
-    leveldb_repair_db(h->options, location, &msg);
+    if (rc == KVKIT_OK)
+        leveldb_repair_db(h->options, location, &msg);
+    if (lock_fd >= 0)
+        close(lock_fd);
     ldb_free(h);
-    return msg ? open_error(err, "repair", location, msg) : KVKIT_OK;
+    if (rc != KVKIT_OK)
+        return rc;
+    return msg ? engine_error(err, "repair", location, msg) : KVKIT_OK;
 }
