@@ -1,27 +1,47 @@
-/* alloc.c - the one place libkvkit allocates, so hooks can replace it. */
+/* alloc.c - the one place libkvkit allocates, so an application (or a
+ * test that fails the Nth allocation) can replace the allocator. */
 #include "kvkit_private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+static kvkit_malloc_fn malloc_fn = malloc;
+static kvkit_realloc_fn realloc_fn = realloc;
+static kvkit_free_fn free_fn = free;
+
+void kvkit_set_alloc_funcs(kvkit_malloc_fn m, kvkit_realloc_fn r, kvkit_free_fn f)
+{
+    malloc_fn = m ? m : malloc;
+    realloc_fn = r ? r : realloc;
+    free_fn = f ? f : free;
+}
+
 void *kvkit__malloc(size_t size)
 {
-    return malloc(size ? size : 1);
+    return malloc_fn(size ? size : 1);
 }
 
 void *kvkit__calloc(size_t n, size_t size)
 {
-    return calloc(n ? n : 1, size ? size : 1);
+    if (n == 0 || size == 0)
+        n = size = 1;
+    if (n > SIZE_MAX / size)
+        return NULL;
+    void *p = malloc_fn(n * size);
+    if (p != NULL)
+        memset(p, 0, n * size);
+    return p;
 }
 
 void *kvkit__realloc(void *ptr, size_t size)
 {
-    return realloc(ptr, size ? size : 1);
+    return realloc_fn(ptr, size ? size : 1);
 }
 
 void kvkit__free(void *ptr)
 {
-    free(ptr);
+    if (ptr != NULL)
+        free_fn(ptr);
 }
 
 char *kvkit__strndup(const char *s, size_t n)

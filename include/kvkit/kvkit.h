@@ -48,6 +48,21 @@ void kvkit_error_clear(kvkit_error_t *err);
 /* Library version string (KVKIT_VERSION of the built library). */
 const char *kvkit_version(void);
 
+/*** memory ***/
+
+typedef void *(*kvkit_malloc_fn)(size_t size);
+typedef void *(*kvkit_realloc_fn)(void *ptr, size_t size);
+typedef void (*kvkit_free_fn)(void *ptr);
+
+/* Route libkvkit's own allocations through these functions (NULL restores
+ * malloc/realloc/free).  Call it before any other kvkit function and never
+ * while objects allocated by the previous functions are alive; not
+ * thread-safe.  Memory that a function documents as "free with free(3)"
+ * (backend results, kvkit_index_encode) is not affected.  jansson has its
+ * own hook, json_set_alloc_funcs. */
+void kvkit_set_alloc_funcs(kvkit_malloc_fn malloc_fn, kvkit_realloc_fn realloc_fn,
+                           kvkit_free_fn free_fn);
+
 /*** plugin directories and backends ***/
 
 /* Add a directory searched before KVKIT_PLUGIN_PATH and the compiled-in one
