@@ -854,7 +854,20 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
     if (rc == KVKIT_OK) {
         wctx_t x = {.e = e, .w = w, .n = n, .subject = w[0].key};
         uint64_t rev;
-        rc = write_docs(&x, &rev, err);
+        kvkit_error_t berr = {0};
+        rc = write_docs(&x, &rev, &berr);
+        /* Over the server's txn limits (--max-txn-ops, --max-request-bytes):
+         * the batch is applied one document at a time instead, each still
+         * one atomic txn with its index entries, the batch as a whole not.
+         * A failed txn changed nothing, so starting over is safe. */
+        if (rc == KVKIT_TOO_LARGE && n > 1) {
+            rc = KVKIT_OK;
+            for (size_t i = 0; i < n && rc == KVKIT_OK; i++)
+                rc = write_one(e, w[i].bucket, w[i].key, w[i].value, w[i].value_len,
+                               w[i].entries, w[i].n_entries, false, 0, NULL, err);
+        } else if (rc != KVKIT_OK) {
+            *err = berr;
+        }
     }
     for (size_t i = 0; i < n; i++)
         wr_free(&w[i]);
