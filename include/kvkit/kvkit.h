@@ -186,7 +186,10 @@ int kvkit_store_save(kvkit_store_t *store, const char *bucket, const char *key,
 int kvkit_store_delete(kvkit_store_t *store, const char *bucket,
                        const char *key, kvkit_error_t *err);
 
-/* Result callback: return 0 to continue, non-zero to stop early. */
+/* Result callback: return 0 to continue, non-zero to stop early.  It may
+ * run while the backend holds a lock on the store, so it must not write to
+ * the same store (a deadlock on some backends); for read-modify-write loops
+ * use the iterators below, which hold no lock between results. */
 typedef int (*kvkit_key_fn)(void *ctx, const char *key, size_t key_len);
 typedef int (*kvkit_doc_fn)(void *ctx, const char *key, size_t key_len,
                             const char *value, size_t value_len);
