@@ -185,11 +185,13 @@ int cli_schema_query_value(struct cli_schema *s, const char *field, const char *
     case KVKIT_PROP_NUMBER:
     case KVKIT_PROP_INTEGER:
     case KVKIT_PROP_DATETIME:
-        if (force_string || !json_is_number(*out = cli_query_value(text, 0))) {
+        *out = force_string ? NULL : cli_query_value(text, 0); /* json_is_*: macros */
+        if (!json_is_number(*out)) {
             json_decref(*out);
             *out = NULL;
             return kvkit_backend_error(err, KVKIT_VALIDATION, field,
-                                       "field \"%s\" is a %s: \"%s\" is not a number", field,
+                                       "field \"%s\" (%s) is queried with numbers: "
+                                       "\"%s\" is not a number", field,
                                        kvkit_prop_kind_name(kvkit_prop_kind(p)), text);
         }
         return KVKIT_OK;
