@@ -1,0 +1,254 @@
+/*
+ * test_refs.c - reference properties: eager and load-on-demand loading,
+ * strict and lenient targets, cycles, setting by document, caching.
+ */
+#include "helpers.h"
+
+#include <stdlib.h>
+
+static kvkit_store_t *store;
+static kvkit_schema_t *user, *post, *lazy_post, *lenient_post, *node;
+
+static void setup(void)
+{
+    kvkit_error_t err = {0};
+    store = mem_store();
+    ck_assert_int_eq(kvkit_schema_create("User", NULL, store, &user, &err), 0);
+    ck_assert_int_eq(kvkit_schema_add(user, "name", KVKIT_PROP_STRING, 0, NULL, &err), 0);
+    ck_assert_int_eq(kvkit_schema_create("Post", NULL, store, &post, &err), 0);
+    ck_assert_int_eq(kvkit_schema_add_ref(post, "author", user, 0, NULL, &err), 0);
+    ck_assert_int_eq(kvkit_schema_create("LazyPost", NULL, store, &lazy_post, &err), 0);
+    ck_assert_int_eq(kvkit_schema_add_ref(lazy_post, "author", user, KVKIT_PROP_LOAD_ON_DEMAND,
+                                          NULL, &err), 0);
+    ck_assert_int_eq(kvkit_schema_create("LenientPost", NULL, store, &lenient_post, &err), 0);
+    ck_assert_int_eq(kvkit_schema_add_ref(lenient_post, "author", user, KVKIT_PROP_LENIENT,
+                                          NULL, &err), 0);
+    ck_assert_int_eq(kvkit_schema_create("Node", NULL, store, &node, &err), 0);
+    ck_assert_int_eq(kvkit_schema_add_ref(node, "next", node, 0, NULL, &err), 0);
+    kvkit_doc_t *u;
+    ck_assert_int_eq(kvkit_doc_new(user, "ann", &u, &err), 0);
+    ck_assert_int_eq(kvkit_doc_attr_set_string(u, "name", "Ann", &err), 0);
+    ck_assert_int_eq(kvkit_doc_save(u, &err), 0);
+    kvkit_doc_destroy(u);
+}
+
+static void teardown(void)
+{
+    kvkit_schema_destroy(node);
+    kvkit_schema_destroy(lenient_post);
+    kvkit_schema_destroy(lazy_post);
+    kvkit_schema_destroy(post);
+    kvkit_schema_destroy(user);
+    kvkit_store_close(store);
+}
+
+/* Save a document of `s` under `key` whose reference `name` holds `target`. */
+static void save_ref(kvkit_schema_t *s, const char *key, const char *name, const char *target)
+{
+    kvkit_error_t err = {0};
+    kvkit_doc_t *d;
+    ck_assert_int_eq(kvkit_doc_new(s, key, &d, &err), 0);
+    ck_assert_int_eq(kvkit_doc_attr_set_string(d, name, target, &err), 0);
+    ck_assert_msg(kvkit_doc_save(d, &err) == 0, "%s", err.text);
+    kvkit_doc_destroy(d);
+}
+
+static const char *name_of(kvkit_doc_t *u)
+{
+    const char *n = NULL;
+    ck_assert_int_eq(kvkit_doc_attr_get_string(u, "name", &n, NULL), 0);
+    return n;
+}
+
+START_TEST(test_doc_ref_get_eager)
+{
+    save_ref(post, "p", "author", "ann");
+    kvkit_doc_t *p, *a, *again;
+    OK(kvkit_doc_get(post, "p", &p, &err));
+    /* loaded with the post: deleting the user now does not matter */
+    OK(kvkit_doc_delete_key(user, "ann", &err));
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_str_eq(name_of(a), "Ann");
+    OK(kvkit_doc_ref_get(p, "author", &again, &err));
+    ck_assert_ptr_eq(a, again); /* cached, owned by p */
+    json_t *k;
+    OK(kvkit_doc_attr_get(p, "author", &k, &err)); /* the attribute is the key */
+    ck_assert_str_eq(json_string_value(k), "ann");
+    kvkit_doc_destroy(p);
+}
+END_TEST
+
+START_TEST(test_doc_ref_get_load_on_demand)
+{
+    save_ref(lazy_post, "p", "author", "ann");
+    kvkit_doc_t *p, *a;
+    OK(kvkit_doc_get(lazy_post, "p", &p, &err));
+    /* not loaded yet: a change made now is seen on first access */
+    kvkit_doc_t *u;
+    OK(kvkit_doc_get(user, "ann", &u, &err));
+    OK(kvkit_doc_attr_set_string(u, "name", "Ann B.", &err));
+    OK(kvkit_doc_save(u, &err));
+    kvkit_doc_destroy(u);
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_str_eq(name_of(a), "Ann B.");
+    kvkit_doc_destroy(p);
+}
+END_TEST
+
+START_TEST(test_doc_ref_get_strict_missing)
+{
+    save_ref(post, "p", "author", "ghost");
+    kvkit_doc_t *p = (kvkit_doc_t *)1;
+    FAILS(KVKIT_NOTFOUND, "Post \"p\": reference \"author\": User \"ghost\" not found",
+          kvkit_doc_get(post, "p", &p, &err));
+    ck_assert_ptr_null(p);
+    /* on demand the same error comes from the access */
+    save_ref(lazy_post, "q", "author", "ghost");
+    kvkit_doc_t *a = (kvkit_doc_t *)1;
+    OK(kvkit_doc_get(lazy_post, "q", &p, &err));
+    FAILS(KVKIT_NOTFOUND, "reference \"author\": User \"ghost\" not found",
+          kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_ptr_null(a);
+    kvkit_doc_destroy(p);
+}
+END_TEST
+
+START_TEST(test_doc_ref_get_lenient_missing)
+{
+    save_ref(lenient_post, "p", "author", "ghost");
+    kvkit_doc_t *p, *a = (kvkit_doc_t *)1;
+    OK(kvkit_doc_get(lenient_post, "p", &p, &err));
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_ptr_null(a);
+    /* the target appears later: found on the next access */
+    kvkit_doc_t *g;
+    OK(kvkit_doc_new(user, "ghost", &g, &err));
+    OK(kvkit_doc_attr_set_string(g, "name", "Boo", &err));
+    OK(kvkit_doc_save(g, &err));
+    kvkit_doc_destroy(g);
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_str_eq(name_of(a), "Boo");
+    kvkit_doc_destroy(p);
+}
+END_TEST
+
+START_TEST(test_doc_ref_get_cycle)
+{
+    /* a -> b -> a, and a self-loop s -> s: loading stops at the repeat */
+    save_ref(node, "a", "next", "b");
+    save_ref(node, "b", "next", "a");
+    save_ref(node, "s", "next", "s");
+    kvkit_doc_t *a, *b, *a2, *b2, *s, *s2;
+    OK(kvkit_doc_get(node, "a", &a, &err));
+    OK(kvkit_doc_ref_get(a, "next", &b, &err));
+    ck_assert_str_eq(kvkit_doc_key(b), "b");
+    OK(kvkit_doc_ref_get(b, "next", &a2, &err)); /* loaded now, on demand */
+    ck_assert_str_eq(kvkit_doc_key(a2), "a");
+    ck_assert_ptr_ne(a2, a);
+    OK(kvkit_doc_ref_get(a2, "next", &b2, &err));
+    ck_assert_str_eq(kvkit_doc_key(b2), "b");
+    OK(kvkit_doc_get(node, "s", &s, &err));
+    OK(kvkit_doc_ref_get(s, "next", &s2, &err));
+    ck_assert_str_eq(kvkit_doc_key(s2), "s");
+    kvkit_doc_destroy(a);
+    kvkit_doc_destroy(s);
+}
+END_TEST
+
+START_TEST(test_doc_ref_get_long_chain)
+{
+    /* a chain longer than the eager depth loads without recursing deeply */
+    char key[16], next[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "n%02d", i);
+        snprintf(next, sizeof next, "n%02d", i + 1);
+        save_ref(node, key, "next", next);
+    }
+    kvkit_doc_t *end;
+    OK(kvkit_doc_new(node, "n40", &end, &err));
+    OK(kvkit_doc_save(end, &err));
+    kvkit_doc_destroy(end);
+    kvkit_doc_t *d, *cur;
+    OK(kvkit_doc_get(node, "n00", &d, &err));
+    cur = d;
+    for (int i = 0; i < 40; i++)
+        OK(kvkit_doc_ref_get(cur, "next", &cur, &err));
+    ck_assert_str_eq(kvkit_doc_key(cur), "n40");
+    OK(kvkit_doc_ref_get(cur, "next", &cur, &err));
+    ck_assert_ptr_null(cur); /* unset */
+    kvkit_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(test_doc_ref_set_by_document)
+{
+    kvkit_doc_t *u, *p, *a, *other;
+    OK(kvkit_doc_get(user, "ann", &u, &err));
+    OK(kvkit_doc_new(post, "p", &p, &err));
+    OK(kvkit_doc_ref_set(p, "author", u, &err));
+    json_t *k;
+    OK(kvkit_doc_attr_get(p, "author", &k, &err));
+    ck_assert_str_eq(json_string_value(k), "ann");
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_ptr_ne(a, u); /* the post owns its own copy */
+    ck_assert_int_eq(kvkit_doc_equal(a, u), 1);
+    /* a document of another schema is refused */
+    OK(kvkit_doc_new(post, "x", &other, &err));
+    FAILS(KVKIT_INVALID, "reference \"author\" takes a User, not a Post",
+          kvkit_doc_ref_set(p, "author", other, &err));
+    FAILS(KVKIT_INVALID, "\"name\" is not a reference property",
+          kvkit_doc_ref_set(u, "name", other, &err));
+    /* NULL sets null */
+    OK(kvkit_doc_ref_set(p, "author", NULL, &err));
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_ptr_null(a);
+    kvkit_doc_destroy(other);
+    kvkit_doc_destroy(p);
+    kvkit_doc_destroy(u);
+}
+END_TEST
+
+START_TEST(test_doc_ref_attr_set_drops_cache)
+{
+    kvkit_doc_t *b;
+    OK(kvkit_doc_new(user, "bob", &b, &err));
+    OK(kvkit_doc_attr_set_string(b, "name", "Bob", &err));
+    OK(kvkit_doc_save(b, &err));
+    kvkit_doc_destroy(b);
+    save_ref(post, "p", "author", "ann");
+    kvkit_doc_t *p, *a;
+    OK(kvkit_doc_get(post, "p", &p, &err));
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_str_eq(name_of(a), "Ann");
+    OK(kvkit_doc_attr_set_string(p, "author", "bob", &err));
+    OK(kvkit_doc_ref_get(p, "author", &a, &err));
+    ck_assert_str_eq(name_of(a), "Bob");
+    kvkit_doc_destroy(p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("references");
+    TCase *tc = tcase_create("refs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_doc_ref_get_eager);
+    tcase_add_test(tc, test_doc_ref_get_load_on_demand);
+    tcase_add_test(tc, test_doc_ref_get_strict_missing);
+    tcase_add_test(tc, test_doc_ref_get_lenient_missing);
+    tcase_add_test(tc, test_doc_ref_get_cycle);
+    tcase_add_test(tc, test_doc_ref_get_long_chain);
+    tcase_add_test(tc, test_doc_ref_set_by_document);
+    tcase_add_test(tc, test_doc_ref_attr_set_drops_cache);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
