@@ -1,0 +1,373 @@
+/* test_ambiguous.c - writes whose outcome the client cannot see.
+ *
+ * A small HTTP proxy in front of the etcd member (ETCD_EPS, set by unit.sh)
+ * loses the answer to a txn in chosen ways: dropped before it reaches etcd,
+ * applied but its answer cut, answered 503 "request timed out", delayed
+ * past the client's timeout and applied later, or followed by an outage.
+ * The backend must then report success only when the write applied
+ * (exactly once), and KVKIT_OUTCOME_UNKNOWN - never a plain failure or
+ * success - when it cannot find out. */
+#define _GNU_SOURCE /* memmem, strcasestr */
+#include <kvkit/kvkit.h>
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "raw.h"
+
+static const char *upstream; /* http://127.0.0.1:PORT */
+
+/*** the proxy ***/
+
+typedef enum mode {
+    PASS,
+    DROP_BEFORE,       /* close without forwarding */
+    DROP_AFTER,        /* forward, then close without answering */
+    ANSWER_503,        /* answer "request timed out" without forwarding */
+    STALL,             /* forward after 700 ms, answer nothing */
+    DROP_BEFORE_DOWN,  /* DROP_BEFORE, then refuse everything */
+    DROP_AFTER_DOWN,   /* DROP_AFTER, then refuse everything */
+} proxy_mode_t;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static proxy_mode_t txn_mode; /* applied to the next txn only, then PASS (or down) */
+static int down;
+static int txns_seen;
+static int listen_fd;
+static int proxy_port;
+
+static int read_request(int fd, char *buf, size_t cap, size_t *len, char *path, size_t path_cap)
+{
+    size_t n = 0;
+    char *end = NULL;
+    while ((end = memmem(buf, n, "\r\n\r\n", 4)) == NULL) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+    }
+    size_t head = (size_t)(end - buf) + 4;
+    const char *cl = strcasestr(buf, "Content-Length:");
+    size_t body = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+    while (n < head + body) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+    }
+    sscanf(buf, "%*s %255s", path);
+    (void)path_cap;
+    *len = n;
+    return 0;
+}
+
+/* Send the request upstream with "Connection: close"; the answer into out. */
+static size_t forward(const char *req, size_t len, char *out, size_t cap)
+{
+    int port = atoi(strrchr(upstream, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return 0;
+    }
+    const char *eol = strstr(req, "\r\n");
+    size_t first = (size_t)(eol - req) + 2;
+    static const char hdr[] = "Connection: close\r\n";
+    if (write(fd, req, first) < 0 || write(fd, hdr, sizeof hdr - 1) < 0 ||
+        write(fd, req + first, len - first) < 0) {
+        close(fd);
+        return 0;
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap && (r = read(fd, out + n, cap - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    return n;
+}
+
+static void *serve(void *v)
+{
+    int fd = (int)(intptr_t)v;
+    static __thread char req[1 << 16], resp[1 << 16];
+    char path[256];
+    size_t len;
+    while (read_request(fd, req, sizeof req, &len, path, sizeof path) == 0) {
+        pthread_mutex_lock(&lock);
+        proxy_mode_t m = PASS;
+        int is_down = down;
+        if (!is_down && strcmp(path, "/v3/kv/txn") == 0) {
+            txns_seen++;
+            m = txn_mode;
+            txn_mode = PASS;
+            if (m == DROP_BEFORE_DOWN || m == DROP_AFTER_DOWN)
+                down = 1;
+        }
+        pthread_mutex_unlock(&lock);
+        if (is_down || m == DROP_BEFORE || m == DROP_BEFORE_DOWN)
+            break;
+        if (m == ANSWER_503) {
+            static const char body[] =
+                "{\"error\":\"etcdserver: request timed out\",\"code\":14,"
+                "\"message\":\"etcdserver: request timed out\"}";
+            dprintf(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
+            continue;
+        }
+        if (m == STALL)
+            usleep(700 * 1000);
+        size_t n = forward(req, len, resp, sizeof resp);
+        if (n == 0 || m != PASS)
+            break;
+        if (write(fd, resp, n) < 0)
+            break;
+        break; /* upstream said "Connection: close": so do we */
+    }
+    close(fd);
+    return NULL;
+}
+
+static void *accept_loop(void *v)
+{
+    for (;;) {
+        int fd = accept(listen_fd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        pthread_t t;
+        pthread_create(&t, NULL, serve, (void *)(intptr_t)fd);
+        pthread_detach(t);
+    }
+}
+
+static void proxy_start(void)
+{
+    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(listen_fd, 16), 0);
+    getsockname(listen_fd, (struct sockaddr *)&a, &alen);
+    proxy_port = ntohs(a.sin_port);
+    pthread_t t;
+    pthread_create(&t, NULL, accept_loop, NULL);
+    pthread_detach(t);
+}
+
+/*** helpers ***/
+
+static char prefix[64];
+
+static kvkit_store_t *open_proxied(void)
+{
+    static unsigned n;
+    snprintf(prefix, sizeof prefix, "amb%u-%u/", (unsigned)getpid(), ++n);
+    char uri[512];
+    snprintf(uri, sizeof uri, "etcd:http://127.0.0.1:%d?prefix=%s&timeout_ms=400&retries=1",
+             proxy_port, prefix);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open(uri, &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    return s;
+}
+
+static void set_mode(proxy_mode_t m)
+{
+    pthread_mutex_lock(&lock);
+    txn_mode = m;
+    down = 0;
+    txns_seen = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+static int txns(void)
+{
+    pthread_mutex_lock(&lock);
+    int n = txns_seen;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+/* The document's etcd version (how many times it was written), via the
+ * member directly; 0 when absent. */
+static long doc_version(const char *key)
+{
+    char k[256];
+    int n = snprintf(k, sizeof k, "%sd%cb%s", prefix, 1, key);
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char b[512], body[600];
+    size_t o = 0;
+    const unsigned char *u = (const unsigned char *)k;
+    for (int i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)u[i] << 16 | (i + 1 < n ? u[i + 1] << 8 : 0) |
+                     (i + 2 < n ? u[i + 2] : 0);
+        b[o++] = t[v >> 18];
+        b[o++] = t[(v >> 12) & 63];
+        b[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        b[o++] = i + 2 < n ? t[v & 63] : '=';
+    }
+    b[o] = '\0';
+    snprintf(body, sizeof body, "{\"key\":\"%s\"}", b);
+    json_t *j = raw_post(upstream, "/v3/kv/range", body);
+    json_t *kv = json_array_get(json_object_get(j, "kvs"), 0);
+    long version = kv ? atol(json_string_value(json_object_get(kv, "version"))) : 0;
+    json_decref(j);
+    return version;
+}
+
+static int save(kvkit_store_t *s, const char *key, kvkit_error_t *err)
+{
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    json_t *v = json_string("x");
+    kvkit_index_set_add(set, "f", v, err);
+    json_decref(v);
+    int rc = kvkit_store_save(s, "b", key, "{}", 2, set, err);
+    kvkit_index_set_destroy(set);
+    return rc;
+}
+
+/*** tests ***/
+
+START_TEST(test_save_dropped_before_etcd_is_resent)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(DROP_BEFORE);
+    ck_assert_msg(save(s, "k", &err) == KVKIT_OK, "%s", err.text);
+    ck_assert_int_eq(txns(), 2); /* lost, then resubmitted after re-reading */
+    ck_assert_int_eq(doc_version("k"), 1);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_applied_but_answer_lost_is_ok_once)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(DROP_AFTER);
+    ck_assert_msg(save(s, "k", &err) == KVKIT_OK, "%s", err.text);
+    ck_assert_int_eq(txns(), 1); /* settled by re-reading: not sent again */
+    ck_assert_int_eq(doc_version("k"), 1);
+    ck_assert_int_eq(raw_count(upstream, prefix), 3); /* doc, manifest, entry */
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_503_timed_out_is_settled)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(ANSWER_503);
+    ck_assert_msg(save(s, "k", &err) == KVKIT_OK, "%s", err.text);
+    ck_assert_int_eq(txns(), 2);
+    ck_assert_int_eq(doc_version("k"), 1);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_stalled_then_applied_late_applies_once)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(STALL); /* the client times out at 400 ms; the txn lands at 700 ms */
+    ck_assert_msg(save(s, "k", &err) == KVKIT_OK, "%s", err.text);
+    usleep(900 * 1000);
+    ck_assert_int_eq(doc_version("k"), 1); /* the late copy lost its compare */
+    ck_assert_int_eq(raw_count(upstream, prefix), 3);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_if_applied_but_answer_lost_is_not_a_conflict)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    uint64_t rev = 0, got = 0;
+    set_mode(DROP_AFTER);
+    ck_assert_msg(kvkit_store_save_if(s, "b", "k", "1", 1, NULL, 0, &rev, &err) == KVKIT_OK,
+                  "%s", err.text);
+    char *v;
+    size_t n;
+    ck_assert_int_eq(kvkit_store_get_rev(s, "b", "k", &v, &n, &got, &err), KVKIT_OK);
+    ck_assert_uint_eq(rev, got);
+    free(v);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_applied_then_outage_is_outcome_unknown)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(DROP_AFTER_DOWN);
+    ck_assert_int_eq(save(s, "k", &err), KVKIT_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(err.text, "re-reading could not tell whether it was applied"));
+    ck_assert_int_eq(doc_version("k"), 1); /* it did apply, fully */
+    ck_assert_int_eq(raw_count(upstream, prefix), 3);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_lost_then_outage_is_outcome_unknown)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(DROP_BEFORE_DOWN);
+    ck_assert_int_eq(save(s, "k", &err), KVKIT_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(err.text, "Server returned nothing"));
+    ck_assert_int_eq(raw_count(upstream, prefix), 0); /* it did not apply, at all */
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_delete_answer_lost_is_ok)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(PASS);
+    ck_assert_int_eq(save(s, "k", &err), KVKIT_OK);
+    set_mode(DROP_AFTER);
+    ck_assert_msg(kvkit_store_delete(s, "b", "k", &err) == KVKIT_OK, "%s", err.text);
+    ck_assert_int_eq(raw_count(upstream, prefix), 0);
+    kvkit_store_close(s);
+}
+END_TEST
+
+int main(void)
+{
+    const char *eps = getenv("ETCD_EPS");
+    if (eps == NULL) {
+        fprintf(stderr, "ETCD_EPS is not set: run this through unit.sh\n");
+        return 77;
+    }
+    upstream = raw_first(eps);
+    Suite *su = suite_create("etcd-ambiguous");
+    TCase *t = tcase_create("settle");
+    tcase_add_unchecked_fixture(t, proxy_start, NULL);
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, test_save_dropped_before_etcd_is_resent);
+    tcase_add_test(t, test_save_applied_but_answer_lost_is_ok_once);
+    tcase_add_test(t, test_save_503_timed_out_is_settled);
+    tcase_add_test(t, test_save_stalled_then_applied_late_applies_once);
+    tcase_add_test(t, test_save_if_applied_but_answer_lost_is_not_a_conflict);
+    tcase_add_test(t, test_save_applied_then_outage_is_outcome_unknown);
+    tcase_add_test(t, test_save_lost_then_outage_is_outcome_unknown);
+    tcase_add_test(t, test_delete_answer_lost_is_ok);
+    suite_add_tcase(su, t);
+    SRunner *r = srunner_create(su);
+    /* the proxy lives in this process: no fork per test */
+    srunner_set_fork_status(r, CK_NOFORK);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
