@@ -17,36 +17,6 @@
 
 #include "cli.h"
 
-/* The document layer lands in libkvkit during this development cycle;
- * weak references let the tool build against a library without it and say
- * so at run time. */
-#pragma weak kvkit_doc_serialize
-#pragma weak kvkit_prop_flags
-#pragma weak kvkit_prop_kind
-#pragma weak kvkit_prop_kind_name
-#pragma weak kvkit_prop_name
-#pragma weak kvkit_query_all
-#pragma weak kvkit_query_destroy
-#pragma weak kvkit_query_doc
-#pragma weak kvkit_query_index
-#pragma weak kvkit_query_key
-#pragma weak kvkit_query_next
-#pragma weak kvkit_query_status
-#pragma weak kvkit_query_valid
-#pragma weak kvkit_schema_bucket
-#pragma weak kvkit_schema_from_db
-#pragma weak kvkit_schema_list_at
-#pragma weak kvkit_schema_list_count
-#pragma weak kvkit_schema_list_destroy
-#pragma weak kvkit_schema_list_load_file
-#pragma weak kvkit_schema_name
-#pragma weak kvkit_schema_prepare
-#pragma weak kvkit_schema_prop
-#pragma weak kvkit_schema_prop_at
-#pragma weak kvkit_schema_prop_count
-#pragma weak kvkit_schema_set_bucket
-#pragma weak kvkit_schema_set_store
-
 struct cli_schema {
     kvkit_schema_list_t *list;
     kvkit_schema_t *cur; /* bound by cli_schema_bind */
@@ -58,9 +28,6 @@ struct cli_schema {
 int cli_schema_load(const char *path, struct cli_schema **out, kvkit_error_t *err)
 {
     *out = NULL;
-    if (kvkit_schema_list_load_file == NULL)
-        return kvkit_backend_error(err, KVKIT_NOT_SUPPORTED, path,
-                                   "--schema \"%s\": this libkvkit has no document layer", path);
     struct cli_schema *s = calloc(1, sizeof *s);
     if (s == NULL || (s->path = strdup(path)) == NULL) {
         free(s);
