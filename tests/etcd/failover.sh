@@ -21,7 +21,12 @@ while [ "$(lines)" -lt 300 ]; do
     fi
     sleep 0.02
 done
-leader=$(etcd_leader) || { echo "no leader found"; exit 1; }
+leader=""
+for _ in $(seq 1 100); do
+    leader=$(etcd_leader) && break
+    sleep 0.02
+done
+[ -n "$leader" ] || { echo "no leader found"; exit 1; }
 killed_at=$(lines)
 echo "killing leader m$leader (pid $(cat "$ETCD_DIR/m$leader.pid")) after $killed_at saves"
 etcd_kill "$leader" KILL
