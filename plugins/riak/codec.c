@@ -3,7 +3,8 @@
  *
  * URL segments: every byte outside A-Za-z0-9-._~ is percent-encoded (so '/',
  * '?', '#', '%', '+' and UTF-8 bytes survive Riak's decoding, which also
- * turns a raw '+' into a space).
+ * turns a raw '+' into a space), and the dots of a segment made only of
+ * dots ("." or "..", which URL normalisation would remove) as well.
  *
  * Index names: Riak lowercases index names and only knows the suffixes
  * _int and _bin.  A kvkit field f is stored under
@@ -110,10 +111,15 @@ static const char lhex[] = "0123456789abcdef";
 
 void url_escape(buf_t *b, const char *s, size_t n)
 {
+    /* "." and ".." are dot-segments that URL normalisation would remove */
+    size_t dots = 0;
+    while (dots < n && s[dots] == '.')
+        dots++;
+    bool all_dots = dots == n;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
+            c == '-' || (c == '.' && !all_dots) || c == '_' || c == '~') {
             buf_add(b, &s[i], 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};

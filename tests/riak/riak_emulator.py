@@ -178,6 +178,12 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "MochiWeb/1.1 WebMachine/1.10.9 (cafe not found)"
     sys_version = ""
 
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without NODELAY, Nagle
+        # and the client's delayed ACK add 40 ms to every answer
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):  # quiet
         if ARGS and ARGS.verbose:
             sys.stderr.write("emu: " + (fmt % args) + "\n")
