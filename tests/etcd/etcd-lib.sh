@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # etcd-lib.sh - start and stop throw-away etcd members for the tests.
 # Sourced by the test scripts.  Members listen on free loopback ports, keep
 # their data in a temporary directory and use fast election timings; they

@@ -12,6 +12,7 @@ log="$ETCD_DIR/writes.log"
 : >"$log"
 ./etcd_failover write "$ETCD_EPS" "$log" &
 writer=$!
+trap 'kill -KILL "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; etcd_cleanup' EXIT
 
 lines() { wc -l <"$log"; }
 while [ "$(lines)" -lt 300 ]; do
