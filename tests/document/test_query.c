@@ -34,7 +34,7 @@ static void setup(void)
     ck_assert_int_eq(kvkit_schema_add(post, "body", KVKIT_PROP_STRING, 0, NULL, &err), 0);
     for (int i = 0; i < 10; i++) {
         kvkit_doc_t *d;
-        char key[8], title[8], author[8];
+        char key[16], title[16], author[16];
         snprintf(key, sizeof key, "p%d", i);
         snprintf(title, sizeof title, "t%d", i);
         snprintf(author, sizeof author, "u%d", i % 2);
