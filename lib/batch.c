@@ -122,13 +122,9 @@ int kvkit_store_write(kvkit_store_t *s, const kvkit_batch_t *b, kvkit_error_t *e
         w[i].entries = kvkit__index_set_entries(it->index, &w[i].n_entries);
     }
     kvkit_error_t berr = {0};
-    if (s->serialize)
-        pthread_mutex_lock(&s->lock);
+    kvkit__store_enter(s);
     int rc = s->backend->ops.write_batch(s->handle, w, b->n, &berr);
-    if (s->serialize)
-        pthread_mutex_unlock(&s->lock);
+    kvkit__store_leave(s);
     kvkit__free(w);
-    return rc == KVKIT_OK ? rc
-                          : kvkit__error_from_backend(err, &berr, rc, s->backend->name,
-                                                      "write_batch", "");
+    return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "write_batch", "");
 }

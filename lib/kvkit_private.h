@@ -94,4 +94,43 @@ struct kvkit_store {
 int kvkit__check_bucket_key(const char *bucket, const char *key,
                             kvkit_error_t *err);
 
+/* Return KVKIT_INVALID from the calling function when store is NULL. */
+#define CHECK_STORE(store, err)                                                \
+    do {                                                                       \
+        if ((store) == NULL)                                                   \
+            return kvkit__error(err, KVKIT_INVALID, "", "store is NULL");      \
+    } while (0)
+
+/* Serialize a call into a backend that is not thread-safe. */
+void kvkit__store_enter(kvkit_store_t *s);
+void kvkit__store_leave(kvkit_store_t *s);
+/* Map a failed backend call into the caller's report; returns the code. */
+int kvkit__store_fail(kvkit_store_t *s, kvkit_error_t *err, const kvkit_error_t *berr,
+                      int rc, const char *op, const char *subject);
+int kvkit__store_unsupported(kvkit_store_t *s, const char *op, kvkit_error_t *err);
+
+/*** queries (query.c), shared with iterators (iter.c) ***/
+
+/* A parsed query: which backend call answers it and with what bounds. */
+typedef struct kvkit__query {
+    enum { KVKIT__Q_INDEX, KVKIT__Q_KEYS } kind;
+    const char *field;
+    kvkit_index_value_t lo, hi;
+    unsigned char *lo_buf, *hi_buf;
+    const char *klo, *khi; /* KVKIT__Q_KEYS; NULL = open */
+    bool empty;            /* lo > hi: nothing can match */
+} kvkit__query_t;
+
+/* Check and encode a query; on KVKIT_OK free it with kvkit__query_free. */
+int kvkit__query_parse(kvkit_store_t *s, const char *bucket, const char *field,
+                       const json_t *lo, const json_t *hi, kvkit__query_t *q,
+                       kvkit_error_t *err);
+void kvkit__query_free(kvkit__query_t *q);
+int kvkit__list_keys_call(kvkit_store_t *s, const char *bucket, const char *lo,
+                          const char *hi, kvkit_backend_key_fn fn, void *ctx,
+                          kvkit_error_t *err);
+int kvkit__index_lookup_call(kvkit_store_t *s, const char *bucket, const kvkit__query_t *q,
+                             const kvkit_index_position_t *after,
+                             kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err);
+
 #endif /* KVKIT_PRIVATE_H */

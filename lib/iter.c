@@ -1,0 +1,310 @@
+/*
+ * iter.c - streaming query results in constant memory: pages of at most
+ * ITER_PAGE results, each fetched by resuming the backend's scan strictly
+ * after the last position seen, with no backend lock held between pages.
+ */
+#include "kvkit_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*** iterators: pages of results, resumed by position, so memory stays flat ***/
+
+#define ITER_PAGE 256
+
+typedef struct iter_item {
+    char *key;
+    size_t key_len;
+    char *value; /* malloc'd by the backend (get) or copied (index_docs) */
+    size_t value_len;
+    unsigned char *sortable;
+    size_t sortable_len;
+} iter_item_t;
+
+struct kvkit_iter {
+    kvkit_store_t *store;
+    char *bucket;
+    kvkit__query_t q;
+    char *field_copy;
+    json_t *lo, *hi; /* kept alive: q points into them */
+    bool want_docs;
+    iter_item_t items[ITER_PAGE];
+    size_t n, pos;
+    bool more;       /* the backend may have further results */
+    bool have_after; /* a previous page exists; resume after its last item */
+    char *after_key;
+    size_t after_key_len;
+    unsigned char *after_sortable;
+    size_t after_sortable_len;
+    kvkit_error_t err;
+};
+
+static void page_clear(kvkit_iter_t *it)
+{
+    for (size_t i = 0; i < it->n; i++) {
+        kvkit__free(it->items[i].key);
+        free(it->items[i].value); /* backend memory or our own copy via malloc */
+        kvkit__free(it->items[i].sortable);
+    }
+    it->n = it->pos = 0;
+}
+
+static int page_add(kvkit_iter_t *it, const char *key, size_t key_len,
+                    const char *value, size_t value_len,
+                    const unsigned char *sortable, size_t sortable_len)
+{
+    /* keys-mode resume is inclusive: drop the key the last page ended on */
+    if (it->q.kind == KVKIT__Q_KEYS && it->have_after && key_len == it->after_key_len &&
+        memcmp(key, it->after_key, key_len) == 0)
+        return 0;
+    iter_item_t *item = &it->items[it->n];
+    memset(item, 0, sizeof *item);
+    item->key = kvkit__strndup(key, key_len);
+    item->key_len = key_len;
+    if (sortable_len > 0 && (item->sortable = kvkit__malloc(sortable_len)) != NULL) {
+        memcpy(item->sortable, sortable, sortable_len);
+        item->sortable_len = sortable_len;
+    }
+    if (value != NULL && (item->value = malloc(value_len + 1)) != NULL) {
+        memcpy(item->value, value, value_len);
+        item->value[value_len] = '\0';
+        item->value_len = value_len;
+    }
+    if (item->key == NULL || (sortable_len > 0 && item->sortable == NULL) ||
+        (value != NULL && item->value == NULL)) {
+        kvkit__free(item->key);
+        kvkit__free(item->sortable);
+        free(item->value);
+        kvkit__error(&it->err, KVKIT_NOMEM, it->bucket, "out of memory in query iterator");
+        return 1;
+    }
+    it->n++;
+    return it->n == ITER_PAGE; /* page full: stop the backend here */
+}
+
+static int page_key(void *vctx, const char *key, size_t key_len,
+                    const unsigned char *sortable, size_t sortable_len)
+{
+    return page_add(vctx, key, key_len, NULL, 0, sortable, sortable_len);
+}
+
+static int page_doc(void *vctx, const char *key, size_t key_len, const char *value,
+                    size_t value_len, const unsigned char *sortable, size_t sortable_len)
+{
+    return page_add(vctx, key, key_len, value, value_len, sortable, sortable_len);
+}
+
+static void fetch_page(kvkit_iter_t *it)
+{
+    kvkit_store_t *s = it->store;
+    page_clear(it);
+    if (!it->more || it->err.code != KVKIT_OK)
+        return;
+    int rc;
+    bool fused = false;
+    if (it->q.kind == KVKIT__Q_KEYS) {
+        rc = kvkit__list_keys_call(s, it->bucket, it->have_after ? it->after_key : it->q.klo,
+                            it->q.khi, page_key, it, &it->err);
+    } else {
+        kvkit_index_position_t after = {it->after_sortable, it->after_sortable_len,
+                                        it->after_key, it->after_key_len};
+        const kvkit_index_position_t *ap = it->have_after ? &after : NULL;
+        if (it->want_docs && s->backend->ops.index_docs != NULL) {
+            kvkit_error_t berr = {0};
+            fused = true;
+            kvkit__store_enter(s);
+            rc = s->backend->ops.index_docs(s->handle, it->bucket, it->q.field, &it->q.lo,
+                                            &it->q.hi, ap, page_doc, it, &berr);
+            kvkit__store_leave(s);
+            if (rc != KVKIT_OK)
+                kvkit__store_fail(s, &it->err, &berr, rc, "index_docs", it->q.field);
+        } else {
+            rc = kvkit__index_lookup_call(s, it->bucket, &it->q, ap, page_key, it, &it->err);
+        }
+    }
+    if (it->err.code != KVKIT_OK) {
+        page_clear(it);
+        it->more = false;
+        return;
+    }
+    /* one page short of full (after dropping a repeated key) means the end */
+    it->more = it->n == ITER_PAGE;
+    if (it->n > 0) {
+        iter_item_t *last = &it->items[it->n - 1];
+        char *k = kvkit__strndup(last->key, last->key_len);
+        unsigned char *so = last->sortable_len ? kvkit__malloc(last->sortable_len) : NULL;
+        if (k == NULL || (last->sortable_len && so == NULL)) {
+            kvkit__free(k);
+            kvkit__free(so);
+            kvkit__error(&it->err, KVKIT_NOMEM, it->bucket, "out of memory in query iterator");
+            page_clear(it);
+            it->more = false;
+            return;
+        }
+        if (so)
+            memcpy(so, last->sortable, last->sortable_len);
+        kvkit__free(it->after_key);
+        kvkit__free(it->after_sortable);
+        it->after_key = k;
+        it->after_key_len = last->key_len;
+        it->after_sortable = so;
+        it->after_sortable_len = last->sortable_len;
+        it->have_after = true;
+    }
+    if (it->want_docs && !fused) {
+        size_t w = 0;
+        for (size_t i = 0; i < it->n; i++) {
+            iter_item_t *item = &it->items[i];
+            rc = kvkit_store_get(s, it->bucket, item->key, &item->value, &item->value_len, &it->err);
+            if (rc == KVKIT_OK) {
+                it->items[w++] = *item;
+                continue;
+            }
+            kvkit__free(item->key); /* deleted since the lookup, or failed */
+            kvkit__free(item->sortable);
+            if (rc != KVKIT_NOTFOUND) {
+                for (size_t j = i + 1; j < it->n; j++) {
+                    kvkit__free(it->items[j].key);
+                    kvkit__free(it->items[j].sortable);
+                }
+                it->n = w;
+                page_clear(it);
+                it->more = false;
+                return;
+            }
+        }
+        it->n = w;
+    }
+}
+
+static void iter_settle(kvkit_iter_t *it)
+{
+    /* skip empty pages (every key of a page deleted meanwhile) */
+    while (it->pos >= it->n && it->more && it->err.code == KVKIT_OK)
+        fetch_page(it);
+}
+
+static kvkit_iter_t *iter_new(kvkit_store_t *s, const char *bucket, int want_docs)
+{
+    kvkit_iter_t *it = kvkit__calloc(1, sizeof *it);
+    if (it == NULL)
+        return NULL;
+    it->store = s;
+    it->want_docs = want_docs != 0;
+    it->more = true;
+    if (bucket != NULL && (it->bucket = kvkit__strdup(bucket)) == NULL) {
+        kvkit__free(it);
+        return NULL;
+    }
+    return it;
+}
+
+kvkit_iter_t *kvkit_store_index_iter(kvkit_store_t *s, const char *bucket,
+                                     const char *field, const json_t *lo,
+                                     const json_t *hi, int want_docs)
+{
+    kvkit_iter_t *it = iter_new(s, bucket, want_docs);
+    if (it == NULL)
+        return NULL;
+    /* keep private copies of the bounds: the query points into them */
+    it->lo = lo ? json_deep_copy(lo) : NULL;
+    it->hi = hi ? json_deep_copy(hi) : NULL;
+    it->field_copy = field ? kvkit__strdup(field) : NULL;
+    if ((lo && !it->lo) || (hi && !it->hi) || (field && !it->field_copy)) {
+        kvkit__error(&it->err, KVKIT_NOMEM, "", "out of memory creating query iterator");
+        it->more = false;
+        return it;
+    }
+    if (kvkit__query_parse(s, bucket, it->field_copy, it->lo, it->hi, &it->q, &it->err) != KVKIT_OK ||
+        it->q.empty)
+        it->more = false;
+    iter_settle(it);
+    return it;
+}
+
+kvkit_iter_t *kvkit_store_keys_iter(kvkit_store_t *s, const char *bucket,
+                                    const char *lo, const char *hi, int want_docs)
+{
+    kvkit_iter_t *it = iter_new(s, bucket, want_docs);
+    if (it == NULL)
+        return NULL;
+    it->q.kind = KVKIT__Q_KEYS;
+    it->lo = lo ? json_string(lo) : NULL;
+    it->hi = hi ? json_string(hi) : NULL;
+    if ((lo && !it->lo) || (hi && !it->hi)) {
+        kvkit__error(&it->err, KVKIT_NOMEM, "", "out of memory creating key iterator");
+        it->more = false;
+        return it;
+    }
+    it->q.klo = it->lo ? json_string_value(it->lo) : NULL;
+    it->q.khi = it->hi ? json_string_value(it->hi) : NULL;
+    if (s == NULL) {
+        kvkit__error(&it->err, KVKIT_INVALID, "", "store is NULL");
+        it->more = false;
+    } else if (kvkit__check_bucket_key(bucket, NULL, &it->err) != KVKIT_OK ||
+               (lo && hi && strcmp(lo, hi) > 0)) {
+        it->more = false;
+    }
+    iter_settle(it);
+    return it;
+}
+
+int kvkit_iter_valid(const kvkit_iter_t *it)
+{
+    return it != NULL && it->pos < it->n;
+}
+
+void kvkit_iter_next(kvkit_iter_t *it)
+{
+    if (!kvkit_iter_valid(it))
+        return;
+    it->pos++;
+    iter_settle(it);
+}
+
+const char *kvkit_iter_key(const kvkit_iter_t *it, size_t *len)
+{
+    if (!kvkit_iter_valid(it))
+        return NULL;
+    if (len)
+        *len = it->items[it->pos].key_len;
+    return it->items[it->pos].key;
+}
+
+const char *kvkit_iter_value(const kvkit_iter_t *it, size_t *len)
+{
+    if (!kvkit_iter_valid(it) || !it->want_docs)
+        return NULL;
+    if (len)
+        *len = it->items[it->pos].value_len;
+    return it->items[it->pos].value;
+}
+
+int kvkit_iter_status(const kvkit_iter_t *it, kvkit_error_t *err)
+{
+    if (it == NULL)
+        return kvkit__error(err, KVKIT_NOMEM, "", "iterator could not be created");
+    if (it->err.code != KVKIT_OK && err != NULL && err->code == KVKIT_OK)
+        *err = it->err;
+    return it->err.code;
+}
+
+void kvkit_iter_destroy(kvkit_iter_t *it)
+{
+    if (it == NULL)
+        return;
+    page_clear(it);
+    if (it->q.kind == KVKIT__Q_INDEX)
+        kvkit__query_free(&it->q);
+    json_decref(it->lo);
+    json_decref(it->hi);
+    kvkit__free(it->field_copy);
+    kvkit__free(it->bucket);
+    kvkit__free(it->after_key);
+    kvkit__free(it->after_sortable);
+    kvkit__free(it);
+}
+
+/* Callback form of a document query: the fused op straight through when the
+ * backend has it, else the iterator (which reads documents outside the
+ * backend's lookup, so no backend lock is held across a get). */
