@@ -877,8 +877,9 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
 
 /*** scans: range requests of PAGE keys, all pages at the first page's revision ***/
 
+/* Called per key; `rev` is the revision the whole scan reads at. */
 typedef int (*scan_fn)(void *ctx, const unsigned char *k, size_t klen, const unsigned char *v,
-                       size_t vlen, int *stop, kvkit_error_t *err);
+                       size_t vlen, int64_t rev, int *stop, kvkit_error_t *err);
 
 static int scan(etcd_t *e, buf_t *start, const buf_t *end, bool keys_only, scan_fn fn,
                 void *ctx, const char *subject, kvkit_error_t *err)
@@ -914,7 +915,7 @@ static int scan(etcd_t *e, buf_t *start, const buf_t *end, bool keys_only, scan_
                                          "\"%s\": malformed key or value in a range response",
                                          subject);
             } else {
-                rc = fn(ctx, k, klen, v, vlen, &stop, err);
+                rc = fn(ctx, k, klen, v, vlen, rev, &stop, err);
                 if (i + 1 == n) { /* the next page starts right after this key */
                     start->len = 0;
                     buf_add(start, k, klen);
@@ -939,7 +940,7 @@ typedef struct list_ctx {
 } list_ctx_t;
 
 static int list_one(void *vctx, const unsigned char *k, size_t klen, const unsigned char *v,
-                    size_t vlen, int *stop, kvkit_error_t *err)
+                    size_t vlen, int64_t rev, int *stop, kvkit_error_t *err)
 {
     list_ctx_t *l = vctx;
     if (klen > l->skip)
@@ -971,15 +972,40 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *handle, const char *buck
 }
 
 typedef struct index_ctx {
+    etcd_t *e;
     size_t skip; /* bytes of P 'i' lp(bucket) lp(field) */
     const kvkit_index_value_t *lo, *hi;
-    const char *field;
-    kvkit_backend_key_fn fn;
+    const char *bucket, *field;
+    kvkit_backend_key_fn fn;     /* index_lookup */
+    kvkit_backend_doc_fn doc_fn; /* index_docs */
     void *ctx;
 } index_ctx_t;
 
+/* index_docs: the document of a matching entry, read at the scan's
+ * revision, so documents and index agree. */
+static int index_doc(index_ctx_t *x, const char *key, size_t key_len, const unsigned char *s,
+                     size_t slen, int64_t rev, int *stop, kvkit_error_t *err)
+{
+    buf_t dk = {0};
+    key_doclike(&dk, x->e, 'd', x->bucket, key, key_len);
+    if (dk.failed)
+        return nomem(err, x->field);
+    kv_t doc;
+    int rc = range_one(x->e, &dk, rev, &doc, x->field, err);
+    buf_free(&dk);
+    if (rc != KVKIT_OK)
+        return rc;
+    if (!doc.present)
+        return kvkit_backend_error(err, KVKIT_CORRUPT, x->field,
+                                   "index entry for \"%s\" points at missing document \"%.*s\" "
+                                   "in bucket \"%s\"", x->field, (int)key_len, key, x->bucket);
+    *stop = x->doc_fn(x->ctx, key, key_len, (const char *)doc.value, doc.value_len, s, slen);
+    free(doc.value);
+    return KVKIT_OK;
+}
+
 static int index_one(void *vctx, const unsigned char *k, size_t klen, const unsigned char *v,
-                     size_t vlen, int *stop, kvkit_error_t *err)
+                     size_t vlen, int64_t rev, int *stop, kvkit_error_t *err)
 {
     index_ctx_t *x = vctx;
     const unsigned char *rest = k + x->skip;
@@ -998,20 +1024,18 @@ static int index_one(void *vctx, const unsigned char *k, size_t klen, const unsi
     if (vlen > 1 && v[0] == 1 &&
         bytes_cmp(v + 1, vlen - 1, x->lo->sortable, x->lo->sortable_len) >= 0)
         return KVKIT_OK;
+    if (x->doc_fn != NULL)
+        return index_doc(x, (const char *)rest + slen, rest_len - slen, rest, slen, rev, stop,
+                         err);
     *stop = x->fn(x->ctx, (const char *)rest + slen, rest_len - slen, rest, slen);
     return KVKIT_OK;
 }
 
-KVKIT_BACKEND_DECLARE(index_lookup);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(void *handle, const char *bucket,
-                                                     const char *field,
-                                                     const kvkit_index_value_t *lo,
-                                                     const kvkit_index_value_t *hi,
-                                                     const kvkit_index_position_t *after,
-                                                     kvkit_backend_key_fn fn, void *ctx,
-                                                     kvkit_error_t *err)
+static int index_scan(etcd_t *e, const char *bucket, const char *field,
+                      const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                      const kvkit_index_position_t *after, kvkit_backend_key_fn fn,
+                      kvkit_backend_doc_fn doc_fn, void *ctx, kvkit_error_t *err)
 {
-    etcd_t *e = handle;
     size_t field_len = strlen(field);
     buf_t start = {0}, end = {0};
     if (after != NULL) {
@@ -1030,9 +1054,34 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(void *handle, const char *b
     }
     key_index(&end, e, bucket, field, field_len, hi->sortable, hi->sortable_len, NULL, 0);
     prefix_end(&end);
-    index_ctx_t x = {e->prefix_len + 3 + strlen(bucket) + field_len, lo, hi, field, fn, ctx};
+    index_ctx_t x = {e,  e->prefix_len + 3 + strlen(bucket) + field_len, lo, hi, bucket, field,
+                     fn, doc_fn, ctx};
     int rc = scan(e, &start, &end, false, index_one, &x, field, err);
     buf_free(&start);
     buf_free(&end);
     return rc;
+}
+
+KVKIT_BACKEND_DECLARE(index_lookup);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(void *handle, const char *bucket,
+                                                     const char *field,
+                                                     const kvkit_index_value_t *lo,
+                                                     const kvkit_index_value_t *hi,
+                                                     const kvkit_index_position_t *after,
+                                                     kvkit_backend_key_fn fn, void *ctx,
+                                                     kvkit_error_t *err)
+{
+    return index_scan(handle, bucket, field, lo, hi, after, fn, NULL, ctx, err);
+}
+
+KVKIT_BACKEND_DECLARE(index_docs);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(void *handle, const char *bucket,
+                                                   const char *field,
+                                                   const kvkit_index_value_t *lo,
+                                                   const kvkit_index_value_t *hi,
+                                                   const kvkit_index_position_t *after,
+                                                   kvkit_backend_doc_fn fn, void *ctx,
+                                                   kvkit_error_t *err)
+{
+    return index_scan(handle, bucket, field, lo, hi, after, NULL, fn, ctx, err);
 }

@@ -94,7 +94,12 @@ long raw_count(const char *endpoint, const char *prefix)
 
 int raw_put(const char *endpoint, const char *key, const char *value)
 {
-    char *k = b64(key, strlen(key)), *v = b64(value, strlen(value));
+    return raw_putn(endpoint, key, strlen(key), value, strlen(value));
+}
+
+int raw_putn(const char *endpoint, const void *key, size_t klen, const void *value, size_t vlen)
+{
+    char *k = b64(key, klen), *v = b64(value, vlen);
     size_t len = strlen(k) + strlen(v) + 64;
     char *body = malloc(len);
     snprintf(body, len, "{\"key\":\"%s\",\"value\":\"%s\"}", k, v);

@@ -15,6 +15,9 @@ long raw_count(const char *endpoint, const char *prefix);
 /* Put key=value; 0 on success. */
 int raw_put(const char *endpoint, const char *key, const char *value);
 
+/* The same with binary key and value. */
+int raw_putn(const char *endpoint, const void *key, size_t klen, const void *value, size_t vlen);
+
 /* First endpoint of a comma-separated list, in a static buffer. */
 const char *raw_first(const char *endpoints);
 

@@ -137,6 +137,59 @@ START_TEST(test_index_lookup_each_key_once_in_order)
 }
 END_TEST
 
+typedef struct docs {
+    char text[256];
+} docs_t;
+
+static int collect_doc(void *ctx, const char *key, size_t klen, const char *value, size_t vlen)
+{
+    docs_t *d = ctx;
+    size_t l = strlen(d->text);
+    snprintf(d->text + l, sizeof d->text - l, "%s=%.*s;", key, (int)vlen, value);
+    return 0;
+}
+
+START_TEST(test_index_docs_reads_documents_and_reports_dangling_entry)
+{
+    kvkit_store_t *s = open_with(NULL);
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *set = index_of("f", json_string("v"));
+    ck_assert_int_eq(kvkit_store_save(s, "b", "a", "{\"a\":1}", 7, set, &err), KVKIT_OK);
+    kvkit_index_set_destroy(set);
+    ck_assert(kvkit_store_supports(s, "index_docs"));
+    docs_t d = {""};
+    json_t *v = json_string("v");
+    ck_assert_int_eq(kvkit_store_index_docs(s, "b", "f", v, NULL, collect_doc, &d, &err),
+                     KVKIT_OK);
+    ck_assert_str_eq(d.text, "a={\"a\":1};");
+    /* an index entry whose document is missing (written behind kvkit's back) */
+    unsigned char *sortable;
+    size_t slen;
+    ck_assert_int_eq(kvkit_index_encode(v, &sortable, &slen, &err), KVKIT_OK);
+    unsigned char key[256];
+    size_t n = 0;
+    memcpy(key, prefix, strlen(prefix));
+    n += strlen(prefix);
+    key[n++] = 'i';
+    key[n++] = 1;
+    key[n++] = 'b';
+    key[n++] = 1;
+    key[n++] = 'f';
+    memcpy(key + n, sortable, slen);
+    n += slen;
+    memcpy(key + n, "ghost", 5);
+    n += 5;
+    free(sortable);
+    ck_assert_int_eq(raw_putn(raw_first(eps), key, n, "\0", 1), 0);
+    d.text[0] = '\0';
+    ck_assert_int_eq(kvkit_store_index_docs(s, "b", "f", v, NULL, collect_doc, &d, &err),
+                     KVKIT_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err.text, "points at missing document \"ghost\""));
+    json_decref(v);
+    kvkit_store_close(s);
+}
+END_TEST
+
 START_TEST(test_list_keys_across_pages)
 {
     /* more keys than one range page (500), written in batches */
@@ -412,6 +465,7 @@ int main(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_save_layout_and_delete_leaves_nothing);
     tcase_add_test(t, test_index_lookup_each_key_once_in_order);
+    tcase_add_test(t, test_index_docs_reads_documents_and_reports_dangling_entry);
     tcase_add_test(t, test_list_keys_across_pages);
     tcase_add_test(t, test_prefix_isolates_stores);
     tcase_add_test(t, test_write_batch_same_key_twice);
