@@ -8,18 +8,11 @@
 # (\e -> \, \& dropped, \- -> -) and compiled with -fsyntax-only against the
 # source tree's headers.  Environment: CC, CPPFLAGS (include directories and
 # jansson's flags), srcdir.
+#
+# check-examples.sh --extract PAGE  prints the page's first example instead.
 set -u
-CC=${CC:-cc}
-CPPFLAGS=${CPPFLAGS:-}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvkit-man.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-status=0
-total=0
-[ $# -gt 0 ] || set -- ${EXAMPLE_PAGES:-}
-for page in "$@"; do
-    [ -f "$page" ] || page=${srcdir:-.}/$page
-    name=$(basename "$page")
-    awk -v dir="$tmp" -v name="$name" '
+extract() { # extract PAGE DIR: write DIR/NAME.N.c for each example
+    awk -v dir="$2" -v name="$(basename "$1")" '
         /^\.\\" EXAMPLE-BEGIN/ { n++; file = dir "/" name "." n ".c"; inside = 1; next }
         /^\.\\" EXAMPLE-END/   { inside = 0; close(file); next }
         inside && /^\.(Bd|Ed)/ { next }
@@ -30,7 +23,26 @@ for page in "$@"; do
             gsub(/\\-/, "-", line)
             gsub(/\001/, "\\", line)
             print line > file
-        }' "$page"
+        }' "$1"
+}
+CC=${CC:-cc}
+CPPFLAGS=${CPPFLAGS:-}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvkit-man.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+if [ "${1:-}" = --extract ]; then
+    page=$2
+    [ -f "$page" ] || page=${srcdir:-.}/$page
+    extract "$page" "$tmp"
+    cat "$tmp/$(basename "$page").1.c"
+    exit
+fi
+status=0
+total=0
+[ $# -gt 0 ] || set -- ${EXAMPLE_PAGES:-}
+for page in "$@"; do
+    [ -f "$page" ] || page=${srcdir:-.}/$page
+    name=$(basename "$page")
+    extract "$page" "$tmp"
     found=0
     for c in "$tmp/$name".*.c; do
         [ -f "$c" ] || continue
