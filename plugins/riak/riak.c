@@ -453,6 +453,9 @@ int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q
         *value = take_body(p, value_len);
         return KVKIT_OK;
     }
+    if (p->status == 404 && p->body.data &&
+        strncmp(p->body.data, "Unknown bucket type", 19) == 0)
+        return http_fail(q, p, err); /* a misconfigured bucket_type, not a missing key */
     if (p->status == 404) {
         vc_put(r, bucket, key, p->vclock); /* a tombstone's clock, or forget */
         return KVKIT_NOTFOUND;

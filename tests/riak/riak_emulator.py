@@ -23,10 +23,12 @@ Test control (not part of Riak) under /_emu:
            "status"    answer S (default 503) with B (default "request timed out\\n")
            "delay"     sleep D ms, then answer normally
            "drop"      send the headers and half the body, then close the
-                       connection; a write is NOT applied
+                       connection; a write is NOT applied (a DELETE, whose
+                       204 has no body, is closed unanswered)
            "malformed" a JSON answer (2i, key list, props, stats) is cut short
            "close"     close the connection without answering; nothing applied
   DELETE /_emu/faults    remove every fault
+  POST   /_emu/load      bulk-load objects (see control())
   PUT    /_emu/config    {"no_2i": true|false}
   POST   /_emu/reset     drop all data, faults, counters and config
   GET    /_emu/counters  {"requests": n, "by_method": {...}, "by_kind": {...}}
@@ -328,6 +330,33 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.reset()
                 STATE.no_2i = ARGS.no_2i
+            raise Reply(204, b"")
+        if path == "/_emu/load" and method == "POST":
+            # bulk load for big tests: {"bucket": B, "objects": [[key, value,
+            # {"field_int": [..], ...}], ...]} stored as application/json
+            doc = json.loads(body)
+            with STATE.lock:
+                b = self.bucket(b"default", s2b(doc["bucket"]))
+                for key, value, idx in doc["objects"]:
+                    key = s2b(key)
+                    STATE.counter += 1
+                    s = Sibling()
+                    s.value = value.encode()
+                    s.ctype = "application/json"
+                    s.indexes = {f: set(str(v).encode() for v in vals)
+                                 for f, vals in idx.items()}
+                    s.vtag = base62(STATE.counter)
+                    s.lastmod = time.time()
+                    obj = b.objects.get(key)
+                    if obj is None:
+                        obj = Obj()
+                        b.objects[key] = obj
+                        bisect.insort(b.keys, key)
+                    else:
+                        self.unindex(b, key, obj)
+                    obj.siblings = [s]
+                    obj.vclock = base64.b64encode(b"vclock:%d" % STATE.counter).decode()
+                    self.reindex(b, key, obj)
             raise Reply(204, b"")
         if path == "/_emu/counters" and method == "GET":
             with STATE.lock:
@@ -680,9 +709,10 @@ class Handler(BaseHTTPRequestHandler):
             inm = self.headers.get("If-None-Match")
             if inm is not None and inm.strip() == "*" and obj is not None:
                 raise Reply(412, b"")
-            if self.kind in ("drop",):
-                # fail before anything is applied: nothing half-written
-                return self.send(204 if not created else 201, b"x" * 64, "text/plain",
+            if self.kind == "drop":
+                # cut the (returnbody) answer short before anything is applied:
+                # nothing is half-written
+                return self.send(201 if created else 200, body or b"{}", "application/json",
                                  fault="drop")
             STATE.counter += 1
             s = Sibling()
@@ -730,7 +760,9 @@ class Handler(BaseHTTPRequestHandler):
             if obj is None:
                 raise Reply(404, "not found\n")
             if self.kind == "drop":
-                return self.send(204, b"x" * 64, "text/plain", fault="drop")
+                # a 204 has no body to cut: drop the connection unanswered
+                self.close_hard()
+                raise Dropped()
             self.unindex(b, key, obj)
             del b.objects[key]
             i = bisect.bisect_left(b.keys, key)

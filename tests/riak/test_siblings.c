@@ -1,0 +1,168 @@
+/*
+ * test_siblings.c - riak: concurrent blind writes to an allow_mult bucket
+ * make siblings; a get reports them (CONFLICT, every value in the message)
+ * or resolves them (siblings=newest); saving a merged value after the
+ * CONFLICT resolves them for good.
+ */
+#include "riaktest.h"
+
+static long raw_get(const char *path, char **body)
+{
+    const char *h[] = {"Accept: multipart/mixed, */*;q=0.5", NULL};
+    return emu_http(&E, "GET", path, NULL, h, body);
+}
+
+/* Two clients that never read the key write it: two siblings. */
+static void make_siblings(const char *bucket, const char *key)
+{
+    emu_allow_mult(&E, bucket);
+    kvkit_store_t *a = open_store("");
+    kvkit_store_t *b = open_store("");
+    save_str(a, bucket, key, "{\"v\":\"from-a\"}", NULL);
+    save_str(b, bucket, key, "{\"v\":\"from-b\"}", NULL);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+    char path[256];
+    snprintf(path, sizeof path, "/buckets/%s/keys/%s", bucket, key);
+    ck_assert_int_eq(raw_get(path, NULL), 300);
+}
+
+START_TEST(test_get_siblings_conflict)
+{
+    make_siblings("sib", "k1");
+    kvkit_store_t *s = open_store("");
+    kvkit_error_t err = {0};
+    char *v = NULL;
+    size_t n;
+    ck_assert_int_eq(kvkit_store_get(s, "sib", "k1", &v, &n, &err), KVKIT_CONFLICT);
+    ck_assert_ptr_null(v);
+    ck_assert_str_eq(err.subject, "k1");
+    ck_assert_ptr_nonnull(strstr(err.text, "\"sib/k1\" has 2 siblings"));
+    ck_assert_ptr_nonnull(strstr(err.text, "{\"v\":\"from-a\"}"));
+    ck_assert_ptr_nonnull(strstr(err.text, "{\"v\":\"from-b\"}"));
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_get_siblings_resolved_by_merged_save)
+{
+    make_siblings("sib", "k2");
+    kvkit_store_t *s = open_store("");
+    kvkit_error_t err = {0};
+    char *v = NULL;
+    size_t n;
+    ck_assert_int_eq(kvkit_store_get(s, "sib", "k2", &v, &n, &err), KVKIT_CONFLICT);
+    /* the application merges what the message showed and saves: the save
+     * carries the siblings' vclock and replaces both */
+    kvkit_index_set_t *ix = kvkit_index_set_create();
+    json_t *tag = json_string("merged");
+    ck_assert_int_eq(kvkit_index_set_add(ix, "tag", tag, &err), KVKIT_OK);
+    json_decref(tag);
+    save_str(s, "sib", "k2", "{\"v\":[\"from-a\",\"from-b\"]}", ix);
+    kvkit_index_set_destroy(ix);
+    char *body = NULL;
+    ck_assert_int_eq(raw_get("/buckets/sib/keys/k2", &body), 200);
+    ck_assert_str_eq(body, "{\"v\":[\"from-a\",\"from-b\"]}");
+    free(body);
+    /* a fresh client sees a clean object */
+    kvkit_store_t *t = open_store("");
+    v = get_str(t, "sib", "k2");
+    ck_assert_str_eq(v, "{\"v\":[\"from-a\",\"from-b\"]}");
+    free(v);
+    kvkit_store_close(t);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_get_siblings_newest_resolver)
+{
+    make_siblings("sib", "k3");
+    kvkit_store_t *s = open_store("?siblings=newest");
+    char *v = get_str(s, "sib", "k3");
+    ck_assert_str_eq(v, "{\"v\":\"from-b\"}"); /* the later write */
+    free(v);
+    /* written back with the vclock: the next get (by anyone) is clean */
+    char *body = NULL;
+    ck_assert_int_eq(raw_get("/buckets/sib/keys/k3", &body), 200);
+    ck_assert_str_eq(body, "{\"v\":\"from-b\"}");
+    free(body);
+    kvkit_store_t *t = open_store("");
+    v = get_str(t, "sib", "k3");
+    ck_assert_str_eq(v, "{\"v\":\"from-b\"}");
+    free(v);
+    kvkit_store_close(t);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_get_siblings_newest_keeps_index)
+{
+    emu_allow_mult(&E, "sib");
+    kvkit_store_t *a = open_store("");
+    kvkit_store_t *b = open_store("");
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *ix = kvkit_index_set_create();
+    json_t *n = json_integer(42);
+    ck_assert_int_eq(kvkit_index_set_add(ix, "n", n, &err), KVKIT_OK);
+    json_decref(n);
+    save_str(a, "sib", "k4", "{\"n\":1}", NULL);
+    save_str(b, "sib", "k4", "{\"n\":42}", ix);
+    kvkit_index_set_destroy(ix);
+    kvkit_store_t *s = open_store("?siblings=newest");
+    char *v = get_str(s, "sib", "k4");
+    ck_assert_str_eq(v, "{\"n\":42}");
+    free(v);
+    /* the written-back value kept its index entry */
+    char *body = NULL;
+    ck_assert_int_eq(emu_http(&E, "GET", "/buckets/sib/index/n_int/42", NULL, NULL, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"k4\""));
+    free(body);
+    kvkit_store_close(s);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
+static int count_doc(void *ctx, const char *key, size_t key_len, const char *value,
+                     size_t value_len)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(test_index_docs_siblings_conflict)
+{
+    emu_allow_mult(&E, "sib");
+    kvkit_store_t *a = open_store("");
+    kvkit_store_t *b = open_store("");
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *ix = kvkit_index_set_create();
+    json_t *tag = json_string("x");
+    ck_assert_int_eq(kvkit_index_set_add(ix, "tag", tag, &err), KVKIT_OK);
+    save_str(a, "sib", "k5", "{\"w\":\"a\"}", ix);
+    save_str(b, "sib", "k5", "{\"w\":\"b\"}", ix);
+    kvkit_index_set_destroy(ix);
+    int docs = 0;
+    ck_assert_int_eq(kvkit_store_index_docs(a, "sib", "tag", tag, NULL, count_doc, &docs, &err),
+                     KVKIT_CONFLICT);
+    ck_assert_int_eq(docs, 0);
+    ck_assert_ptr_nonnull(strstr(err.text, "\"sib/k5\" has 2 siblings"));
+    ck_assert_ptr_nonnull(strstr(err.text, "{\"w\":\"b\"}"));
+    json_decref(tag);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("riak siblings");
+    TCase *tc = emu_tcase("siblings");
+    tcase_add_test(tc, test_get_siblings_conflict);
+    tcase_add_test(tc, test_get_siblings_resolved_by_merged_save);
+    tcase_add_test(tc, test_get_siblings_newest_resolver);
+    tcase_add_test(tc, test_get_siblings_newest_keeps_index);
+    tcase_add_test(tc, test_index_docs_siblings_conflict);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
