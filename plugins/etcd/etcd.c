@@ -36,6 +36,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,27 @@
 #define MANIFEST_HEAD (2 + NONCE_LEN)
 #define HISTORY_STEPS 16 /* how far back settling walks a manifest's history */
 
+/* A small direct-mapped cache of manifests this handle saw last, so a
+ * re-save can skip reading the manifest first.  Only a hint: the txn still
+ * compares the manifest's mod_revision, and a stale entry costs one failed
+ * txn whose failure branch returns the current manifest. */
+#define CACHE_SLOTS 1024
+
+typedef struct centry {
+    unsigned char *mkey; /* NULL: empty slot */
+    size_t mkey_len;
+    bool present;
+    int64_t mod_revision;
+    unsigned char *manifest;
+    size_t manifest_len;
+} centry_t;
+
 typedef struct etcd {
     ec_client_t c;
     char *prefix;
     size_t prefix_len;
+    pthread_mutex_t cache_lock;
+    centry_t *cache; /* CACHE_SLOTS */
 } etcd_t;
 
 /*** byte buffers ***/
@@ -213,6 +231,79 @@ static int range_one(etcd_t *e, const buf_t *k, int64_t revision, kv_t *out,
     return rc;
 }
 
+/*** the manifest cache ***/
+
+static centry_t *cache_slot(etcd_t *e, const buf_t *k)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < k->len; i++)
+        h = (h ^ k->p[i]) * 1099511628211ULL;
+    return &e->cache[h % CACHE_SLOTS];
+}
+
+static void centry_clear(centry_t *c)
+{
+    free(c->mkey);
+    free(c->manifest);
+    memset(c, 0, sizeof *c);
+}
+
+/* Copy the cached state of manifest key k into *out; false when not cached. */
+static bool cache_get(etcd_t *e, const buf_t *k, kv_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&e->cache_lock);
+    centry_t *c = cache_slot(e, k);
+    bool hit = c->mkey && c->mkey_len == k->len && memcmp(c->mkey, k->p, k->len) == 0;
+    if (hit && c->present) {
+        if ((out->value = malloc(c->manifest_len + 1)) == NULL) {
+            hit = false;
+        } else {
+            memcpy(out->value, c->manifest, c->manifest_len);
+            out->value[c->manifest_len] = '\0';
+            out->value_len = c->manifest_len;
+            out->present = true;
+            out->mod_revision = c->mod_revision;
+        }
+    }
+    pthread_mutex_unlock(&e->cache_lock);
+    return hit;
+}
+
+/* Remember what manifest key k holds at a revision (kv NULL: forget it). */
+static void cache_put(etcd_t *e, const buf_t *k, const kv_t *kv)
+{
+    pthread_mutex_lock(&e->cache_lock);
+    centry_t *c = cache_slot(e, k);
+    bool same = c->mkey && c->mkey_len == k->len && memcmp(c->mkey, k->p, k->len) == 0;
+    if (kv == NULL) {
+        if (same)
+            centry_clear(c);
+        pthread_mutex_unlock(&e->cache_lock);
+        return;
+    }
+    if (same && c->present && kv->present && kv->mod_revision < c->mod_revision) {
+        pthread_mutex_unlock(&e->cache_lock); /* older news than what we hold */
+        return;
+    }
+    centry_clear(c);
+    c->mkey = malloc(k->len);
+    c->manifest = kv->present ? malloc(kv->value_len + 1) : NULL;
+    if (c->mkey == NULL || (kv->present && c->manifest == NULL)) {
+        centry_clear(c);
+    } else {
+        memcpy(c->mkey, k->p, k->len);
+        c->mkey_len = k->len;
+        c->present = kv->present;
+        c->mod_revision = kv->present ? kv->mod_revision : 0;
+        if (kv->present) {
+            memcpy(c->manifest, kv->value, kv->value_len);
+            c->manifest_len = kv->value_len;
+        }
+    }
+    pthread_mutex_unlock(&e->cache_lock);
+}
+
 /*** manifests ***/
 
 typedef struct mentry {
@@ -314,12 +405,14 @@ typedef struct wr {
     /* what the engine holds now, as last read */
     kv_t manifest;
     buf_t mkey;
+    buf_t new_manifest; /* what the txn being built writes */
 } wr_t;
 
 static void wr_free(wr_t *w)
 {
     free(w->manifest.value);
     buf_free(&w->mkey);
+    buf_free(&w->new_manifest);
 }
 
 static int op_add(json_t *ops, const char *type, json_t *op)
@@ -375,7 +468,7 @@ static int compare_mod(json_t *cmp, const buf_t *k, int64_t rev)
 
 /* Append w's operations to `ops`: index keys it loses and gains (worked out
  * from its stored manifest), then the document and the manifest. */
-static int wr_ops(const etcd_t *e, const wr_t *w, const unsigned char *nonce, json_t *ops,
+static int wr_ops(const etcd_t *e, wr_t *w, const unsigned char *nonce, json_t *ops,
                   kvkit_error_t *err)
 {
     mentry_t *old = NULL, *new = NULL;
@@ -442,7 +535,8 @@ static int wr_ops(const etcd_t *e, const wr_t *w, const unsigned char *nonce, js
     free(new);
     buf_free(&k);
     buf_free(&v);
-    buf_free(&manifest);
+    buf_free(&w->new_manifest);
+    w->new_manifest = manifest;
     return rc == KVKIT_OK ? rc : nomem(err, w->key);
 }
 
@@ -458,16 +552,30 @@ typedef struct wctx {
     const char *subject;
 } wctx_t;
 
-static int read_manifests(wctx_t *x, kvkit_error_t *err)
+/* The current manifests, from the cache when allowed, else read. */
+static int read_manifests(wctx_t *x, bool cached, kvkit_error_t *err)
 {
     for (size_t i = 0; i < x->n; i++) {
         wr_t *w = &x->w[i];
         free(w->manifest.value);
+        if (cached && cache_get(x->e, &w->mkey, &w->manifest))
+            continue;
         int rc = range_one(x->e, &w->mkey, 0, &w->manifest, w->key, err);
         if (rc != KVKIT_OK)
             return rc;
+        cache_put(x->e, &w->mkey, &w->manifest);
     }
     return KVKIT_OK;
+}
+
+/* After the txn: remember what it wrote, or forget what we no longer know. */
+static void cache_after(wctx_t *x, bool written, int64_t rev)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        wr_t *w = &x->w[i];
+        kv_t kv = {w->value != NULL, w->new_manifest.p, w->new_manifest.len, rev};
+        cache_put(x->e, &w->mkey, written && !w->new_manifest.failed ? &kv : NULL);
+    }
 }
 
 static int txn_build(wctx_t *x, json_t **out, kvkit_error_t *err)
@@ -565,6 +673,7 @@ static int absorb_failure(wctx_t *x, const json_t *resp, uint64_t *doc_rev, kvki
         int rc = kv_from_json(json_object_get(r, "kvs"), &w->manifest, w->key, err);
         if (rc != KVKIT_OK)
             return rc;
+        cache_put(x->e, &w->mkey, &w->manifest);
     }
     if (x->checked) {
         const json_t *r = json_object_get(json_array_get(rs, x->n), "response_range");
@@ -582,10 +691,10 @@ static int unknown(wctx_t *x, const kvkit_error_t *amb, const kvkit_error_t *rer
                                amb->text, rerr->text[0] ? ": " : "", rerr->text);
 }
 
-static int write_docs(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
+static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
 {
     nonce_new(x->nonce);
-    int rc = read_manifests(x, err);
+    int rc = read_manifests(x, true, err);
     if (rc != KVKIT_OK)
         return rc;
     bool pending = false; /* an earlier attempt may still commit */
@@ -651,7 +760,7 @@ static int write_docs(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
             break;
         case S_DEAD:
             pending = false;
-            if ((rc = read_manifests(x, err)) != KVKIT_OK)
+            if ((rc = read_manifests(x, false, err)) != KVKIT_OK)
                 return rc;
             break;
         case S_UNKNOWN:
@@ -666,11 +775,18 @@ static int write_docs(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
                                x->subject, attempts);
 }
 
+static int write_docs(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
+{
+    int rc = write_docs_once(x, new_rev, err);
+    cache_after(x, rc == KVKIT_OK, (int64_t)*new_rev);
+    return rc;
+}
+
 static int write_one(etcd_t *e, const char *bucket, const char *key, const char *value,
                      size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
                      bool checked, uint64_t expected, uint64_t *new_rev, kvkit_error_t *err)
 {
-    wr_t w = {bucket, key, strlen(key), value, value_len, entries, n_entries, {0}, {0}};
+    wr_t w = {bucket, key, strlen(key), value, value_len, entries, n_entries, {0}, {0}, {0}};
     key_doclike(&w.mkey, e, 'm', bucket, key, w.key_len);
     if (w.mkey.failed)
         return nomem(err, key);
@@ -733,11 +849,21 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
         return nomem(err, location);
     }
     e->prefix_len = strlen(prefix);
+    if ((e->cache = calloc(CACHE_SLOTS, sizeof *e->cache)) == NULL ||
+        pthread_mutex_init(&e->cache_lock, NULL) != 0) {
+        free(e->cache);
+        free(e->prefix);
+        free(e);
+        curl_global_cleanup();
+        return nomem(err, location);
+    }
     e->c.timeout_ms = (long)timeout_ms;
     e->c.connect_timeout_ms = (long)connect_ms;
     e->c.retries = (unsigned)retries;
     int rc = ec_client_init(&e->c, location, err);
     if (rc != KVKIT_OK) {
+        pthread_mutex_destroy(&e->cache_lock);
+        free(e->cache);
         free(e->prefix);
         free(e);
         curl_global_cleanup();
@@ -754,6 +880,10 @@ void KVKIT_BACKEND_SYMBOL(kvkit_backend_close)(void *handle)
     if (e == NULL)
         return;
     ec_client_free(&e->c);
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        centry_clear(&e->cache[i]);
+    free(e->cache);
+    pthread_mutex_destroy(&e->cache_lock);
     free(e->prefix);
     free(e);
     curl_global_cleanup();
@@ -846,14 +976,14 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
         if (later)
             continue;
         w[n] = (wr_t){s->bucket, s->key, strlen(s->key), s->value, s->value_len, s->entries,
-                      s->n_entries, {0}, {0}};
+                      s->n_entries, {0}, {0}, {0}};
         key_doclike(&w[n].mkey, e, 'm', s->bucket, s->key, w[n].key_len);
         if (w[n++].mkey.failed)
             rc = nomem(err, s->key);
     }
     if (rc == KVKIT_OK) {
         wctx_t x = {.e = e, .w = w, .n = n, .subject = w[0].key};
-        uint64_t rev;
+        uint64_t rev = 0;
         kvkit_error_t berr = {0};
         rc = write_docs(&x, &rev, &berr);
         /* Over the server's txn limits (--max-txn-ops, --max-request-bytes):

@@ -237,6 +237,47 @@ START_TEST(test_prefix_isolates_stores)
 }
 END_TEST
 
+static kvkit_store_t *open_same_prefix(void)
+{
+    char uri[1024];
+    snprintf(uri, sizeof uri, "etcd:%s?prefix=%s", eps, prefix);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open(uri, &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    return s;
+}
+
+static void save_n(kvkit_store_t *s, int n)
+{
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *set = index_of("n", json_integer(n));
+    ck_assert_msg(kvkit_store_save(s, "b", "k", "{}", 2, set, &err) == KVKIT_OK, "%s", err.text);
+    kvkit_index_set_destroy(set);
+}
+
+START_TEST(test_two_handles_never_leave_stale_entries)
+{
+    /* each handle remembers the manifests it wrote; the other handle's
+     * writes make that memory stale, which must cost time, not correctness */
+    kvkit_store_t *a = open_with("&retries=0"), *b = open_same_prefix();
+    save_n(a, 1);
+    save_n(b, 2);
+    save_n(a, 3);
+    keys_eq(a, "n", json_integer(0), json_integer(9), "k;");
+    keys_eq(a, "n", json_integer(3), NULL, "k;");
+    ck_assert_int_eq(raw_count(raw_first(eps), prefix), 3);
+    save_n(b, 4);
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(kvkit_store_delete(a, "b", "k", &err), KVKIT_OK);
+    ck_assert_int_eq(raw_count(raw_first(eps), prefix), 0);
+    save_n(b, 5); /* b believes k still holds n=4 */
+    keys_eq(b, "n", json_integer(0), json_integer(9), "k;");
+    ck_assert_int_eq(raw_count(raw_first(eps), prefix), 3);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
 START_TEST(test_write_batch_same_key_twice)
 {
     kvkit_store_t *s = open_with(NULL);
@@ -468,6 +509,7 @@ int main(void)
     tcase_add_test(t, test_index_docs_reads_documents_and_reports_dangling_entry);
     tcase_add_test(t, test_list_keys_across_pages);
     tcase_add_test(t, test_prefix_isolates_stores);
+    tcase_add_test(t, test_two_handles_never_leave_stale_entries);
     tcase_add_test(t, test_write_batch_same_key_twice);
     suite_add_tcase(su, t);
     t = tcase_create("limits");
