@@ -61,7 +61,7 @@ static json_t *tags_of(int i)
 
 static kvkit_index_set_t *base_set;
 
-static void base_save(kvkit_store_t *st, int i)
+__attribute__((noinline)) static void base_save(kvkit_store_t *st, int i)
 {
     kvkit_error_t err = {0};
     char key[32], title[48];
@@ -88,7 +88,7 @@ static void base_save(kvkit_store_t *st, int i)
 
 static volatile size_t sink;
 
-static void base_get(kvkit_store_t *st, int i)
+__attribute__((noinline)) static void base_get(kvkit_store_t *st, int i)
 {
     kvkit_error_t err = {0};
     char key[32];
@@ -114,7 +114,7 @@ static void base_get(kvkit_store_t *st, int i)
 
 /*** the document layer ***/
 
-static void doc_save(const kvkit_schema_t *schema, int i)
+__attribute__((noinline)) static void doc_save(const kvkit_schema_t *schema, int i)
 {
     kvkit_error_t err = {0};
     char key[32], title[48];
@@ -134,7 +134,7 @@ static void doc_save(const kvkit_schema_t *schema, int i)
     kvkit_doc_destroy(d);
 }
 
-static void doc_get(const kvkit_schema_t *schema, int i)
+__attribute__((noinline)) static void doc_get(const kvkit_schema_t *schema, int i)
 {
     kvkit_error_t err = {0};
     char key[32];

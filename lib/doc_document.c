@@ -68,10 +68,10 @@ int kvkit__doc_defaults(kvkit_doc_t *d, bool nulls, kvkit_error_t *err)
     const kvkit_schema_t *s = d->schema;
     for (size_t i = 0; i < s->n_props; i++) {
         const kvkit_prop_t *p = s->props[i];
-        if (json_object_get(d->data, p->name) != NULL)
-            continue;
         if (!nulls && p->def == NULL && p->def_fn == NULL)
             continue; /* unset reads as null anyway */
+        if (json_object_get(d->data, p->name) != NULL)
+            continue;
         json_t *v = nulls ? json_null() : kvkit__prop_default(p);
         if (v == NULL || json_object_set_new(d->data, p->name, v) != 0)
             return kvkit__error(err, KVKIT_NOMEM, p->name,
@@ -171,9 +171,12 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *s, const char *key, size_t key_l
                             s->bucket, (int)key_len, key, data ? "" : ": ",
                             data ? "" : jerr.text);
     }
-    char what[KVKIT_ERROR_SUBJECT_LENGTH];
-    snprintf(what, sizeof what, "bucket \"%s\" key \"%.*s\"", s->bucket, (int)key_len, key);
-    int rc = kvkit__from_db(s, data, what, err);
+    kvkit_error_t lower;
+    lower.code = KVKIT_OK; /* the report is only read when filled */
+    int rc = kvkit__from_db(s, data, &lower);
+    if (rc != KVKIT_OK)
+        kvkit__error(err, rc, key, "bucket \"%s\" key \"%.*s\": %s", s->bucket, (int)key_len,
+                     key, lower.text);
     kvkit_doc_t *d = NULL;
     if (rc == KVKIT_OK)
         rc = kvkit__doc_alloc(s, key, key_len, &d, err);

@@ -71,6 +71,8 @@ long kvkit__enum_index(const kvkit_prop_t *prop, const json_t *value);
 /* Accumulates validation failures: a message listing every failing path
  * (truncated to fit an error report) and, optionally, the paths. */
 typedef struct kvkit__vctx {
+    /* msg, first and path are valid up to their lengths / NUL only: the
+     * context is not zeroed (it runs on every save) */
     char path[512];
     size_t path_len;
     char msg[KVKIT_ERROR_TEXT_LENGTH];
@@ -98,9 +100,9 @@ int kvkit__vctx_report(const kvkit__vctx_t *v, const char *what, kvkit_error_t *
 int kvkit__to_db(const kvkit_schema_t *schema, json_t *object, json_t **out,
                  kvkit_error_t *err);
 /* Stored form -> JSON form, in place on an object the caller owns alone
- * (freshly parsed).  Checks nesting depth.  KVKIT_CORRUPT naming `what`. */
-int kvkit__from_db(const kvkit_schema_t *schema, json_t *object, const char *what,
-                   kvkit_error_t *err);
+ * (freshly parsed).  Checks nesting depth.  KVKIT_CORRUPT; the message
+ * does not say where (the caller prefixes bucket and key). */
+int kvkit__from_db(const kvkit_schema_t *schema, json_t *object, kvkit_error_t *err);
 
 /* Index entries of a stored-form (db = true) or JSON-form object. */
 int kvkit__index_entries(const kvkit_schema_t *schema, const json_t *object, bool db,

@@ -48,8 +48,10 @@ size_t kvkit__json_depth(const json_t *v, size_t limit)
 
 void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths)
 {
-    memset(v, 0, sizeof *v);
+    v->path_len = v->msg_len = v->n_fail = 0;
+    v->path[0] = v->msg[0] = v->first[0] = '\0';
     v->stop_first = stop_first;
+    v->nomem = false;
     v->paths = paths;
 }
 
@@ -131,8 +133,11 @@ int kvkit__vctx_report(const kvkit__vctx_t *v, const char *what, kvkit_error_t *
         return kvkit__error(err, KVKIT_NOMEM, what, "out of memory validating %s", what);
     if (v->n_fail == 0)
         return KVKIT_OK;
-    return kvkit__error(err, KVKIT_VALIDATION, v->first, "%s: validation failed: %s", what,
-                        v->msg);
+    char text[KVKIT_ERROR_TEXT_LENGTH];
+    int n = snprintf(text, sizeof text, "%s: validation failed: %s", what, v->msg);
+    if (n < 0 || (size_t)n >= sizeof text)
+        memcpy(text + sizeof text - 4, "...", 4); /* make the cut visible */
+    return kvkit__error(err, KVKIT_VALIDATION, v->first, "%s", text);
 }
 
 /*** validation ***/
@@ -319,14 +324,14 @@ int kvkit_schema_validate(const kvkit_schema_t *s, const json_t *object, kvkit_e
 /*** JSON form <-> stored form ***/
 
 static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t **out,
-                      const char *what, kvkit_error_t *err);
+                      kvkit_error_t *err);
 
 static int conv_object(const kvkit_schema_t *s, json_t *object, bool to_db, json_t **out,
-                       const char *what, kvkit_error_t *err);
+                       kvkit_error_t *err);
 
 /* *out: NULL when the value is unchanged, else a new reference. */
 static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t **out,
-                      const char *what, kvkit_error_t *err)
+                      kvkit_error_t *err)
 {
     *out = NULL;
     switch (p->kind) {
@@ -339,9 +344,9 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
         } else {
             if (!json_is_integer(value) || json_integer_value(value) < 0 ||
                 (size_t)json_integer_value(value) >= json_array_size(p->values))
-                return kvkit__error(err, KVKIT_CORRUPT, what,
-                                    "%s: enum \"%s\" holds %s, not an index of its values",
-                                    what, p->name,
+                return kvkit__error(err, KVKIT_CORRUPT, p->name,
+                                    "enum \"%s\" holds %s, not an index of its values",
+                                    p->name,
                                     json_is_integer(value) ? "an out-of-range number"
                                                            : "a non-integer");
             *out = json_incref(json_array_get(p->values, (size_t)json_integer_value(value)));
@@ -350,7 +355,7 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
     case KVKIT_PROP_EMBEDDED:
         if (p->target == NULL || !json_is_object(value))
             return KVKIT_OK;
-        return conv_object(p->target, value, to_db, out, what, err);
+        return conv_object(p->target, value, to_db, out, err);
     case KVKIT_PROP_EMBEDDED_LIST: {
         if (p->target == NULL || !json_is_array(value))
             return KVKIT_OK;
@@ -359,7 +364,7 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
             json_t *item = json_array_get(value, i), *conv;
             if (!json_is_object(item))
                 continue;
-            int rc = conv_object(p->target, item, to_db, &conv, what, err);
+            int rc = conv_object(p->target, item, to_db, &conv, err);
             if (rc != KVKIT_OK) {
                 json_decref(copy);
                 return rc;
@@ -368,7 +373,7 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
                 continue;
             if (copy == NULL && (copy = json_copy(value)) == NULL) {
                 json_decref(conv);
-                return kvkit__error(err, KVKIT_NOMEM, what, "out of memory converting %s", what);
+                return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
             }
             json_array_set_new(copy, i, conv);
         }
@@ -379,13 +384,13 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
         return KVKIT_OK;
     }
     if (*out == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, what, "out of memory converting %s", what);
+        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
     return KVKIT_OK;
 }
 
 /* *out: NULL when nothing changed, else a converted shallow copy. */
 static int conv_object(const kvkit_schema_t *s, json_t *object, bool to_db, json_t **out,
-                       const char *what, kvkit_error_t *err)
+                       kvkit_error_t *err)
 {
     *out = NULL;
     json_t *copy = NULL;
@@ -397,7 +402,7 @@ static int conv_object(const kvkit_schema_t *s, json_t *object, bool to_db, json
         json_t *value = json_object_get(object, p->name), *conv;
         if (value == NULL || json_is_null(value))
             continue;
-        int rc = conv_value(p, value, to_db, &conv, what, err);
+        int rc = conv_value(p, value, to_db, &conv, err);
         if (rc != KVKIT_OK) {
             json_decref(copy);
             return rc;
@@ -406,11 +411,11 @@ static int conv_object(const kvkit_schema_t *s, json_t *object, bool to_db, json
             continue;
         if (copy == NULL && (copy = json_copy(object)) == NULL) {
             json_decref(conv);
-            return kvkit__error(err, KVKIT_NOMEM, what, "out of memory converting %s", what);
+            return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
         }
         if (json_object_set_new(copy, p->name, conv) != 0) {
             json_decref(copy);
-            return kvkit__error(err, KVKIT_NOMEM, what, "out of memory converting %s", what);
+            return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
         }
     }
     *out = copy;
@@ -419,27 +424,26 @@ static int conv_object(const kvkit_schema_t *s, json_t *object, bool to_db, json
 
 int kvkit__to_db(const kvkit_schema_t *s, json_t *object, json_t **out, kvkit_error_t *err)
 {
-    int rc = conv_object(s, object, true, out, s->name, err);
+    int rc = conv_object(s, object, true, out, err);
     if (rc == KVKIT_OK && *out == NULL)
         *out = json_incref(object);
     return rc;
 }
 
-int kvkit__from_db(const kvkit_schema_t *s, json_t *object, const char *what,
-                   kvkit_error_t *err)
+int kvkit__from_db(const kvkit_schema_t *s, json_t *object, kvkit_error_t *err)
 {
     if (kvkit__json_depth(object, KVKIT_DOC_MAX_DEPTH) > KVKIT_DOC_MAX_DEPTH)
-        return kvkit__error(err, KVKIT_CORRUPT, what, "%s: nested deeper than %d levels", what,
+        return kvkit__error(err, KVKIT_CORRUPT, "", "nested deeper than %d levels",
                             KVKIT_DOC_MAX_DEPTH);
     json_t *conv;
-    int rc = conv_object(s, object, false, &conv, what, err);
+    int rc = conv_object(s, object, false, &conv, err);
     if (rc != KVKIT_OK || conv == NULL)
         return rc;
     /* copy the converted members back: the caller owns `object` */
     int failed = json_object_update(object, conv);
     json_decref(conv);
     if (failed)
-        return kvkit__error(err, KVKIT_NOMEM, what, "out of memory converting %s", what);
+        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
     return KVKIT_OK;
 }
 
@@ -465,8 +469,11 @@ int kvkit_schema_from_db(const kvkit_schema_t *s, const json_t *object, json_t *
     json_t *copy = json_copy((json_t *)object);
     if (copy == NULL)
         return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory");
-    int rc = kvkit__from_db(s, copy, s->name, err);
+    kvkit_error_t lower;
+    lower.code = KVKIT_OK;
+    int rc = kvkit__from_db(s, copy, &lower);
     if (rc != KVKIT_OK) {
+        kvkit__error(err, rc, lower.subject, "schema \"%s\": %s", s->name, lower.text);
         json_decref(copy);
         return rc;
     }
