@@ -182,20 +182,24 @@ static int import_line(writer_t *w, cli_indexer_t *ix, const char *bucket, char 
                        size_t len, uint64_t lineno, kvkit_error_t *err)
 {
     char what[64];
-    snprintf(what, sizeof what, "line %llu", (unsigned long long)lineno);
-    json_t *obj = cli_parse_json(line, len, what, err);
-    if (obj == NULL)
+    json_t *obj = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+    if (obj == NULL) { /* the label is formatted only on failure: lines stay cheap */
+        snprintf(what, sizeof what, "line %llu", (unsigned long long)lineno);
+        cli_parse_json(line, len, what, err); /* again, for the message */
         return KVKIT_VALIDATION;
+    }
     int rc = KVKIT_OK;
     json_t *key = json_object_get(obj, "key"), *doc = json_object_get(obj, "value");
     char *value = NULL;
     if (!json_is_string(key) || doc == NULL) {
+        snprintf(what, sizeof what, "line %llu", (unsigned long long)lineno);
         rc = kvkit_backend_error(err, KVKIT_VALIDATION, what,
                                  "%s: expected {\"key\": STRING, \"value\": DOCUMENT}", what);
         goto out;
     }
     kvkit_error_t e = {0};
     if ((rc = cli_indexer_prepare(ix, doc, 1, &value, w->set, &e)) != KVKIT_OK) {
+        snprintf(what, sizeof what, "line %llu", (unsigned long long)lineno);
         kvkit_backend_error(err, rc, json_string_value(key), "%s: key \"%s\": %s", what,
                             json_string_value(key), e.text);
         goto out;
