@@ -247,6 +247,7 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
                                      subject, "\"%s\": %s: %s", subject, url,
                                      curl_easy_strerror(cc));
             if (kind == EC_WRITE && !never_sent(cc)) {
+                endpoint_next(c, ep); /* dead or cut off: settle through another member */
                 *err = last;
                 rc = EC_AMBIGUOUS;
                 goto out;
@@ -289,6 +290,7 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
         free(rb.p);
         if (code == 14 || code == 4) { /* unavailable, deadline exceeded */
             if (kind == EC_WRITE) {
+                endpoint_next(c, ep);
                 *err = last;
                 rc = EC_AMBIGUOUS;
                 goto out;

@@ -55,7 +55,7 @@
  * re-save can skip reading the manifest first.  Only a hint: the txn still
  * compares the manifest's mod_revision, and a stale entry costs one failed
  * txn whose failure branch returns the current manifest. */
-#define CACHE_SLOTS 1024
+#define CACHE_SLOTS 4096
 
 typedef struct centry {
     unsigned char *mkey; /* NULL: empty slot */

@@ -26,13 +26,14 @@ etcd_skip_unless_installed() {
     fi
 }
 
-# A free loopback TCP port: a random one nobody listens on (bash's /dev/tcp
-# connect fails), not handed out before in this run.
+# A free loopback TCP port: a random one below Linux's ephemeral range
+# (32768+, where outgoing connections take theirs) that nobody listens on
+# (bash's /dev/tcp connect fails) and not handed out before in this run.
 ETCD_PORTS_USED=" "
 etcd_free_port() {
     local p
     while :; do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((12000 + (RANDOM * 32768 + RANDOM) % 20000))
         case "$ETCD_PORTS_USED" in *" $p "*) continue ;; esac
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             ETCD_PORTS_USED="$ETCD_PORTS_USED$p "
@@ -74,7 +75,7 @@ etcd_wait_healthy() {
     url="http://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")/health"
     while [ "$(curl -s -m 1 "$url")" != '{"health":"true"}' ]; do
         t=$((t + 1))
-        if [ $t -gt 300 ]; then
+        if [ $t -gt 300 ] || ! kill -0 "$(cat "$ETCD_DIR/m$i.pid")" 2>/dev/null; then
             echo "etcd member m$i did not become healthy; its log:" >&2
             cat "$ETCD_DIR/m$i.log" >&2
             return 1
@@ -83,12 +84,24 @@ etcd_wait_healthy() {
     done
 }
 
+# Start N members; a port taken meanwhile by someone else makes a member
+# die at start-up, so try again with fresh ports (three times).
 etcd_cluster() {
+    local try
+    trap etcd_cleanup EXIT
+    trap 'exit 1' INT TERM
+    for try in 1 2 3; do
+        etcd_cluster_once "$1" && return 0
+        echo "etcd cluster start-up failed (attempt $try)" >&2
+        etcd_cleanup
+    done
+    return 1
+}
+
+etcd_cluster_once() {
     local n=$1 i ic=""
     ETCD_N=$n
     ETCD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvkit-etcd.XXXXXX")
-    trap etcd_cleanup EXIT
-    trap 'exit 1' INT TERM
     ETCD_EPS=""
     for i in $(seq 1 "$n"); do
         etcd_free_port >"$ETCD_DIR/m$i.cport"

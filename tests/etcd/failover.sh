@@ -8,9 +8,40 @@
 etcd_skip_unless_installed
 etcd_cluster 3 || exit 1
 
+leader_now() {
+    local l
+    for _ in $(seq 1 100); do
+        l=$(etcd_leader) && { echo "$l"; return 0; }
+        sleep 0.02
+    done
+    return 1
+}
+
+# FAILOVER_VIA=leader (default): the store's first endpoint is the leader,
+# so the writer loses its connection and moves on.  FAILOVER_VIA=follower:
+# the first endpoint is a follower that forwards to the leader, so a write
+# in flight hangs until the client's timeout.
+leader=$(leader_now) || { echo "no leader found"; exit 1; }
+eps=""
+for i in 1 2 3; do
+    var="ETCD_EP$i"
+    if [ "$i" = "$leader" ]; then
+        if [ "${FAILOVER_VIA:-leader}" = leader ]; then
+            eps="${!var}${eps:+,}$eps"
+        else
+            eps="$eps${eps:+,}${!var}"
+        fi
+    elif [ "${FAILOVER_VIA:-leader}" = leader ]; then
+        eps="$eps${eps:+,}${!var}"
+    else
+        eps="${!var}${eps:+,}$eps"
+    fi
+done
+echo "writer endpoints: $eps (leader m$leader)"
+
 log="$ETCD_DIR/writes.log"
 : >"$log"
-./etcd_failover write "$ETCD_EPS" "$log" &
+./etcd_failover write "$eps" "$log" &
 writer=$!
 trap 'kill -KILL "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; etcd_cleanup' EXIT
 
@@ -22,12 +53,7 @@ while [ "$(lines)" -lt 300 ]; do
     fi
     sleep 0.02
 done
-leader=""
-for _ in $(seq 1 100); do
-    leader=$(etcd_leader) && break
-    sleep 0.02
-done
-[ -n "$leader" ] || { echo "no leader found"; exit 1; }
+leader=$(leader_now) || { echo "no leader found"; exit 1; }
 killed_at=$(lines)
 echo "killing leader m$leader (pid $(cat "$ETCD_DIR/m$leader.pid")) after $killed_at saves"
 etcd_kill "$leader" KILL
