@@ -4,6 +4,8 @@
  */
 #include "riaktest.h"
 
+#include <pthread.h>
+
 /*** get / save / delete ***/
 
 START_TEST(test_get_roundtrip)
@@ -277,6 +279,73 @@ START_TEST(test_credentials_not_in_messages)
 }
 END_TEST
 
+/*** threads ***/
+
+#define THREADS 4
+#define PER_THREAD 25
+
+typedef struct worker {
+    kvkit_store_t *s;
+    int id;
+    int failures;
+} worker_t;
+
+static void *work(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        char key[32], val[64];
+        snprintf(key, sizeof key, "t%d-%02d", w->id, i);
+        snprintf(val, sizeof val, "{\"t\":%d,\"i\":%d}", w->id, i);
+        kvkit_error_t err = {0};
+        kvkit_index_set_t *ix = kvkit_index_set_create();
+        json_t *n = json_integer(w->id * 100 + i);
+        kvkit_index_set_add(ix, "n", n, &err);
+        json_decref(n);
+        if (kvkit_store_save(w->s, "thr", key, val, strlen(val), ix, &err) != KVKIT_OK)
+            w->failures++;
+        kvkit_index_set_destroy(ix);
+        char *v = NULL;
+        size_t len;
+        if (kvkit_store_get(w->s, "thr", key, &v, &len, &err) != KVKIT_OK || strcmp(v, val))
+            w->failures++;
+        free(v);
+    }
+    return NULL;
+}
+
+static int count_key(void *ctx, const char *key, size_t len)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(test_store_shared_by_threads)
+{
+    kvkit_store_t *s = open_store("");
+    ck_assert(kvkit_store_descriptor(s)->flags & KVKIT_BACKEND_THREAD_SAFE);
+    pthread_t t[THREADS];
+    worker_t w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker_t){s, i, 0};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(w[i].failures, 0);
+    }
+    int n = 0;
+    kvkit_error_t err = {0};
+    json_t *lo = json_integer(0), *hi = json_integer(1000);
+    ck_assert_int_eq(kvkit_store_index_keys(s, "thr", "n", lo, hi, count_key, &n, &err),
+                     KVKIT_OK);
+    ck_assert_int_eq(n, THREADS * PER_THREAD);
+    json_decref(lo);
+    json_decref(hi);
+    kvkit_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("riak object");
@@ -284,6 +353,7 @@ int main(void)
     tcase_add_test(tc, test_get_roundtrip);
     tcase_add_test(tc, test_get_missing);
     tcase_add_test(tc, test_delete_existing_and_missing);
+    tcase_add_test(tc, test_store_shared_by_threads);
     suite_add_tcase(s, tc);
     tc = emu_tcase("vclock");
     tcase_add_test(tc, test_vclock_roundtrip);
