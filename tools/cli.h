@@ -171,6 +171,9 @@ int cli_schema_bind(struct cli_schema *s, const char *bucket, kvkit_error_t *err
 size_t cli_schema_buckets(const struct cli_schema *s, const char **buckets, size_t max);
 int cli_schema_prepare(struct cli_schema *s, const json_t *doc, int stored, char **value,
                        kvkit_index_set_t *set, kvkit_error_t *err);
+/* The JSON form of a stored document (*out: new reference). */
+int cli_schema_json_form(struct cli_schema *s, const json_t *stored, json_t **out,
+                         kvkit_error_t *err);
 json_t *cli_schema_values(struct cli_schema *s, const json_t *doc, kvkit_error_t *err);
 size_t cli_schema_fields(const struct cli_schema *s, const char *const **fields);
 int cli_schema_query_value(struct cli_schema *s, const char *field, const char *text,

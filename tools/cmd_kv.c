@@ -16,17 +16,44 @@ static int bad_option(const char *cmd)
     return EXIT_USAGE;
 }
 
+/* The document in its JSON form through the schema (enums as values ...). */
+static char *json_form(const char *schema, const char *bucket, const char *value, size_t len,
+                       int pretty, int *status)
+{
+    kvkit_error_t err = {0};
+    cli_indexer_t *ix = cli_indexer_create(schema, NULL, 0, status);
+    if (ix == NULL)
+        return NULL;
+    char *out = NULL;
+    json_t *stored = NULL, *doc = NULL;
+    if (cli_indexer_bind(ix, bucket, &err) == KVKIT_OK &&
+        (stored = cli_parse_json(value, len, "stored document", &err)) != NULL &&
+        cli_schema_json_form(cli_indexer_schema(ix), stored, &doc, &err) == KVKIT_OK)
+        out = json_dumps(doc, JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2) : JSON_COMPACT));
+    if (out == NULL)
+        *status = err.code != KVKIT_OK ? cli_fail(&err) : cli_error(EXIT_BACKEND, "out of memory");
+    json_decref(doc);
+    json_decref(stored);
+    cli_indexer_destroy(ix);
+    return out;
+}
+
 int cmd_get(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"pretty", no_argument, NULL, 'p'},
+        {"schema", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
+    const char *schema = NULL;
     int pretty = 0, c;
-    while ((c = getopt_long(argc, argv, "p", opts, NULL)) != -1) {
-        if (c != 'p')
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'p')
+            pretty = 1;
+        else if (c == 's')
+            schema = optarg;
+        else
             return bad_option("get");
-        pretty = 1;
     }
     if (argc - optind != 2)
         return cli_usage("get", "expected BUCKET KEY");
@@ -37,13 +64,16 @@ int cmd_get(cli_t *cli, int argc, char **argv)
     if (s == NULL)
         return status;
     kvkit_error_t err = {0};
-    char *value = NULL;
+    char *value = NULL, *text = NULL;
     size_t len = 0;
     int rc = kvkit_store_get(s, bucket, key, &value, &len, &err);
     if (rc == KVKIT_NOTFOUND) {
         status = cli_error(EXIT_NOTFOUND, "get \"%s\" in bucket \"%s\": not found", key, bucket);
     } else if (rc != KVKIT_OK) {
         status = cli_fail(&err);
+    } else if (schema != NULL) {
+        if ((text = json_form(schema, bucket, value, len, pretty, &status)) != NULL)
+            puts(text);
     } else {
         json_t *doc = pretty ? json_loadb(value, len, JSON_DECODE_ANY, NULL) : NULL;
         if (doc != NULL) {
@@ -56,6 +86,7 @@ int cmd_get(cli_t *cli, int argc, char **argv)
                 putchar('\n');
         }
     }
+    free(text);
     free(value);
     kvkit_store_close(s);
     return status;

@@ -29,9 +29,10 @@ static const cli_cmd_t commands[] = {
      "directory, in search order) with file, version, ABI and description, broken\n"
      "plugins with the reason, then the plugin search path.\n"
      "      --json          one JSON object per line\n"},
-    {"get", cmd_get, "BUCKET KEY",
-     "Print the document stored under BUCKET/KEY (exit 1 when absent).\n"
-     "      --pretty        indent the JSON document\n"},
+    {"get", cmd_get, "[--pretty] [--schema FILE] BUCKET KEY",
+     "Print the document stored under BUCKET/KEY (exit 1 when absent), as stored.\n"
+     "      --pretty        indent the JSON document\n"
+     "      --schema FILE   print it in its JSON form (enum values, not indexes)\n"},
     {"put", cmd_put, "[--schema FILE | --index FIELDS] BUCKET KEY [JSON|-]",
      "Store a JSON document (from the argument, or stdin with - or no argument).\n" INDEX_HELP
      "      --entry FIELD=JSON  add an explicit index entry (repeatable; raw use)\n"},

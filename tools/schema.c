@@ -110,6 +110,12 @@ int cli_schema_prepare(struct cli_schema *s, const json_t *doc, int stored, char
     return rc;
 }
 
+int cli_schema_json_form(struct cli_schema *s, const json_t *stored, json_t **out,
+                         kvkit_error_t *err)
+{
+    return kvkit_schema_from_db(s->cur, stored, out, err);
+}
+
 json_t *cli_schema_values(struct cli_schema *s, const json_t *doc, kvkit_error_t *err)
 {
     /* the stored form's values are what the index holds (enums: their index) */

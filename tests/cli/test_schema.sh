@@ -18,6 +18,16 @@ test_put_valid_document() {
     expect_out "u1"
 }
 
+test_get_json_form_with_schema() {
+    local s=$(new_store)
+    "$KVKIT" -s "$s" put --schema "$SCHEMA" users u1 '{"name":"ann","role":"user"}'
+    kv -s "$s" get users u1
+    expect_out '{"name":"ann","role":1}'
+    kv -s "$s" get --schema "$SCHEMA" users u1
+    expect_status 0
+    expect_out '{"name":"ann","role":"user"}'
+}
+
 test_put_invalid_names_every_field() {
     kv -s memory: put --schema "$SCHEMA" users u1 '{"age":"old","role":"boss","color":"red"}'
     expect_status 3
