@@ -58,6 +58,20 @@ killed_at=$(lines)
 echo "killing leader m$leader (pid $(cat "$ETCD_DIR/m$leader.pid")) after $killed_at saves"
 etcd_kill "$leader" KILL
 
+if [ -n "$FAILOVER_QUORUM" ]; then
+    # FAILOVER_QUORUM=1: kill a second member, so no quorum is left; saves
+    # now end outcome-unknown (or fail) until both come back
+    other=$(( leader % 3 + 1 ))
+    echo "killing m$other too: no quorum"
+    etcd_kill "$other" KILL
+    for _ in $(seq 1 600); do
+        grep -q -v ' OK$' "$log" && break
+        sleep 0.05
+    done
+    echo "after $(lines) saves: $(grep -c -v ' OK$' "$log") not acknowledged; restarting m$other"
+    etcd_restart "$other" || exit 1
+fi
+
 if ! wait "$writer"; then
     echo "writer failed"
     exit 1
