@@ -561,6 +561,68 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const c
     return rc;
 }
 
+/* Not in the ABI yet (see riak_private.h): what libkvkit needs to run an
+ * application's resolver - every sibling, then a save that replaces them. */
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket,
+                                                     const char *key, kvkit_backend_value_fn fn,
+                                                     void *ctx, kvkit_error_t *err)
+{
+    riak_t *r = h;
+    int rc = check_names(bucket, key, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    bool oom = false;
+    struct curl_slist *hd = base_headers(&oom);
+    hd = add_header(hd, accept_hdr, &oom);
+    buf_t path = {0};
+    key_path(r, &path, bucket, key);
+    if (r->q_get[0]) {
+        buf_adds(&path, "?");
+        buf_adds(&path, r->q_get);
+    }
+    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
+    if (oom || path.oom || parts == NULL) {
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
+        goto out;
+    }
+    req_t q = {"GET", path.data, hd, NULL, 0, true, key};
+    resp_t resp;
+    if ((rc = http_do(r, &q, &resp, err)) != KVKIT_OK)
+        goto out;
+    if (resp.status != 300) {
+        char *v = NULL;
+        size_t vl = 0;
+        rc = object_answer(r, bucket, key, &q, &resp, &v, &vl, err);
+        if (rc == KVKIT_OK)
+            fn(ctx, v, vl);
+        free(v);
+    } else {
+        vc_put(r, bucket, key, resp.vclock);
+        int n = multipart_split(resp.content_type, resp.body.data, resp.body.len, parts,
+                                MAX_SIBLINGS);
+        if (n < 0)
+            rc = kvkit_backend_error(err, KVKIT_BACKEND, key,
+                                     "riak: GET %s: siblings not readable as multipart/mixed",
+                                     path.data);
+        int live = 0;
+        for (int i = 0; i < n; i++) {
+            if (parts[i].deleted)
+                continue;
+            live++;
+            if (fn(ctx, parts[i].body, parts[i].body_len))
+                break;
+        }
+        if (rc == KVKIT_OK && live == 0)
+            rc = KVKIT_NOTFOUND;
+    }
+    resp_free(&resp);
+out:
+    free(parts);
+    curl_slist_free_all(hd);
+    buf_free(&path);
+    return rc;
+}
+
 /*** save ***/
 
 /* One X-Riak-Index header per Riak index: values of one field and one

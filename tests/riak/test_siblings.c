@@ -6,6 +6,8 @@
  */
 #include "riaktest.h"
 
+#include <dlfcn.h>
+
 static long raw_get(const char *path, char **body)
 {
     const char *h[] = {"Accept: multipart/mixed, */*;q=0.5", NULL};
@@ -154,6 +156,59 @@ START_TEST(test_index_docs_siblings_conflict)
 }
 END_TEST
 
+/*** the resolver path at the plugin ABI ***/
+
+/* What libkvkit would do with an application resolver once the ABI has
+ * get_siblings (see plugins/riak/riak_private.h): read every sibling,
+ * merge them, save the merged value (its save carries the siblings'
+ * vclock), after which the key reads clean. */
+typedef int (*value_fn)(void *ctx, const char *value, size_t len);
+
+static int merge_sibling(void *ctx, const char *value, size_t len)
+{
+    char *m = ctx;
+    strcat(m, m[1] ? "," : "");
+    strncat(m, value, len);
+    return 0;
+}
+
+START_TEST(test_get_siblings_resolver_merges)
+{
+    make_siblings("sib", "k6");
+    void *so = dlopen(RIAK_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(so != NULL, "%s", dlerror());
+    kvkit_backend_open_fn op = (kvkit_backend_open_fn)dlsym(so, "riak_LTX_kvkit_backend_open");
+    kvkit_backend_close_fn cl = (kvkit_backend_close_fn)dlsym(so, "riak_LTX_kvkit_backend_close");
+    kvkit_backend_get_fn get = (kvkit_backend_get_fn)dlsym(so, "riak_LTX_kvkit_backend_get");
+    kvkit_backend_save_fn save = (kvkit_backend_save_fn)dlsym(so, "riak_LTX_kvkit_backend_save");
+    int (*siblings)(void *, const char *, const char *, value_fn, void *, kvkit_error_t *) =
+        (int (*)(void *, const char *, const char *, value_fn, void *, kvkit_error_t *))dlsym(
+            so, "riak_LTX_kvkit_backend_get_siblings");
+    ck_assert(op && cl && get && save && siblings);
+    void *h = NULL;
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(op(E.base, NULL, 0, &h, &err), KVKIT_OK);
+    char merged[256] = "[";
+    ck_assert_int_eq(siblings(h, "sib", "k6", merge_sibling, merged, &err), KVKIT_OK);
+    strcat(merged, "]");
+    ck_assert_str_eq(merged, "[{\"v\":\"from-a\"},{\"v\":\"from-b\"}]");
+    ck_assert_int_eq(save(h, "sib", "k6", merged, strlen(merged), NULL, 0, &err), KVKIT_OK);
+    char *v = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(get(h, "sib", "k6", &v, &n, &err), KVKIT_OK);
+    ck_assert_str_eq(v, merged);
+    free(v);
+    ck_assert_int_eq(raw_get("/buckets/sib/keys/k6", NULL), 200);
+    /* a key without siblings: one value; a missing key: NOTFOUND */
+    char one[256] = "[";
+    ck_assert_int_eq(siblings(h, "sib", "k6", merge_sibling, one, &err), KVKIT_OK);
+    ck_assert_str_eq(one + 1, merged);
+    ck_assert_int_eq(siblings(h, "sib", "none", merge_sibling, one, &err), KVKIT_NOTFOUND);
+    cl(h);
+    dlclose(so);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("riak siblings");
@@ -163,6 +218,7 @@ int main(void)
     tcase_add_test(tc, test_get_siblings_newest_resolver);
     tcase_add_test(tc, test_get_siblings_newest_keeps_index);
     tcase_add_test(tc, test_index_docs_siblings_conflict);
+    tcase_add_test(tc, test_get_siblings_resolver_merges);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
