@@ -351,7 +351,7 @@ int http_get_many(riak_t *r, const char *const *paths, size_t n,
             curl_multi_add_handle(m, sl->c);
             running_n++;
         }
-        if (running_n == 0)
+        if (running_n == 0 || rc != KVKIT_OK)
             break;
         int still;
         CURLMcode mc = curl_multi_perform(m, &still);
@@ -373,6 +373,12 @@ int http_get_many(riak_t *r, const char *const *paths, size_t n,
                 curl_easy_getinfo(sl->c, CURLINFO_RESPONSE_CODE, &out[sl->i].status);
                 if (out[sl->i].body.data == NULL)
                     buf_add(&out[sl->i].body, "", 0);
+            } else if (msg->data.result == CURLE_OPERATION_TIMEDOUT) {
+                /* a hung server: give up now, within the timeout */
+                if (rc == KVKIT_OK)
+                    rc = transport_error(&sl->q, msg->data.result, sl->errbuf, 1,
+                                         r->timeout_ms, err);
+                failed[sl->i] = true;
             } else {
                 failed[sl->i] = true;
             }

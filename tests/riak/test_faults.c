@@ -110,6 +110,38 @@ START_TEST(test_get_fault_delay_within_timeout)
 }
 END_TEST
 
+static int count_doc(void *ctx, const char *key, size_t key_len, const char *value,
+                     size_t value_len)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(test_index_docs_fault_delay_times_out)
+{
+    kvkit_store_t *s = open_store("?timeout_ms=300");
+    kvkit_index_set_t *ix = tag_set("t");
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "d%02d", i);
+        save_str(s, "f", key, "{}", ix);
+    }
+    kvkit_index_set_destroy(ix);
+    /* the index answers at once, every document GET hangs */
+    emu_fault(&E, "{\"kind\":\"delay\",\"method\":\"GET\",\"path\":\"/buckets/f/keys/\","
+                  "\"ms\":3000,\"times\":-1}");
+    kvkit_error_t err = {0};
+    int n = 0;
+    json_t *t = json_string("t");
+    ck_assert_int_eq(kvkit_store_index_docs(s, "f", "tag", t, NULL, count_doc, &n, &err),
+                     KVKIT_TIMEOUT);
+    json_decref(t);
+    ck_assert_int_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(err.text, "GET /buckets/f/keys/d"));
+    kvkit_store_close(s);
+}
+END_TEST
+
 /*** connection dropped mid-body ***/
 
 START_TEST(test_get_fault_drop_retried)
@@ -338,6 +370,7 @@ int main(void)
     tc = emu_tcase("delay");
     tcase_add_test(tc, test_get_fault_delay_times_out);
     tcase_add_test(tc, test_get_fault_delay_within_timeout);
+    tcase_add_test(tc, test_index_docs_fault_delay_times_out);
     suite_add_tcase(s, tc);
     tc = emu_tcase("drop");
     tcase_add_test(tc, test_get_fault_drop_retried);
