@@ -10,7 +10,10 @@
  *    is the error (no silent fall-through to a later directory);
  *  - every libltdl call happens under one mutex and its error text is copied
  *    at once (lt_dlerror is process-global);
- *  - local symbol scope, immediate binding.
+ *  - local symbol scope, immediate binding;
+ *  - a plugin file that is world-writable, or that sits in a world-writable
+ *    directory without the sticky bit, is refused with KVKIT_PLUGIN_LOAD
+ *    naming the path and the reason (anyone could have replaced it).
  */
 #include "kvkit_private.h"
 
@@ -204,12 +207,70 @@ static int check_descriptor(const kvkit_backend_descriptor_t *d, const char *nam
     return KVKIT_OK;
 }
 
+/* Refuse a plugin file that anyone could have replaced: one that is itself
+ * world-writable, or one in a world-writable directory without the sticky
+ * bit (where any user may rename their own file over it).  For a symbolic
+ * link, the directory of the file it resolves to is checked as well.
+ * Group-writable is left alone: a group is an explicit grant. */
+static int check_dir_perms(const char *dir, const char *path, const char *name,
+                           kvkit_error_t *err)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
+                            "backend \"%s\": refusing %s: cannot check its directory %s: %s",
+                            name, path, dir, strerror(errno));
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
+                            "backend \"%s\": refusing %s: its directory %s is world-writable "
+                            "without the sticky bit, so anyone could replace the plugin",
+                            name, path, dir);
+    return KVKIT_OK;
+}
+
+static int check_plugin_perms(const char *path, const char *name, kvkit_error_t *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot load %s: %s",
+                            name, path, strerror(errno));
+    if (st.st_mode & S_IWOTH)
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
+                            "backend \"%s\": refusing %s: the file is world-writable, so "
+                            "anyone could replace the plugin (chmod o-w it)", name, path);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (len == 0 || len >= sizeof dir)
+        return KVKIT_OK; /* paths here are always absolute and bounded */
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    int rc = check_dir_perms(dir, path, name, err);
+    if (rc != KVKIT_OK || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+        return rc;
+    char *real = realpath(path, NULL);
+    if (real == NULL)
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot resolve %s: %s",
+                            name, path, strerror(errno));
+    slash = strrchr(real, '/');
+    len = slash == real ? 1 : (size_t)(slash - real);
+    if (len < sizeof dir) {
+        memcpy(dir, real, len);
+        dir[len] = '\0';
+        rc = check_dir_perms(dir, path, name, err);
+    }
+    free(real);
+    return rc;
+}
+
 /* Load path as backend `name`.  The lock is held. */
 static int load_file_locked(const char *path, const char *name,
                             kvkit__backend_t **out, kvkit_error_t *err)
 {
     int rc = ltdl_init_locked(err);
     if (rc != KVKIT_OK)
+        return rc;
+    if ((rc = check_plugin_perms(path, name, err)) != KVKIT_OK)
         return rc;
 
     /* libltdl has no "bind now" advice.  Opening the file first with

@@ -1,0 +1,49 @@
+#!/bin/sh
+# A set-uid program ignores KVKIT_PLUGIN_PATH (libkvkit reads it with
+# secure_getenv): a set-uid root copy of setuid_probe, run as user nobody
+# with KVKIT_PLUGIN_PATH pointing at the memory plugin, must not list that
+# directory nor load memory.so from it; the same copy without the set-uid
+# bit, run the same way, must do both (the control).
+# Needs root (to chown/chmod u+s and switch to nobody) and setpriv from
+# util-linux; skipped (77) otherwise.
+set -u
+builddir=${HARDENING_BUILDDIR:-$(cd "$(dirname "$0")" && pwd)}
+probe=$builddir/setuid_probe
+plugdir=$(cd "$builddir/../../plugins/memory/.libs" 2>/dev/null && pwd) || {
+    echo "memory plugin not built"; exit 99; }
+
+if [ "$(id -u)" -ne 0 ]; then echo "SKIP: not root"; exit 77; fi
+command -v setpriv >/dev/null 2>&1 || { echo "SKIP: no setpriv (util-linux)"; exit 77; }
+[ -x "$probe" ] || { echo "setuid_probe not built"; exit 99; }
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+cp "$probe" "$tmp/probe" && chown root:root "$tmp/probe" || exit 99
+
+# the probe's library directory must be readable by nobody
+run_as_nobody() {
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        env KVKIT_PLUGIN_PATH="$plugdir" "$tmp/probe"
+}
+
+fail=0
+chmod 0755 "$tmp/probe"
+control=$(run_as_nobody) || { echo "control run failed: $control"; exit 99; }
+echo "--- without set-uid:"; echo "$control"
+echo "$control" | grep -qx "dir KVKIT_PLUGIN_PATH $plugdir" || {
+    echo "FAIL: the control run does not see KVKIT_PLUGIN_PATH"; fail=1; }
+echo "$control" | grep -qx "open memory: OK" || {
+    echo "FAIL: the control run cannot open memory: from KVKIT_PLUGIN_PATH"; fail=1; }
+
+chmod 4755 "$tmp/probe"
+out=$(run_as_nobody) || { echo "set-uid run failed: $out"; exit 99; }
+echo "--- set-uid root, run as nobody:"; echo "$out"
+echo "$out" | grep -q "^uid 65534 euid 0$" || {
+    echo "FAIL: the probe did not run set-uid (nosuid mount?)"; exit 99; }
+if echo "$out" | grep -q "^dir KVKIT_PLUGIN_PATH"; then
+    echo "FAIL: a set-uid program searched KVKIT_PLUGIN_PATH"; fail=1
+fi
+echo "$out" | grep -q "^open memory: OK$" && {
+    echo "FAIL: a set-uid program loaded memory.so from KVKIT_PLUGIN_PATH"; fail=1; }
+exit $fail

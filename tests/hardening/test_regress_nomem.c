@@ -1,0 +1,83 @@
+/*
+ * test_regress_nomem - regressions for allocation failures reported as
+ * something else (found by test_alloc).  Listed in XFAIL_TESTS until the
+ * document layer is fixed; remove it from there then (make check reports
+ * XPASS as an error, as a reminder).
+ *
+ *  1. kvkit_schema_list_load_string: when jansson cannot allocate while
+ *     parsing the description, lib/doc_json.c reports KVKIT_INVALID
+ *     ("schema description: line -1 column -1: ") instead of KVKIT_NOMEM.
+ *  2. kvkit_doc_get: when jansson cannot allocate while parsing the stored
+ *     bytes, lib/doc_document.c (kvkit__doc_from_bytes) reports
+ *     KVKIT_CORRUPT ("stored data is not a JSON object") - telling the
+ *     application its data is damaged when it is not.
+ * Fix for both: after a failed json_load*, return KVKIT_NOMEM when
+ * json_error_code(&jerr) == json_error_out_of_memory or jerr.text is empty
+ * (jansson leaves it empty when even its lexer cannot be set up).
+ */
+#include <kvkit/kvkit.h>
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool fail_json; /* fail every jansson allocation while set */
+
+static void *j_malloc(size_t n)
+{
+    return fail_json ? NULL : malloc(n);
+}
+
+START_TEST(test_schema_list_load_string_nomem)
+{
+    kvkit_schema_list_t *l = NULL;
+    kvkit_error_t err = {0};
+    fail_json = true;
+    int rc = kvkit_schema_list_load_string("{\"A\": {}}", NULL, &l, &err);
+    fail_json = false;
+    ck_assert_ptr_null(l);
+    ck_assert_msg(rc == KVKIT_NOMEM, "expected NOMEM, got %s: %s", kvkit_status_name(rc),
+                  err.text);
+    ck_assert_int_eq(err.code, KVKIT_NOMEM);
+}
+END_TEST
+
+START_TEST(test_doc_get_nomem_is_not_corrupt)
+{
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open("memory:", &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    kvkit_schema_list_t *l = NULL;
+    ck_assert_int_eq(kvkit_schema_list_load_string(
+                         "{\"P\": {\"properties\": {\"name\": {\"type\": \"string\"}}}}", s, &l,
+                         &err), KVKIT_OK);
+    kvkit_schema_t *p = kvkit_schema_list_find(l, "P");
+    ck_assert_int_eq(kvkit_store_save(s, "P", "k", "{\"name\": \"x\"}", 13, NULL, NULL),
+                     KVKIT_OK);
+    kvkit_doc_t *d = NULL;
+    fail_json = true;
+    int rc = kvkit_doc_get(p, "k", &d, &err);
+    fail_json = false;
+    ck_assert_ptr_null(d);
+    ck_assert_msg(rc == KVKIT_NOMEM, "expected NOMEM, got %s: %s", kvkit_status_name(rc),
+                  err.text);
+    kvkit_schema_list_destroy(l);
+    kvkit_store_close(s);
+}
+END_TEST
+
+int main(void)
+{
+    json_set_alloc_funcs(j_malloc, free);
+    Suite *s = suite_create("nomem regressions");
+    TCase *tc = tcase_create("json allocation failures");
+    tcase_add_test(tc, test_schema_list_load_string_nomem);
+    tcase_add_test(tc, test_doc_get_nomem_is_not_corrupt);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
