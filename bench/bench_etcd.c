@@ -119,8 +119,8 @@ static void start_members(int n, char *eps, size_t eps_len)
         if (pid == 0) {
             if (freopen(log, "w", stdout) == NULL || freopen(log, "w", stderr) == NULL)
                 _exit(127);
-            execlp("etcd", "etcd", "--name", name, "--data-dir", dir, "--listen-client-urls",
-                   curl_, "--advertise-client-urls", curl_, "--listen-peer-urls", purl,
+            execlp("etcd", "etcd", "--name", name, "--data-dir", dir, "--listen-client-urls", curl_,
+                   "--advertise-client-urls", curl_, "--listen-peer-urls", purl,
                    "--initial-advertise-peer-urls", purl, "--initial-cluster", ic,
                    "--initial-cluster-state", "new", "--heartbeat-interval", "10",
                    "--election-timeout", "100", "--logger", "zap", "--log-level", "error",
@@ -135,8 +135,7 @@ static void start_members(int n, char *eps, size_t eps_len)
         int tries = 0;
         while (!healthy(ep)) {
             if (++tries > 300) {
-                fprintf(stderr, "etcd member %d did not become healthy (logs in %s)\n", i,
-                        datadir);
+                fprintf(stderr, "etcd member %d did not become healthy (logs in %s)\n", i, datadir);
                 datadir[0] = '\0';
                 stop_members();
                 exit(1);
@@ -225,8 +224,7 @@ static void *run_job(void *v)
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
             long status = 0;
             if (curl_easy_perform(h) != CURLE_OK ||
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-                status != 200)
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200)
                 rc = KVKIT_IO;
         }
         if (rc != KVKIT_OK && j->errors++ == 0)
@@ -298,7 +296,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     printf("bench_etcd: %d operations per measurement, ratios to raw v3 puts through libcurl;\n"
            "  save (new) = manifest range + txn, re-save = txn only (manifest cached), "
-           "1 index entry each\n", OPS);
+           "1 index entry each\n",
+           OPS);
     run(1);
     run(3);
     curl_global_cleanup();

@@ -29,8 +29,7 @@ int ec_client_init(ec_client_t *c, const char *location, kvkit_error_t *err)
         bool https = n > 8 && strncmp(p, "https://", 8) == 0;
         if (!http && !https) {
             kvkit_backend_error(err, KVKIT_INVALID, location,
-                                "endpoint \"%.*s\" is not an http:// or https:// URL", (int)n,
-                                p);
+                                "endpoint \"%.*s\" is not an http:// or https:// URL", (int)n, p);
             goto fail;
         }
         char **g = realloc(c->endpoints, (c->n_endpoints + 1) * sizeof *g);
@@ -170,16 +169,18 @@ static int map_grpc(int64_t code, const char *msg, const char *url, const char *
     if (strstr(msg, "too many operations in txn request"))
         return kvkit_backend_error(err, KVKIT_TOO_LARGE, subject,
                                    "\"%s\": transaction exceeds the server's --max-txn-ops limit "
-                                   "(128 by default): %s: %s", subject, url, msg);
+                                   "(128 by default): %s: %s",
+                                   subject, url, msg);
     if (strstr(msg, "request is too large") || code == 8)
         return kvkit_backend_error(err, KVKIT_TOO_LARGE, subject,
                                    "\"%s\": request exceeds the server's --max-request-bytes "
-                                   "limit (1.5 MiB by default): %s: %s", subject, url, msg);
-    int kc = code == 3 ? KVKIT_INVALID                               /* invalid argument */
-           : code == 4 ? KVKIT_TIMEOUT                               /* deadline exceeded */
-           : code == 14 && strstr(msg, "timed out") ? KVKIT_TIMEOUT  /* unavailable */
-           : code == 14 ? KVKIT_IO
-                        : KVKIT_BACKEND;
+                                   "limit (1.5 MiB by default): %s: %s",
+                                   subject, url, msg);
+    int kc = code == 3                                ? KVKIT_INVALID /* invalid argument */
+             : code == 4                              ? KVKIT_TIMEOUT /* deadline exceeded */
+             : code == 14 && strstr(msg, "timed out") ? KVKIT_TIMEOUT /* unavailable */
+             : code == 14                             ? KVKIT_IO
+                                                      : KVKIT_BACKEND;
     return kvkit_backend_error(err, kc, subject, "\"%s\": %s: %s (gRPC code %lld)", subject, url,
                                msg, (long long)code);
 }
@@ -243,9 +244,9 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
         if (cc != CURLE_OK) {
             free(rb.p);
             memset(&last, 0, sizeof last);
-            rc = kvkit_backend_error(&last, cc == CURLE_OPERATION_TIMEDOUT ? KVKIT_TIMEOUT : KVKIT_IO,
-                                     subject, "\"%s\": %s: %s", subject, url,
-                                     curl_easy_strerror(cc));
+            rc = kvkit_backend_error(
+                &last, cc == CURLE_OPERATION_TIMEDOUT ? KVKIT_TIMEOUT : KVKIT_IO, subject,
+                "\"%s\": %s: %s", subject, url, curl_easy_strerror(cc));
             if (kind == EC_WRITE && !never_sent(cc)) {
                 endpoint_next(c, ep); /* dead or cut off: settle through another member */
                 *err = last;
@@ -272,9 +273,8 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
         int64_t code = json_is_object(j) ? ec_get_int(j, "code") : 0;
         if (msg == NULL) { /* not the gateway talking (proxy, 404 page, ...) */
             memset(&last, 0, sizeof last);
-            rc = kvkit_backend_error(&last, KVKIT_BACKEND, subject,
-                                     "\"%s\": %s: HTTP %ld: %.200s", subject, url, status,
-                                     rb.p ? rb.p : "(empty response)");
+            rc = kvkit_backend_error(&last, KVKIT_BACKEND, subject, "\"%s\": %s: HTTP %ld: %.200s",
+                                     subject, url, status, rb.p ? rb.p : "(empty response)");
             json_decref(j);
             free(rb.p);
             if (status >= 500 && kind == EC_READ) {
@@ -311,8 +311,7 @@ out:
 
 /*** base64 (standard alphabet, padded) and lenient JSON ***/
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 json_t *ec_b64(const void *vp, size_t n)
 {

@@ -44,8 +44,8 @@ void ec_client_free(ec_client_t *c);
  * new reference to the parsed body.  On failure, err names `subject` and
  * carries the server's or libcurl's text.  Writes return EC_AMBIGUOUS when
  * the request may have been applied. */
-int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind,
-            json_t **resp, const char *subject, kvkit_error_t *err);
+int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_t **resp,
+            const char *subject, kvkit_error_t *err);
 
 /*** base64 and lenient JSON ***/
 

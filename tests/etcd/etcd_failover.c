@@ -69,11 +69,14 @@ static int do_write(const char *eps, const char *log_path)
             kvkit_index_set_destroy(set);
             int o = rc == KVKIT_OK ? OK : rc == KVKIT_OUTCOME_UNKNOWN ? UNKNOWN : FAIL;
             counts[o]++;
-            fprintf(log, "%s %d %s\n", key, round, o == OK ? "OK" : o == UNKNOWN ? "UNKNOWN" : "FAIL");
+            fprintf(log, "%s %d %s\n", key, round,
+                    o == OK        ? "OK"
+                    : o == UNKNOWN ? "UNKNOWN"
+                                   : "FAIL");
             fflush(log);
             if (o != OK)
-                fprintf(stderr, "save %s round %d: %s: %s\n", key, round,
-                        kvkit_status_name(rc), err.text);
+                fprintf(stderr, "save %s round %d: %s: %s\n", key, round, kvkit_status_name(rc),
+                        err.text);
         }
     }
     fclose(log);
@@ -113,7 +116,9 @@ static int do_verify(const char *eps, const char *log_path, long killed_at)
         int i = atoi(key + 1);
         if (i < 0 || i >= DOCS || round < 0 || round >= ROUNDS)
             return 2;
-        outcome[i][round] = strcmp(what, "OK") == 0 ? OK : strcmp(what, "UNKNOWN") == 0 ? UNKNOWN : FAIL;
+        outcome[i][round] = strcmp(what, "OK") == 0        ? OK
+                            : strcmp(what, "UNKNOWN") == 0 ? UNKNOWN
+                                                           : FAIL;
         if (line > killed_at && outcome[i][round] == OK)
             ok_after_kill++;
     }
@@ -190,8 +195,8 @@ static int do_verify(const char *eps, const char *log_path, long killed_at)
         kvkit_store_index_keys(s, "b", "tag", t, NULL, count_keys, &count, &err);
         json_decref(t);
         if (count != per_round[r]) {
-            fprintf(stderr, "tag %s finds %d documents, %d are stored at that round\n", tag,
-                    count, per_round[r]);
+            fprintf(stderr, "tag %s finds %d documents, %d are stored at that round\n", tag, count,
+                    per_round[r]);
             bad++;
         }
     }
@@ -203,7 +208,8 @@ static int do_verify(const char *eps, const char *log_path, long killed_at)
     }
     kvkit_store_close(s);
     printf("verify: %d documents, %ld ok saves after the kill, outcome-unknown saves: %d present, "
-           "%d absent; %s\n", present, ok_after_kill, unknown_present, unknown_absent,
+           "%d absent; %s\n",
+           present, ok_after_kill, unknown_present, unknown_absent,
            bad ? "FAILED" : "all consistent");
     return bad ? 1 : 0;
 }

@@ -28,12 +28,12 @@ static const char *upstream; /* http://127.0.0.1:PORT */
 
 typedef enum mode {
     PASS,
-    DROP_BEFORE,       /* close without forwarding */
-    DROP_AFTER,        /* forward, then close without answering */
-    ANSWER_503,        /* answer "request timed out" without forwarding */
-    STALL,             /* forward after 700 ms, answer nothing */
-    DROP_BEFORE_DOWN,  /* DROP_BEFORE, then refuse everything */
-    DROP_AFTER_DOWN,   /* DROP_AFTER, then refuse everything */
+    DROP_BEFORE,      /* close without forwarding */
+    DROP_AFTER,       /* forward, then close without answering */
+    ANSWER_503,       /* answer "request timed out" without forwarding */
+    STALL,            /* forward after 700 ms, answer nothing */
+    DROP_BEFORE_DOWN, /* DROP_BEFORE, then refuse everything */
+    DROP_AFTER_DOWN,  /* DROP_AFTER, then refuse everything */
 } proxy_mode_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -116,11 +116,12 @@ static void *serve(void *v)
         if (is_down || m == DROP_BEFORE || m == DROP_BEFORE_DOWN)
             break;
         if (m == ANSWER_503) {
-            static const char body[] =
-                "{\"error\":\"etcdserver: request timed out\",\"code\":14,"
-                "\"message\":\"etcdserver: request timed out\"}";
-            dprintf(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
+            static const char body[] = "{\"error\":\"etcdserver: request timed out\",\"code\":14,"
+                                       "\"message\":\"etcdserver: request timed out\"}";
+            dprintf(fd,
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\n\r\n%s",
+                    sizeof body - 1, body);
             continue;
         }
         if (m == STALL)
@@ -208,8 +209,8 @@ static long doc_version(const char *key)
     size_t o = 0;
     const unsigned char *u = (const unsigned char *)k;
     for (int i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)u[i] << 16 | (i + 1 < n ? u[i + 1] << 8 : 0) |
-                     (i + 2 < n ? u[i + 2] : 0);
+        unsigned v =
+            (unsigned)u[i] << 16 | (i + 1 < n ? u[i + 1] << 8 : 0) | (i + 2 < n ? u[i + 2] : 0);
         b[o++] = t[v >> 18];
         b[o++] = t[(v >> 12) & 63];
         b[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
@@ -293,8 +294,8 @@ START_TEST(test_save_if_applied_but_answer_lost_is_not_a_conflict)
     kvkit_error_t err = {0};
     uint64_t rev = 0, got = 0;
     set_mode(DROP_AFTER);
-    ck_assert_msg(kvkit_store_save_if(s, "b", "k", "1", 1, NULL, 0, &rev, &err) == KVKIT_OK,
-                  "%s", err.text);
+    ck_assert_msg(kvkit_store_save_if(s, "b", "k", "1", 1, NULL, 0, &rev, &err) == KVKIT_OK, "%s",
+                  err.text);
     char *v;
     size_t n;
     ck_assert_int_eq(kvkit_store_get_rev(s, "b", "k", &v, &n, &got, &err), KVKIT_OK);

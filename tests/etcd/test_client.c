@@ -8,8 +8,13 @@
 
 static const struct {
     const char *raw, *b64;
-} vectors[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
-               {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+} vectors[] = {{"", ""},
+               {"f", "Zg=="},
+               {"fo", "Zm8="},
+               {"foo", "Zm9v"},
+               {"foob", "Zm9vYg=="},
+               {"fooba", "Zm9vYmE="},
+               {"foobar", "Zm9vYmFy"}};
 
 START_TEST(test_ec_b64_vectors)
 {

@@ -12,8 +12,8 @@
 
 #include "raw.h"
 
-static const char *eps;  /* comma-separated client URLs */
-static char prefix[64];  /* a fresh key prefix per test */
+static const char *eps; /* comma-separated client URLs */
+static char prefix[64]; /* a fresh key prefix per test */
 
 static kvkit_store_t *open_with(const char *extra)
 {
@@ -44,8 +44,7 @@ static int collect(void *ctx, const char *key, size_t len)
     return 0;
 }
 
-static void keys_eq(kvkit_store_t *s, const char *field, json_t *lo, json_t *hi,
-                    const char *want)
+static void keys_eq(kvkit_store_t *s, const char *field, json_t *lo, json_t *hi, const char *want)
 {
     char got[4096] = "";
     kvkit_error_t err = {0};
@@ -121,8 +120,7 @@ START_TEST(test_index_lookup_each_key_once_in_order)
     kvkit_store_t *s = open_with(NULL);
     kvkit_error_t err = {0};
     const char *keys[] = {"c", "a", "b"};
-    json_t *vals[] = {json_pack("[i,i,i]", 1, 5, 9), json_pack("[i,i]", 5, 6),
-                      json_pack("[i]", 3)};
+    json_t *vals[] = {json_pack("[i,i,i]", 1, 5, 9), json_pack("[i,i]", 5, 6), json_pack("[i]", 3)};
     for (int i = 0; i < 3; i++) {
         kvkit_index_set_t *set = index_of("n", vals[i]);
         ck_assert_int_eq(kvkit_store_save(s, "b", keys[i], "{}", 2, set, &err), KVKIT_OK);
@@ -159,8 +157,7 @@ START_TEST(test_index_docs_reads_documents_and_reports_dangling_entry)
     ck_assert(kvkit_store_supports(s, "index_docs"));
     docs_t d = {""};
     json_t *v = json_string("v");
-    ck_assert_int_eq(kvkit_store_index_docs(s, "b", "f", v, NULL, collect_doc, &d, &err),
-                     KVKIT_OK);
+    ck_assert_int_eq(kvkit_store_index_docs(s, "b", "f", v, NULL, collect_doc, &d, &err), KVKIT_OK);
     ck_assert_str_eq(d.text, "a={\"a\":1};");
     /* an index entry whose document is missing (written behind kvkit's back) */
     unsigned char *sortable;
@@ -417,14 +414,12 @@ START_TEST(test_save_if_expected_absent)
     kvkit_error_t err = {0};
     uint64_t r;
     ck_assert_int_eq(kvkit_store_save_if(s, "b", "k", "1", 1, NULL, 0, &r, &err), KVKIT_OK);
-    ck_assert_int_eq(kvkit_store_save_if(s, "b", "k", "2", 1, NULL, 0, NULL, &err),
-                     KVKIT_CONFLICT);
+    ck_assert_int_eq(kvkit_store_save_if(s, "b", "k", "2", 1, NULL, 0, NULL, &err), KVKIT_CONFLICT);
     ck_assert_ptr_nonnull(strstr(err.text, "expected 0"));
     /* revisions are never reused, even across delete and re-create */
     ck_assert_int_eq(kvkit_store_delete(s, "b", "k", &err), KVKIT_OK);
     kvkit_error_clear(&err);
-    ck_assert_int_eq(kvkit_store_save_if(s, "b", "k", "3", 1, NULL, r, NULL, &err),
-                     KVKIT_CONFLICT);
+    ck_assert_int_eq(kvkit_store_save_if(s, "b", "k", "3", 1, NULL, r, NULL, &err), KVKIT_CONFLICT);
     kvkit_store_close(s);
 }
 END_TEST

@@ -1,0 +1,255 @@
+/* write.c - every save/delete of the etcd backend as one txn, retried on
+ * lost races and settled when its outcome is ambiguous (see etcd.c). */
+#include "etcd_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*** writing: one txn, retried on lost races, settled when ambiguous ***/
+
+/* The current manifests, from the cache when allowed, else read. */
+static int read_manifests(wctx_t *x, bool cached, kvkit_error_t *err)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        wr_t *w = &x->w[i];
+        free(w->manifest.value);
+        if (cached && et_cache_get(x->e, &w->mkey, &w->manifest))
+            continue;
+        int rc = et_range_one(x->e, &w->mkey, 0, &w->manifest, w->key, err);
+        if (rc != KVKIT_OK)
+            return rc;
+        et_cache_put(x->e, &w->mkey, &w->manifest);
+    }
+    return KVKIT_OK;
+}
+
+/* After the txn: remember what it wrote, or forget what we no longer know. */
+static void cache_after(wctx_t *x, bool written, int64_t rev)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        wr_t *w = &x->w[i];
+        kv_t kv = {w->value != NULL, w->new_manifest.p, w->new_manifest.len, rev};
+        et_cache_put(x->e, &w->mkey, written && !w->new_manifest.failed ? &kv : NULL);
+    }
+}
+
+static int txn_build(wctx_t *x, json_t **out, kvkit_error_t *err)
+{
+    json_t *req = json_object(), *cmp = json_array(), *ok = json_array(), *ko = json_array();
+    int rc = req && cmp && ok && ko ? KVKIT_OK : KVKIT_NOMEM;
+    buf_t dk = {0};
+    for (size_t i = 0; rc == KVKIT_OK && i < x->n; i++) {
+        wr_t *w = &x->w[i];
+        rc = et_compare_mod(cmp, &w->mkey, w->manifest.present ? w->manifest.mod_revision : 0);
+        if (rc == KVKIT_OK)
+            rc = et_op_range(ko, &w->mkey, false);
+    }
+    if (rc == KVKIT_OK && x->checked) {
+        et_key_doclike(&dk, x->e, 'd', x->w[0].bucket, x->w[0].key, x->w[0].key_len);
+        rc = et_compare_mod(cmp, &dk, (int64_t)x->expected);
+        if (rc == KVKIT_OK)
+            rc = et_op_range(ko, &dk, true);
+    }
+    et_buf_free(&dk);
+    if (rc != KVKIT_OK)
+        rc = et_nomem(err, x->subject);
+    for (size_t i = 0; rc == KVKIT_OK && i < x->n; i++)
+        rc = et_wr_ops(x->e, &x->w[i], x->nonce, ok, err);
+    if (rc == KVKIT_OK &&
+        (json_object_set(req, "compare", cmp) != 0 || json_object_set(req, "success", ok) != 0 ||
+         json_object_set(req, "failure", ko) != 0))
+        rc = et_nomem(err, x->subject);
+    json_decref(cmp);
+    json_decref(ok);
+    json_decref(ko);
+    if (rc != KVKIT_OK) {
+        json_decref(req);
+        return rc;
+    }
+    *out = req;
+    return KVKIT_OK;
+}
+
+/* The write whose manifest carries the write id (a save), or NULL. */
+static wr_t *witness(wctx_t *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (x->w[i].value != NULL)
+            return &x->w[i];
+    return NULL;
+}
+
+enum settled { S_COMMITTED, S_PENDING, S_DEAD, S_UNKNOWN };
+
+/* Did the txn that compared the witness manifest against revision `base`
+ * (0: absent) commit?  S_PENDING: the manifest is unchanged, so it has not
+ * applied (yet) and resubmitting it is safe, since at most one of the two
+ * can apply; S_DEAD: it never will apply.  *rev: the committed revision. */
+static enum settled settle(wctx_t *x, int64_t base, int64_t *rev, kvkit_error_t *rerr)
+{
+    wr_t *w = witness(x);
+    kv_t cur;
+    if (w == NULL) /* deletes only: re-reading and redoing them is idempotent */
+        return S_DEAD;
+    if (et_range_one(x->e, &w->mkey, 0, &cur, w->key, rerr) != KVKIT_OK)
+        return S_UNKNOWN;
+    enum settled s = S_UNKNOWN;
+    for (int step = 0; step < HISTORY_STEPS; step++) {
+        if (et_has_nonce(&cur, x->nonce)) {
+            *rev = cur.mod_revision;
+            s = S_COMMITTED;
+            break;
+        }
+        /* back at the compared state (a create that was deleted again in
+         * between would look the same as "absent all along": accepted) */
+        if ((!cur.present && base == 0) || (cur.present && cur.mod_revision == base)) {
+            s = step == 0 ? S_PENDING : S_DEAD;
+            break;
+        }
+        if (!cur.present || cur.mod_revision < base)
+            break; /* deleted in between: the history is cut */
+        int64_t before = cur.mod_revision - 1;
+        free(cur.value);
+        if (et_range_one(x->e, &w->mkey, before, &cur, w->key, rerr) != KVKIT_OK)
+            return S_UNKNOWN; /* compacted history, or the cluster is away */
+    }
+    free(cur.value);
+    return s;
+}
+
+/* Update the read state from a failed txn's failure-branch ranges. */
+static int absorb_failure(wctx_t *x, const json_t *resp, uint64_t *doc_rev, kvkit_error_t *err)
+{
+    const json_t *rs = json_object_get(resp, "responses");
+    for (size_t i = 0; i < x->n; i++) {
+        const json_t *r = json_object_get(json_array_get(rs, i), "response_range");
+        wr_t *w = &x->w[i];
+        free(w->manifest.value);
+        int rc = et_kv_from_json(json_object_get(r, "kvs"), &w->manifest, w->key, err);
+        if (rc != KVKIT_OK)
+            return rc;
+        et_cache_put(x->e, &w->mkey, &w->manifest);
+    }
+    if (x->checked) {
+        const json_t *r = json_object_get(json_array_get(rs, x->n), "response_range");
+        const json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
+        *doc_rev = kv ? (uint64_t)ec_get_int(kv, "mod_revision") : 0;
+    }
+    return KVKIT_OK;
+}
+
+static int unknown(wctx_t *x, const kvkit_error_t *amb, const kvkit_error_t *rerr,
+                   kvkit_error_t *err)
+{
+    return kvkit_backend_error(err, KVKIT_OUTCOME_UNKNOWN, x->subject,
+                               "%s (re-reading could not tell whether it was applied%s%s)",
+                               amb->text, rerr->text[0] ? ": " : "", rerr->text);
+}
+
+static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
+{
+    et_nonce_new(x->nonce);
+    int rc = read_manifests(x, true, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    bool pending = false; /* an earlier attempt may still commit */
+    int64_t pending_base = 0;
+    kvkit_error_t amb = {0};
+    unsigned attempts = x->e->c.retries + 2;
+    for (unsigned attempt = 0; attempt < attempts; attempt++) {
+        wr_t *wit = witness(x);
+        int64_t base = wit && wit->manifest.present ? wit->manifest.mod_revision : 0;
+        json_t *req = NULL, *resp = NULL;
+        if ((rc = txn_build(x, &req, err)) != KVKIT_OK)
+            return rc;
+        kvkit_error_t werr = {0}, rerr = {0};
+        int64_t rev = 0;
+        rc = ec_call(&x->e->c, "/v3/kv/txn", req, EC_WRITE, &resp, x->subject, &werr);
+        json_decref(req);
+        if (rc == KVKIT_OK) {
+            if (ec_get_bool(resp, "succeeded")) {
+                *new_rev = (uint64_t)ec_get_int(json_object_get(resp, "header"), "revision");
+                json_decref(resp);
+                return KVKIT_OK;
+            }
+            uint64_t doc_rev = 0;
+            rc = absorb_failure(x, resp, &doc_rev, err);
+            json_decref(resp);
+            if (rc != KVKIT_OK)
+                return rc;
+            if (pending) { /* lost to an earlier attempt of ours, or to someone else? */
+                enum settled s = settle(x, pending_base, &rev, &rerr);
+                if (s == S_COMMITTED) {
+                    *new_rev = (uint64_t)rev;
+                    return KVKIT_OK;
+                }
+                if (s == S_UNKNOWN)
+                    return unknown(x, &amb, &rerr, err);
+                /* a compared manifest moved on: the earlier attempts cannot apply */
+                pending = false;
+            }
+            if (x->checked && doc_rev != x->expected)
+                return kvkit_backend_error(err, KVKIT_CONFLICT, x->subject,
+                                           "\"%s\" changed since it was read (revision %llu, "
+                                           "expected %llu)",
+                                           x->subject, (unsigned long long)doc_rev,
+                                           (unsigned long long)x->expected);
+            continue;
+        }
+        if (rc != EC_AMBIGUOUS) {
+            if (pending) /* the earlier attempt might still apply */
+                return kvkit_backend_error(err, KVKIT_OUTCOME_UNKNOWN, x->subject, "%s (then: %s)",
+                                           amb.text, werr.text);
+            *err = werr;
+            return rc;
+        }
+        /* the txn may or may not have committed: find out */
+        amb = werr;
+        switch (settle(x, base, &rev, &rerr)) {
+        case S_COMMITTED:
+            *new_rev = (uint64_t)rev;
+            return KVKIT_OK;
+        case S_PENDING:
+            pending = true; /* resubmit the same txn */
+            pending_base = base;
+            break;
+        case S_DEAD:
+            pending = false;
+            if ((rc = read_manifests(x, false, err)) != KVKIT_OK)
+                return rc;
+            break;
+        case S_UNKNOWN:
+            return unknown(x, &amb, &rerr, err);
+        }
+    }
+    if (pending)
+        return kvkit_backend_error(err, KVKIT_OUTCOME_UNKNOWN, x->subject,
+                                   "%s (still unsettled after %u attempts)", amb.text, attempts);
+    return kvkit_backend_error(err, KVKIT_CONFLICT, x->subject,
+                               "\"%s\": lost the race with concurrent writers %u times", x->subject,
+                               attempts);
+}
+
+int et_write_docs(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
+{
+    int rc = write_docs_once(x, new_rev, err);
+    cache_after(x, rc == KVKIT_OK, (int64_t)*new_rev);
+    return rc;
+}
+
+int et_write_one(etcd_t *e, const char *bucket, const char *key, const char *value,
+                 size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
+                 bool checked, uint64_t expected, uint64_t *new_rev, kvkit_error_t *err)
+{
+    wr_t w = {bucket, key, strlen(key), value, value_len, entries, n_entries, {0}, {0}, {0}};
+    et_key_doclike(&w.mkey, e, 'm', bucket, key, w.key_len);
+    if (w.mkey.failed)
+        return et_nomem(err, key);
+    wctx_t x = {.e = e, .w = &w, .n = 1, .checked = checked, .expected = expected, .subject = key};
+    uint64_t rev = 0;
+    int rc = et_write_docs(&x, &rev, err);
+    et_wr_free(&w);
+    if (new_rev)
+        *new_rev = rev;
+    return rc;
+}
