@@ -174,11 +174,12 @@ int main(void)
         emu_counters_reset(&E);
         double tc = time_index_docs(conc);
         long rc = emu_requests(&E) / ROUNDS;
+        long conns = emu_counter(&E, "connections") - 1; /* minus the counters' own */
         double ts = time_index_docs(seq);
         printf("index query + %d documents, %d ms server latency: concurrent (8 in flight) "
                "%.1f ms, sequential %.1f ms, ratio sequential/concurrent %.2fx "
-               "(%ld requests per query)\n",
-               DOCS, lat, tc * 1e3, ts * 1e3, ts / tc, rc);
+               "(%ld requests per query, %ld connections opened in %d queries)\n",
+               DOCS, lat, tc * 1e3, ts * 1e3, ts / tc, rc, conns, ROUNDS);
     }
     kvkit_store_close(conc);
     kvkit_store_close(seq);

@@ -50,6 +50,28 @@ void pool_put(riak_t *r, CURL *c)
         curl_easy_cleanup(c);
 }
 
+static CURLM *mpool_take(riak_t *r)
+{
+    CURLM *m = NULL;
+    pthread_mutex_lock(&r->pool_lock);
+    if (r->n_mpool > 0)
+        m = r->mpool[--r->n_mpool];
+    pthread_mutex_unlock(&r->pool_lock);
+    return m ? m : curl_multi_init();
+}
+
+static void mpool_put(riak_t *r, CURLM *m)
+{
+    pthread_mutex_lock(&r->pool_lock);
+    if (r->n_mpool < RIAK_MPOOL_MAX) {
+        r->mpool[r->n_mpool++] = m;
+        m = NULL;
+    }
+    pthread_mutex_unlock(&r->pool_lock);
+    if (m)
+        curl_multi_cleanup(m);
+}
+
 /*** answers ***/
 
 void resp_free(resp_t *p)
@@ -305,7 +327,7 @@ int http_get_many(riak_t *r, const char *const *paths, size_t n,
         }
         return KVKIT_OK;
     }
-    CURLM *m = curl_multi_init();
+    CURLM *m = mpool_take(r);
     if (m == NULL)
         return kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: curl_multi_init failed");
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)width);
@@ -406,7 +428,10 @@ done:
             buf_free(&slots[s].url);
         }
     }
-    curl_multi_cleanup(m);
+    if (rc == KVKIT_OK)
+        mpool_put(r, m); /* its kept-alive connections serve the next batch */
+    else
+        curl_multi_cleanup(m);
     free(slots);
     free(failed);
     return rc;

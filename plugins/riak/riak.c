@@ -185,6 +185,8 @@ static void riak_free(riak_t *r)
 {
     if (r == NULL)
         return;
+    for (size_t i = 0; i < r->n_mpool; i++)
+        curl_multi_cleanup(r->mpool[i]);
     for (size_t i = 0; i < r->n_pool; i++)
         curl_easy_cleanup(r->pool[i]);
     for (size_t i = 0; r->vc && i < r->n_vc; i++) {

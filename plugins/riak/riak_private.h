@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #define RIAK_POOL_MAX 32
+#define RIAK_MPOOL_MAX 4
 
 enum { SIBLINGS_CONFLICT, SIBLINGS_NEWEST };
 
@@ -50,6 +51,8 @@ typedef struct riak {
     pthread_mutex_t pool_lock;
     CURL *pool[RIAK_POOL_MAX];
     size_t n_pool;
+    CURLM *mpool[RIAK_MPOOL_MAX]; /* multi handles keep their connections */
+    size_t n_mpool;
 
     pthread_mutex_t vc_lock;
     vc_slot_t *vc;

@@ -155,16 +155,23 @@ void emu_allow_mult(const emu_t *e, const char *bucket)
            "PUT props");
 }
 
-long emu_requests(const emu_t *e)
+long emu_counter(const emu_t *e, const char *name)
 {
     char *body = NULL;
     expect(emu_http(e, "GET", "/_emu/counters", NULL, NULL, &body), 200, "GET /_emu/counters");
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s\":", name);
     long n = -1;
-    const char *p = strstr(body, "\"requests\":");
+    const char *p = strstr(body, needle);
     if (p)
-        n = strtol(p + 11, NULL, 10);
+        n = strtol(p + strlen(needle), NULL, 10);
     free(body);
     return n;
+}
+
+long emu_requests(const emu_t *e)
+{
+    return emu_counter(e, "requests");
 }
 
 void emu_counters_reset(const emu_t *e)

@@ -34,6 +34,8 @@ void emu_reset(const emu_t *e);
 void emu_allow_mult(const emu_t *e, const char *bucket);
 /* Total requests Riak routes have seen since the last counter reset. */
 long emu_requests(const emu_t *e);
+/* Any counter of /_emu/counters ("requests", "connections"). */
+long emu_counter(const emu_t *e, const char *name);
 void emu_counters_reset(const emu_t *e);
 
 /* "riak:http://127.0.0.1:PORT" + extra ("?timeout_ms=..." or "") */

@@ -31,7 +31,8 @@ Test control (not part of Riak) under /_emu:
   POST   /_emu/load      bulk-load objects (see control())
   PUT    /_emu/config    {"no_2i": true|false}
   POST   /_emu/reset     drop all data, faults, counters and config
-  GET    /_emu/counters  {"requests": n, "by_method": {...}, "by_kind": {...}}
+  GET    /_emu/counters  {"requests": n, "connections": accepted connections,
+                          "by_method": {...}, "by_kind": {...}}
   POST   /_emu/counters/reset
 PATH is matched as a prefix of the raw (still percent-encoded) request path.
 """
@@ -140,6 +141,7 @@ class State:
         self.no_2i = False
         self.counter = 0
         self.requests = 0
+        self.connections = 0
         self.by_method = {}
         self.by_kind = {}
 
@@ -182,6 +184,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        with STATE.lock:
+            STATE.connections += 1
         # headers and body go out in separate writes: without NODELAY, Nagle
         # and the client's delayed ACK add 40 ms to every answer
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -360,12 +364,14 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(204, b"")
         if path == "/_emu/counters" and method == "GET":
             with STATE.lock:
-                out = {"requests": STATE.requests, "by_method": STATE.by_method,
+                out = {"requests": STATE.requests, "connections": STATE.connections,
+                       "by_method": STATE.by_method,
                        "by_kind": STATE.by_kind}
             raise Reply(200, json.dumps(out), "application/json")
         if path == "/_emu/counters/reset" and method == "POST":
             with STATE.lock:
                 STATE.requests = 0
+                STATE.connections = 0
                 STATE.by_method = {}
                 STATE.by_kind = {}
             raise Reply(204, b"")

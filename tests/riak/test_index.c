@@ -297,6 +297,11 @@ START_TEST(test_index_docs_concurrent)
     char *body = NULL;
     ck_assert_int_eq(emu_http(&E, "GET", "/_emu/counters", NULL, NULL, &body), 200);
     ck_assert_ptr_nonnull(strstr(body, "\"get\": 200"));
+    /* kept-alive: 8 connections serve the 200 fetches (+ the index query's
+     * and this request's own) */
+    const char *c = strstr(body, "\"connections\": ");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_le(strtol(c + 15, NULL, 10), 8 + 2);
     free(body);
     /* a deleted document is skipped */
     ck_assert_int_eq(kvkit_store_delete(s, "big", "key00003", &err), KVKIT_OK);
