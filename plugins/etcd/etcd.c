@@ -31,6 +31,7 @@
  * write id means it can never apply.  Anything else is
  * KVKIT_OUTCOME_UNKNOWN.
  */
+#define KVKIT_BACKEND_NAME etcd
 #include <kvkit/backend.h>
 
 #include <curl/curl.h>
