@@ -79,18 +79,20 @@ static wr_t *witness(wctx_t *x)
     return NULL;
 }
 
-enum settled { S_COMMITTED, S_PENDING, S_DEAD, S_UNKNOWN };
+enum settled { S_COMMITTED, S_PENDING, S_DEAD, S_REDO, S_UNKNOWN };
 
 /* Did the txn that compared the witness manifest against revision `base`
  * (0: absent) commit?  S_PENDING: the manifest is unchanged, so it has not
  * applied (yet) and resubmitting it is safe, since at most one of the two
- * can apply; S_DEAD: it never will apply.  *rev: the committed revision. */
+ * can apply; S_DEAD: it never will apply; S_REDO (deletes only, which leave
+ * no write id behind): undecided, but re-reading and deleting again is
+ * safe.  *rev: the committed revision. */
 static enum settled settle(wctx_t *x, int64_t base, int64_t *rev, kvkit_error_t *rerr)
 {
     wr_t *w = witness(x);
     kv_t cur;
-    if (w == NULL) /* deletes only: re-reading and redoing them is idempotent */
-        return S_DEAD;
+    if (w == NULL)
+        return S_REDO;
     if (et_range_one(x->e, &w->mkey, 0, &cur, w->key, rerr) != KVKIT_OK)
         return S_UNKNOWN;
     enum settled s = S_UNKNOWN;
@@ -178,12 +180,12 @@ static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
             if (rc != KVKIT_OK)
                 return rc;
             if (pending) { /* lost to an earlier attempt of ours, or to someone else? */
-                enum settled s = settle(x, pending_base, &rev, &rerr);
-                if (s == S_COMMITTED) {
+                enum settled ps = settle(x, pending_base, &rev, &rerr);
+                if (ps == S_COMMITTED) {
                     *new_rev = (uint64_t)rev;
                     return KVKIT_OK;
                 }
-                if (s == S_UNKNOWN)
+                if (ps == S_UNKNOWN)
                     return unknown(x, &amb, &rerr, err);
                 /* a compared manifest moved on: the earlier attempts cannot apply */
                 pending = false;
@@ -205,7 +207,8 @@ static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
         }
         /* the txn may or may not have committed: find out */
         amb = werr;
-        switch (settle(x, base, &rev, &rerr)) {
+        enum settled s = settle(x, base, &rev, &rerr);
+        switch (s) {
         case S_COMMITTED:
             *new_rev = (uint64_t)rev;
             return KVKIT_OK;
@@ -214,9 +217,14 @@ static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
             pending_base = base;
             break;
         case S_DEAD:
-            pending = false;
-            if ((rc = read_manifests(x, false, err)) != KVKIT_OK)
+        case S_REDO: /* the earlier attempt stays undecided until this one ends */
+            pending = s == S_REDO;
+            if ((rc = read_manifests(x, false, &rerr)) != KVKIT_OK) {
+                if (pending)
+                    return unknown(x, &amb, &rerr, err);
+                *err = rerr;
                 return rc;
+            }
             break;
         case S_UNKNOWN:
             return unknown(x, &amb, &rerr, err);

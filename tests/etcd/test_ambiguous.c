@@ -343,6 +343,20 @@ START_TEST(test_delete_answer_lost_is_ok)
 }
 END_TEST
 
+START_TEST(test_delete_lost_then_outage_is_outcome_unknown)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_mode(PASS);
+    ck_assert_int_eq(save(s, "k", &err), KVKIT_OK);
+    set_mode(DROP_BEFORE_DOWN);
+    ck_assert_int_eq(kvkit_store_delete(s, "b", "k", &err), KVKIT_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(err.text, "re-reading could not tell whether it was applied"));
+    ck_assert_int_eq(raw_count(upstream, prefix), 3); /* not applied, nothing half-done */
+    kvkit_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     const char *eps = getenv("ETCD_EPS");
@@ -363,6 +377,7 @@ int main(void)
     tcase_add_test(t, test_save_applied_then_outage_is_outcome_unknown);
     tcase_add_test(t, test_save_lost_then_outage_is_outcome_unknown);
     tcase_add_test(t, test_delete_answer_lost_is_ok);
+    tcase_add_test(t, test_delete_lost_then_outage_is_outcome_unknown);
     suite_add_tcase(su, t);
     SRunner *r = srunner_create(su);
     /* the proxy lives in this process: no fork per test */
