@@ -277,9 +277,11 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
                                      subject, url, status, rb.p ? rb.p : "(empty response)");
             json_decref(j);
             free(rb.p);
-            if (status >= 500 && kind == EC_READ) {
+            if (status >= 500) { /* a proxy's 502/504 may hide a write that went through */
                 endpoint_next(c, ep);
-                continue;
+                if (kind == EC_READ)
+                    continue;
+                rc = EC_AMBIGUOUS;
             }
             *err = last;
             goto out;
