@@ -454,8 +454,10 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .abi_major = KVKIT_BACKEND_ABI_MAJOR,
     .abi_minor = KVKIT_BACKEND_ABI_MINOR,
     .struct_size = sizeof(kvkit_backend_descriptor_t),
+    /* resident: LevelDB's background compaction thread lives as long as the
+     * process, so libleveldb must never be unmapped under it */
     .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC |
-             KVKIT_BACKEND_DURABLE,
+             KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT,
     .name = "leveldb",
     .version = "1.0",
     .description = "LevelDB database in a directory: leveldb:/path/to/dir?cache_mb=..&sync=..",
