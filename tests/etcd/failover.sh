@@ -4,6 +4,8 @@
 # killed with SIGKILL.  Afterwards etcd_failover verify checks every
 # acknowledged save, the index entries and each outcome-unknown save,
 # reading through the restarted member alone once it has caught up.
+# Variants (see failover-follower.sh, failover-quorum.sh): FAILOVER_VIA,
+# FAILOVER_QUORUM, FAILOVER_KILL_AT (saves before the kill, default 300).
 . "${srcdir:-.}/etcd-lib.sh"
 etcd_skip_unless_installed
 etcd_cluster 3 || exit 1
@@ -46,7 +48,7 @@ writer=$!
 trap 'kill -KILL "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; etcd_cleanup' EXIT
 
 lines() { wc -l <"$log"; }
-while [ "$(lines)" -lt 300 ]; do
+while [ "$(lines)" -lt "${FAILOVER_KILL_AT:-300}" ]; do
     if ! kill -0 "$writer" 2>/dev/null; then
         echo "writer ended early"
         exit 1
