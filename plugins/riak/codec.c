@@ -339,8 +339,7 @@ static const char *header_value(const char *h, size_t hn, const char *name, size
     return NULL;
 }
 
-int multipart_split(const char *content_type, const char *body, size_t len,
-                    part_t *parts, int max)
+int multipart_split(const char *content_type, const char *body, size_t len, part_t *parts, int max)
 {
     const char *bp = content_type ? strstr(content_type, "boundary=") : NULL;
     if (bp == NULL)

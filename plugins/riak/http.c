@@ -205,11 +205,10 @@ static int transport_error(const req_t *q, CURLcode rc, const char *errbuf, unsi
         code = KVKIT_TIMEOUT;
     else if (!q->idempotent && !nothing_sent(rc))
         code = KVKIT_OUTCOME_UNKNOWN;
-    return kvkit_backend_error(err, code, q->subject,
-                               "riak: %s %s: %s (%u attempt%s, %ld ms)%s", q->method, q->path,
-                               text, attempts, attempts == 1 ? "" : "s", elapsed,
-                               code == KVKIT_OUTCOME_UNKNOWN
-                                   ? "; the write may or may not have been applied" : "");
+    return kvkit_backend_error(
+        err, code, q->subject, "riak: %s %s: %s (%u attempt%s, %ld ms)%s", q->method, q->path, text,
+        attempts, attempts == 1 ? "" : "s", elapsed,
+        code == KVKIT_OUTCOME_UNKNOWN ? "; the write may or may not have been applied" : "");
 }
 
 int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
@@ -248,8 +247,8 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
             resp_free(out);
             break;
         }
-        bool retry = connection_failure(cc) && (q->idempotent || nothing_sent(cc)) &&
-                     attempt <= r->retries;
+        bool retry =
+            connection_failure(cc) && (q->idempotent || nothing_sent(cc)) && attempt <= r->retries;
         long pause = 20L * attempt;
         if (retry && now_ms() + pause < deadline) {
             struct timespec ts = {0, pause * 1000000L};
@@ -308,14 +307,14 @@ int http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
     } else if (p->status == 413) {
         code = KVKIT_TOO_LARGE;
     }
-    return kvkit_backend_error(err, code, q->subject, "riak: %s%s %s: HTTP %ld%s%s", why,
-                               q->method, q->path, p->status, text[0] ? ": " : "", text);
+    return kvkit_backend_error(err, code, q->subject, "riak: %s%s %s: HTTP %ld%s%s", why, q->method,
+                               q->path, p->status, text[0] ? ": " : "", text);
 }
 
 /*** concurrent GETs ***/
 
-int http_get_many(riak_t *r, const char *const *paths, size_t n,
-                  const struct curl_slist *headers, resp_t *out, kvkit_error_t *err)
+int http_get_many(riak_t *r, const char *const *paths, size_t n, const struct curl_slist *headers,
+                  resp_t *out, kvkit_error_t *err)
 {
     size_t width = r->concurrency < n ? r->concurrency : n;
     if (width <= 1) {
@@ -398,8 +397,8 @@ int http_get_many(riak_t *r, const char *const *paths, size_t n,
             } else if (msg->data.result == CURLE_OPERATION_TIMEDOUT) {
                 /* a hung server: give up now, within the timeout */
                 if (rc == KVKIT_OK)
-                    rc = transport_error(&sl->q, msg->data.result, sl->errbuf, 1,
-                                         r->timeout_ms, err);
+                    rc = transport_error(&sl->q, msg->data.result, sl->errbuf, 1, r->timeout_ms,
+                                         err);
                 failed[sl->i] = true;
             } else {
                 failed[sl->i] = true;

@@ -43,12 +43,12 @@ typedef struct item {
 
 typedef struct stream {
     int cls;
-    char *path;          /* encoded ".../index/NAME/start[/end]" */
-    bool range;          /* ask for return_terms */
-    unsigned char *eq;   /* sortable of the only term (keys-only answers) */
+    char *path;        /* encoded ".../index/NAME/start[/end]" */
+    bool range;        /* ask for return_terms */
+    unsigned char *eq; /* sortable of the only term (keys-only answers) */
     size_t eq_len;
-    char *continuation;  /* NULL: first page */
-    bool done;           /* no further page on the server */
+    char *continuation; /* NULL: first page */
+    bool done;          /* no further page on the server */
     item_t *items;
     size_t n, pos;
 } stream_t;
@@ -280,7 +280,8 @@ static int stream_fetch(riak_t *r, stream_t *s, const char *subject, kvkit_error
         rc = kvkit_backend_error(err, KVKIT_BACKEND, subject,
                                  "riak: GET %s: malformed 2i answer: %s", path.data,
                                  e && json_is_string(e) ? json_string_value(e)
-                                 : doc ? "no \"results\" or \"keys\" list" : json_err_text(&je));
+                                 : doc                  ? "no \"results\" or \"keys\" list"
+                                                        : json_err_text(&je));
         goto out;
     }
     size_t n = json_array_size(list);
@@ -500,12 +501,11 @@ static cursor_t *cursor_new_keys(riak_t *r, const char *bucket, const char *lo, 
         return NULL;
     int bad;
     if (lo == NULL && hi == NULL) {
-        bad = stream_init(r, &c->s[c->ns++], CLS_KEY, bucket, "$bucket", "_", 1, NULL, 0,
-                          NULL, 0);
+        bad = stream_init(r, &c->s[c->ns++], CLS_KEY, bucket, "$bucket", "_", 1, NULL, 0, NULL, 0);
     } else {
         const char *a = lo ? lo : "\x01", *b = hi ? hi : "\xff";
-        bad = stream_init(r, &c->s[c->ns++], CLS_KEY, bucket, "$key", a, strlen(a), b,
-                          strlen(b), NULL, 0);
+        bad = stream_init(r, &c->s[c->ns++], CLS_KEY, bucket, "$key", a, strlen(a), b, strlen(b),
+                          NULL, 0);
     }
     if (bad) {
         cursor_free(c);
@@ -546,9 +546,8 @@ static int cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out,
         item_t it = best->items[best->pos];
         memset(&best->items[best->pos], 0, sizeof it);
         best->pos++;
-        if (best->cls != CLS_KEY &&
-            (sortable_cmp(it.sortable, it.slen, c->lo, c->lo_len) < 0 ||
-             sortable_cmp(it.sortable, it.slen, c->hi, c->hi_len) > 0)) {
+        if (best->cls != CLS_KEY && (sortable_cmp(it.sortable, it.slen, c->lo, c->lo_len) < 0 ||
+                                     sortable_cmp(it.sortable, it.slen, c->hi, c->hi_len) > 0)) {
             item_free(&it);
             continue;
         }
@@ -587,9 +586,8 @@ static cursor_t *cursor_resume(riak_t *r, const char *bucket, const char *field,
     cursor_t *c = r->cursor;
     if (c && strcmp(c->bucket, bucket) == 0 && strcmp(c->field, field) == 0 &&
         sortable_cmp(c->lo, c->lo_len, lo->sortable, lo->sortable_len) == 0 &&
-        sortable_cmp(c->hi, c->hi_len, hi->sortable, hi->sortable_len) == 0 &&
-        c->last.key && c->last.klen == after->key_len &&
-        memcmp(c->last.key, after->key, after->key_len) == 0 &&
+        sortable_cmp(c->hi, c->hi_len, hi->sortable, hi->sortable_len) == 0 && c->last.key &&
+        c->last.klen == after->key_len && memcmp(c->last.key, after->key, after->key_len) == 0 &&
         sortable_cmp(c->last.sortable, c->last.slen, after->sortable, after->sortable_len) == 0)
         r->cursor = NULL;
     else
@@ -631,10 +629,9 @@ static int check_query(const char *bucket, const char *field, const kvkit_index_
 
 #define DOC_BATCH 64
 
-static int scan(riak_t *r, const char *bucket, const char *field,
-                const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
-                const kvkit_index_position_t *after, kvkit_backend_key_fn kfn,
-                kvkit_backend_doc_fn dfn, void *ctx, kvkit_error_t *err)
+static int scan(riak_t *r, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+                const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
+                kvkit_backend_key_fn kfn, kvkit_backend_doc_fn dfn, void *ctx, kvkit_error_t *err)
 {
     int rc = check_query(bucket, field, lo, hi, err);
     if (rc != KVKIT_OK)
@@ -711,8 +708,8 @@ static int scan(riak_t *r, const char *bucket, const char *field,
                 rc = orc;
                 break;
             }
-            int stop = dfn(ctx, batch[i].key, batch[i].klen, v, vl, batch[i].sortable,
-                           batch[i].slen);
+            int stop =
+                dfn(ctx, batch[i].key, batch[i].klen, v, vl, batch[i].sortable, batch[i].slen);
             free(v);
             set_last(c, &batch[i]);
             stopped = stop != 0;
@@ -752,19 +749,23 @@ static int scan(riak_t *r, const char *bucket, const char *field,
 }
 
 KVKIT_BACKEND_DECLARE(index_lookup);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(
-    void *h, const char *bucket, const char *field, const kvkit_index_value_t *lo,
-    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
-    kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(void *h, const char *bucket, const char *field,
+                                                     const kvkit_index_value_t *lo,
+                                                     const kvkit_index_value_t *hi,
+                                                     const kvkit_index_position_t *after,
+                                                     kvkit_backend_key_fn fn, void *ctx,
+                                                     kvkit_error_t *err)
 {
     return scan(h, bucket, field, lo, hi, after, fn, NULL, ctx, err);
 }
 
 KVKIT_BACKEND_DECLARE(index_docs);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(
-    void *h, const char *bucket, const char *field, const kvkit_index_value_t *lo,
-    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
-    kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(void *h, const char *bucket, const char *field,
+                                                   const kvkit_index_value_t *lo,
+                                                   const kvkit_index_value_t *hi,
+                                                   const kvkit_index_position_t *after,
+                                                   kvkit_backend_doc_fn fn, void *ctx,
+                                                   kvkit_error_t *err)
 {
     return scan(h, bucket, field, lo, hi, after, NULL, fn, ctx, err);
 }
@@ -808,11 +809,11 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
         json_t *list = o ? json_object_get(o, "keys") : NULL;
         if (!json_is_array(list)) {
             json_t *e = o ? json_object_get(o, "error") : NULL;
-            rc = kvkit_backend_error(err, KVKIT_BACKEND, bucket,
-                                     "riak: GET %s: %s: %s", path.data,
+            rc = kvkit_backend_error(err, KVKIT_BACKEND, bucket, "riak: GET %s: %s: %s", path.data,
                                      e ? "key listing failed" : "malformed key listing",
                                      e && json_is_string(e) ? json_string_value(e)
-                                     : o ? "no \"keys\" list" : json_err_text(&je));
+                                     : o                    ? "no \"keys\" list"
+                                                            : json_err_text(&je));
             json_decref(o);
             break;
         }
@@ -857,10 +858,9 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
 }
 
 KVKIT_BACKEND_DECLARE(list_keys);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket,
-                                                  const char *lo, const char *hi,
-                                                  kvkit_backend_key_fn fn, void *ctx,
-                                                  kvkit_error_t *err)
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket, const char *lo,
+                                                  const char *hi, kvkit_backend_key_fn fn,
+                                                  void *ctx, kvkit_error_t *err)
 {
     riak_t *r = h;
     if (bucket == NULL || bucket[0] == '\0')

@@ -61,7 +61,8 @@ static int quorum_value(const kvkit_backend_option_t *o, kvkit_error_t *err)
         return KVKIT_OK;
     return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
                                "riak: option \"%s\": expected a number or one of one, quorum, "
-                               "all, default, got \"%s\"", o->key, o->value);
+                               "all, default, got \"%s\"",
+                               o->key, o->value);
 }
 
 static void add_param(buf_t *b, const char *k, const char *v)
@@ -73,8 +74,8 @@ static void add_param(buf_t *b, const char *k, const char *v)
     url_escape(b, v, strlen(v));
 }
 
-static int parse_options(riak_t *r, const kvkit_backend_option_t *opts, size_t n,
-                         buf_t *qg, buf_t *qp, buf_t *qd, buf_t *prefix, kvkit_error_t *err)
+static int parse_options(riak_t *r, const kvkit_backend_option_t *opts, size_t n, buf_t *qg,
+                         buf_t *qp, buf_t *qd, buf_t *prefix, kvkit_error_t *err)
 {
     uint64_t v = 0;
     int rc;
@@ -141,7 +142,8 @@ static int parse_options(riak_t *r, const kvkit_backend_option_t *opts, size_t n
             else
                 return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
                                            "riak: option \"siblings\": expected conflict or "
-                                           "newest, got \"%s\"", o->value);
+                                           "newest, got \"%s\"",
+                                           o->value);
         } else if (!strcmp(k, "bucket_type")) {
             if (o->value[0] == '\0')
                 return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
@@ -156,7 +158,8 @@ static int parse_options(riak_t *r, const kvkit_backend_option_t *opts, size_t n
                                        "riak: unknown option \"%s\" (known: r, pr, w, dw, pw, "
                                        "rw, basic_quorum, notfound_ok, timeout_ms, "
                                        "connect_timeout_ms, retries, bucket_type, max_results, "
-                                       "concurrency, vclock_cache, blind_writes, siblings)", k);
+                                       "concurrency, vclock_cache, blind_writes, siblings)",
+                                       k);
         }
     }
     if (!typed)
@@ -209,8 +212,7 @@ static void riak_free(riak_t *r)
 KVKIT_BACKEND_DECLARE(open);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
                                              const kvkit_backend_option_t *options,
-                                             size_t n_options, void **handle,
-                                             kvkit_error_t *err)
+                                             size_t n_options, void **handle, kvkit_error_t *err)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
@@ -447,16 +449,15 @@ static void write_back(riak_t *r, const char *bucket, const char *key, const cha
 
 #define MAX_SIBLINGS 512
 
-int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q,
-                  resp_t *p, char **value, size_t *value_len, kvkit_error_t *err)
+int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
+                  char **value, size_t *value_len, kvkit_error_t *err)
 {
     if (p->status == 200) {
         vc_put(r, bucket, key, p->vclock);
         *value = take_body(p, value_len);
         return KVKIT_OK;
     }
-    if (p->status == 404 && p->body.data &&
-        strncmp(p->body.data, "Unknown bucket type", 19) == 0)
+    if (p->status == 404 && p->body.data && strncmp(p->body.data, "Unknown bucket type", 19) == 0)
         return http_fail(q, p, err); /* a misconfigured bucket_type, not a missing key */
     if (p->status == 404) {
         vc_put(r, bucket, key, p->vclock); /* a tombstone's clock, or forget */
@@ -479,7 +480,8 @@ int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q
                 *c = ' ';
         return kvkit_backend_error(err, KVKIT_CONFLICT, key,
                                    "riak: \"%s/%s\" has siblings, but the answer (%s) could "
-                                   "not be read as multipart/mixed: %s", bucket, key,
+                                   "not be read as multipart/mixed: %s",
+                                   bucket, key,
                                    p->content_type ? p->content_type : "no content type", text);
     }
     int live = 0, pick = -1;
@@ -511,8 +513,10 @@ int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q
     }
     /* the message carries every sibling, cut to fit the report */
     buf_t m = {0};
-    buf_addf(&m, "riak: \"%s/%s\" has %d siblings (save a merged value to resolve them; "
-                 "the save carries their vclock)", bucket, key, live);
+    buf_addf(&m,
+             "riak: \"%s/%s\" has %d siblings (save a merged value to resolve them; "
+             "the save carries their vclock)",
+             bucket, key, live);
     size_t room = KVKIT_ERROR_TEXT_LENGTH - 1 > m.len ? KVKIT_ERROR_TEXT_LENGTH - 1 - m.len : 0;
     size_t each = room / (size_t)live > 8 ? room / (size_t)live - 8 : 8;
     int k = 0;
@@ -525,15 +529,15 @@ int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q
                  parts[i].body, bl > each ? "..." : "");
     }
     free(parts);
-    int rc = kvkit_backend_error(err, KVKIT_CONFLICT, key, "%s", m.data ? m.data : "riak: siblings");
+    int rc =
+        kvkit_backend_error(err, KVKIT_CONFLICT, key, "%s", m.data ? m.data : "riak: siblings");
     buf_free(&m);
     return rc;
 }
 
 KVKIT_BACKEND_DECLARE(get);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const char *key,
-                                            char **value, size_t *value_len,
-                                            kvkit_error_t *err)
+                                            char **value, size_t *value_len, kvkit_error_t *err)
 {
     riak_t *r = h;
     int rc = check_names(bucket, key, err);
@@ -565,9 +569,9 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const c
 
 /* Not in the ABI yet (see riak_private.h): what libkvkit needs to run an
  * application's resolver - every sibling, then a save that replaces them. */
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket,
-                                                     const char *key, kvkit_backend_value_fn fn,
-                                                     void *ctx, kvkit_error_t *err)
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket, const char *key,
+                                                     kvkit_backend_value_fn fn, void *ctx,
+                                                     kvkit_error_t *err)
 {
     riak_t *r = h;
     int rc = check_names(bucket, key, err);
@@ -600,8 +604,8 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket
         free(v);
     } else {
         vc_put(r, bucket, key, resp.vclock);
-        int n = multipart_split(resp.content_type, resp.body.data, resp.body.len, parts,
-                                MAX_SIBLINGS);
+        int n =
+            multipart_split(resp.content_type, resp.body.data, resp.body.len, parts, MAX_SIBLINGS);
         if (n < 0)
             rc = kvkit_backend_error(err, KVKIT_BACKEND, key,
                                      "riak: GET %s: siblings not readable as multipart/mixed",
@@ -635,7 +639,8 @@ static struct curl_slist *index_headers(struct curl_slist *hd, const kvkit_index
     static const struct {
         int kind;
         const char *suffix;
-    } classes[] = {{KVKIT_INDEX_INTEGER, "_int"}, {KVKIT_INDEX_STRING, "_bin"},
+    } classes[] = {{KVKIT_INDEX_INTEGER, "_int"},
+                   {KVKIT_INDEX_STRING, "_bin"},
                    {KVKIT_INDEX_REAL, "~num_bin"}};
     buf_t line = {0};
     for (size_t i = 0; i < n;) {
@@ -677,8 +682,8 @@ static struct curl_slist *index_headers(struct curl_slist *hd, const kvkit_index
 KVKIT_BACKEND_DECLARE(save);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const char *key,
                                              const char *value, size_t value_len,
-                                             const kvkit_index_entry_t *entries,
-                                             size_t n_entries, kvkit_error_t *err)
+                                             const kvkit_index_entry_t *entries, size_t n_entries,
+                                             kvkit_error_t *err)
 {
     riak_t *r = h;
     int rc = check_names(bucket, key, err);

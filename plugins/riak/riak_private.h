@@ -109,8 +109,8 @@ int http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err);
 /* GET every path in paths[0..n) with up to r->concurrency in flight on
  * kept-alive connections; out[i] receives the answer of paths[i].  A
  * transport failure of one is retried once alone with http_do. */
-int http_get_many(riak_t *r, const char *const *paths, size_t n,
-                  const struct curl_slist *headers, resp_t *out, kvkit_error_t *err);
+int http_get_many(riak_t *r, const char *const *paths, size_t n, const struct curl_slist *headers,
+                  resp_t *out, kvkit_error_t *err);
 
 CURL *pool_take(riak_t *r);
 void pool_put(riak_t *r, CURL *c);
@@ -147,8 +147,7 @@ typedef struct part {
 /* Split a multipart/mixed body (boundary taken from content_type) into at
  * most max parts.  Returns the number of parts, or -1 when malformed.
  * Parts point into body. */
-int multipart_split(const char *content_type, const char *body, size_t len,
-                    part_t *parts, int max);
+int multipart_split(const char *content_type, const char *body, size_t len, part_t *parts, int max);
 
 /*** riak.c ***/
 
@@ -157,8 +156,8 @@ void key_path(const riak_t *r, buf_t *b, const char *bucket, const char *key);
 void vc_put(riak_t *r, const char *bucket, const char *key, const char *vclock);
 /* Handle a 200/300 GET answer: siblings policy, vclock cache.  On KVKIT_OK
  * *value is malloc'd. */
-int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q,
-                  resp_t *p, char **value, size_t *value_len, kvkit_error_t *err);
+int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
+                  char **value, size_t *value_len, kvkit_error_t *err);
 
 /* Proposed optional op for backend.h (not there yet, so declared here):
  * hand every live sibling of a key to fn (value borrowed during the call);

@@ -39,9 +39,24 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
 
 START_TEST(test_real_text_order_and_roundtrip)
 {
-    double special[] = {0.0, -0.0, 1.0, -1.0, 1.5, -1.5, 10.0, 9.0, 1e-300, -1e-300,
-                        5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308,
-                        0.1, -0.001, 123456789.125, 2.2250738585072014e-308};
+    double special[] = {0.0,
+                        -0.0,
+                        1.0,
+                        -1.0,
+                        1.5,
+                        -1.5,
+                        10.0,
+                        9.0,
+                        1e-300,
+                        -1e-300,
+                        5e-324,
+                        -5e-324,
+                        1.7976931348623157e308,
+                        -1.7976931348623157e308,
+                        0.1,
+                        -0.001,
+                        123456789.125,
+                        2.2250738585072014e-308};
     double v[2000];
     size_t n = 0;
     for (size_t i = 0; i < sizeof special / sizeof *special; i++)
@@ -79,7 +94,8 @@ END_TEST
 
 START_TEST(test_bin_escape_order_and_roundtrip)
 {
-    const char alphabet[] = {'\0', '\t', '\n', '\r', ' ', '!', '"', ',', 'a', 'P', 'Q', '0',
+    const char alphabet[] = {'\0',       '\t',       '\n',       '\r',      ' ', '!',
+                             '"',        ',',        'a',        'P',       'Q', '0',
                              (char)0x7f, (char)0xc3, (char)0xa4, (char)0xff};
     char s[2][8];
     size_t len[2];

@@ -189,8 +189,7 @@ START_TEST(test_save_fault_drop_outcome_unknown)
     ck_assert_int_eq(get_rc(s, "f", "k", &err), KVKIT_NOTFOUND);
     int n = 0;
     json_t *t = json_string("t");
-    ck_assert_int_eq(kvkit_store_index_keys(s, "f", "tag", t, NULL, count_key, &n, &err),
-                     KVKIT_OK);
+    ck_assert_int_eq(kvkit_store_index_keys(s, "f", "tag", t, NULL, count_key, &n, &err), KVKIT_OK);
     json_decref(t);
     ck_assert_int_eq(n, 0); /* no index entry either */
     kvkit_store_close(s);
@@ -209,8 +208,7 @@ START_TEST(test_index_fault_drop_retried)
     kvkit_error_t err = {0};
     int n = 0;
     json_t *t = json_string("t");
-    ck_assert_int_eq(kvkit_store_index_keys(s, "f", "tag", t, NULL, count_key, &n, &err),
-                     KVKIT_OK);
+    ck_assert_int_eq(kvkit_store_index_keys(s, "f", "tag", t, NULL, count_key, &n, &err), KVKIT_OK);
     json_decref(t);
     ck_assert_int_eq(n, 2);
     kvkit_store_close(s);
@@ -276,8 +274,7 @@ START_TEST(test_list_keys_fault_malformed_stream)
     emu_fault(&E, "{\"kind\":\"malformed\",\"method\":\"GET\",\"path\":\"/buckets/f/keys\"}");
     kvkit_error_t err = {0};
     int n = 0;
-    ck_assert_int_eq(kvkit_store_list_keys(s, "f", NULL, NULL, count_key, &n, &err),
-                     KVKIT_BACKEND);
+    ck_assert_int_eq(kvkit_store_list_keys(s, "f", NULL, NULL, count_key, &n, &err), KVKIT_BACKEND);
     ck_assert_int_eq(n, 0);
     ck_assert_ptr_nonnull(strstr(err.text, "malformed key listing"));
     ck_assert_ptr_nonnull(strstr(err.text, "GET /buckets/f/keys?keys=stream"));

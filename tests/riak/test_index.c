@@ -61,8 +61,8 @@ static void expect_query(kvkit_store_t *s, const char *bucket, const char *field
     json_decref(hi);
 }
 
-static void save_indexed(kvkit_store_t *s, const char *bucket, const char *key,
-                         const char *field, json_t *value)
+static void save_indexed(kvkit_store_t *s, const char *bucket, const char *key, const char *field,
+                         json_t *value)
 {
     kvkit_error_t err = {0};
     kvkit_index_set_t *ix = kvkit_index_set_create();
@@ -142,7 +142,8 @@ START_TEST(test_index_lookup_numbers)
     /* reals are stored in the order-preserving text form, integers as _int */
     char *raw = NULL;
     ck_assert_int_eq(emu_http(&E, "GET", "/buckets/num/index/v~num_bin/p500:1.5000000000000000",
-                              NULL, NULL, &raw), 200);
+                              NULL, NULL, &raw),
+                     200);
     ck_assert_ptr_nonnull(strstr(raw, "r1.5"));
     free(raw);
     ck_assert_int_eq(emu_http(&E, "GET", "/buckets/num/index/v_int/10", NULL, NULL, &raw), 200);
@@ -191,8 +192,7 @@ static void load_big(void)
         o += (size_t)snprintf(body + o, cap - o,
                               "%s[\"key%05d\",\"{\\\"i\\\":%d}\",{\"n_int\":[%d,%d],"
                               "\"all_bin\":[\"x\"]}]",
-                              i ? "," : "", (BIG - 1 - i), BIG - 1 - i, BIG - 1 - i,
-                              2 * BIG + i);
+                              i ? "," : "", (BIG - 1 - i), BIG - 1 - i, BIG - 1 - i, 2 * BIG + i);
     snprintf(body + o, cap - o, "]}");
     ck_assert_int_eq(emu_http(&E, "POST", "/_emu/load", body, NULL, NULL), 204);
     free(body);

@@ -115,8 +115,8 @@ END_TEST
 /*** percent-encoding ***/
 
 static const char *const awkward[] = {
-    "with space", "a/b", "q?x=1", "100%", "a+b", "hash#tag", "ünïcödé ✓", "..", ".",
-    "semi;colon&amp", "tab\there", "~tilde", "quote\"s'", "%2F",
+    "with space", "a/b", "q?x=1",          "100%",      "a+b",    "hash#tag",  "ünïcödé ✓",
+    "..",         ".",   "semi;colon&amp", "tab\there", "~tilde", "quote\"s'", "%2F",
 };
 #define N_AWKWARD (sizeof awkward / sizeof awkward[0])
 
@@ -150,8 +150,10 @@ START_TEST(test_percent_encoding_awkward_keys)
     }
     /* Riak stored the decoded names: the raw listing shows them as they are */
     char *raw = NULL;
-    ck_assert_int_eq(emu_http(&E, "GET", "/buckets/odd%20bucket%2F%2B%25%3F%23%C3%A9/keys?keys=true",
-                              NULL, NULL, &raw), 200);
+    ck_assert_int_eq(emu_http(&E, "GET",
+                              "/buckets/odd%20bucket%2F%2B%25%3F%23%C3%A9/keys?keys=true", NULL,
+                              NULL, &raw),
+                     200);
     ck_assert_ptr_nonnull(strstr(raw, "\"a/b\""));
     ck_assert_ptr_nonnull(strstr(raw, "\"a+b\""));
     ck_assert_ptr_nonnull(strstr(raw, "\"with space\""));
@@ -243,8 +245,8 @@ END_TEST
 
 START_TEST(test_bucket_type)
 {
-    ck_assert_int_eq(emu_http(&E, "PUT", "/_emu/config", "{\"bucket_types\":[\"docs\"]}",
-                              NULL, NULL), 204);
+    ck_assert_int_eq(
+        emu_http(&E, "PUT", "/_emu/config", "{\"bucket_types\":[\"docs\"]}", NULL, NULL), 204);
     kvkit_store_t *s = open_store("?bucket_type=docs");
     save_str(s, "b", "k", "{\"t\":1}", NULL);
     char *raw = NULL;
@@ -337,8 +339,7 @@ START_TEST(test_store_shared_by_threads)
     int n = 0;
     kvkit_error_t err = {0};
     json_t *lo = json_integer(0), *hi = json_integer(1000);
-    ck_assert_int_eq(kvkit_store_index_keys(s, "thr", "n", lo, hi, count_key, &n, &err),
-                     KVKIT_OK);
+    ck_assert_int_eq(kvkit_store_index_keys(s, "thr", "n", lo, hi, count_key, &n, &err), KVKIT_OK);
     ck_assert_int_eq(n, THREADS * PER_THREAD);
     json_decref(lo);
     json_decref(hi);
