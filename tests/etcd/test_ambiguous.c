@@ -40,6 +40,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static proxy_mode_t txn_mode; /* applied to the next txn only, then PASS (or down) */
 static int down;
 static int txns_seen;
+static int answers_left;        /* answer this many requests (any path) with: */
+static const char *answer_head; /* status line, e.g. "400 Bad Request" */
+static const char *answer_body; /* JSON body */
 static int listen_fd;
 static int proxy_port;
 
@@ -105,6 +108,12 @@ static void *serve(void *v)
         pthread_mutex_lock(&lock);
         proxy_mode_t m = PASS;
         int is_down = down;
+        const char *head = NULL, *ans = NULL;
+        if (answers_left > 0) {
+            answers_left--;
+            head = answer_head;
+            ans = answer_body;
+        }
         if (!is_down && strcmp(path, "/v3/kv/txn") == 0) {
             txns_seen++;
             m = txn_mode;
@@ -115,6 +124,13 @@ static void *serve(void *v)
         pthread_mutex_unlock(&lock);
         if (is_down || m == DROP_BEFORE || m == DROP_BEFORE_DOWN)
             break;
+        if (head != NULL) {
+            dprintf(fd,
+                    "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\n\r\n%s",
+                    head, strlen(ans), ans);
+            continue;
+        }
         if (m == ANSWER_503) {
             static const char body[] = "{\"error\":\"etcdserver: request timed out\",\"code\":14,"
                                        "\"message\":\"etcdserver: request timed out\"}";
@@ -187,6 +203,18 @@ static void set_mode(proxy_mode_t m)
     txn_mode = m;
     down = 0;
     txns_seen = 0;
+    answers_left = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+/* Answer the next n requests with this status and gateway error. */
+static void set_answer(int n, const char *head, const char *body)
+{
+    set_mode(PASS);
+    pthread_mutex_lock(&lock);
+    answers_left = n;
+    answer_head = head;
+    answer_body = body;
     pthread_mutex_unlock(&lock);
 }
 
@@ -357,6 +385,73 @@ START_TEST(test_delete_lost_then_outage_is_outcome_unknown)
 }
 END_TEST
 
+/*** gateway errors, mapped from the gRPC code ***/
+
+static int get_k(kvkit_store_t *s, kvkit_error_t *err)
+{
+    char *v = NULL;
+    size_t n;
+    int rc = kvkit_store_get(s, "b", "k", &v, &n, err);
+    free(v);
+    return rc;
+}
+
+START_TEST(test_error_invalid_argument)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_answer(1, "400 Bad Request",
+               "{\"error\":\"etcdserver: key is not provided\",\"code\":3,"
+               "\"message\":\"etcdserver: key is not provided\"}");
+    ck_assert_int_eq(get_k(s, &err), KVKIT_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.text, "etcdserver: key is not provided (gRPC code 3)"));
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_error_message_too_large)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_answer(1, "429 Too Many Requests",
+               "{\"error\":\"grpc: received message larger than max (2100010 vs. 2097152)\","
+               "\"code\":8,\"message\":\"grpc: received message larger than max (2100010 vs. "
+               "2097152)\"}");
+    ck_assert_int_eq(save(s, "k", &err), KVKIT_TOO_LARGE);
+    ck_assert_ptr_nonnull(strstr(err.text, "--max-request-bytes limit (1.5 MiB by default)"));
+    ck_assert_int_eq(raw_count(upstream, prefix), 0);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_error_no_leader_retried_then_unavailable)
+{
+    kvkit_store_t *s = open_proxied(); /* retries=1: two rounds over one endpoint */
+    kvkit_error_t err = {0};
+    static const char body[] = "{\"error\":\"etcdserver: no leader\",\"code\":14,"
+                               "\"message\":\"etcdserver: no leader\"}";
+    set_answer(1, "503 Service Unavailable", body);
+    ck_assert_int_eq(get_k(s, &err), KVKIT_NOTFOUND); /* the second try got through */
+    set_answer(2, "503 Service Unavailable", body);
+    ck_assert_int_eq(get_k(s, &err), KVKIT_IO);
+    ck_assert_ptr_nonnull(strstr(err.text, "etcdserver: no leader (gRPC code 14)"));
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_error_read_timed_out)
+{
+    kvkit_store_t *s = open_proxied();
+    kvkit_error_t err = {0};
+    set_answer(2, "503 Service Unavailable",
+               "{\"error\":\"etcdserver: request timed out\",\"code\":14,"
+               "\"message\":\"etcdserver: request timed out\"}");
+    ck_assert_int_eq(get_k(s, &err), KVKIT_TIMEOUT);
+    ck_assert_ptr_nonnull(strstr(err.text, "etcdserver: request timed out"));
+    kvkit_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     const char *eps = getenv("ETCD_EPS");
@@ -378,6 +473,10 @@ int main(void)
     tcase_add_test(t, test_save_lost_then_outage_is_outcome_unknown);
     tcase_add_test(t, test_delete_answer_lost_is_ok);
     tcase_add_test(t, test_delete_lost_then_outage_is_outcome_unknown);
+    tcase_add_test(t, test_error_invalid_argument);
+    tcase_add_test(t, test_error_message_too_large);
+    tcase_add_test(t, test_error_no_leader_retried_then_unavailable);
+    tcase_add_test(t, test_error_read_timed_out);
     suite_add_tcase(su, t);
     SRunner *r = srunner_create(su);
     /* the proxy lives in this process: no fork per test */
