@@ -162,6 +162,37 @@ int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *te
 /* The --schema, or NULL. */
 struct cli_schema *cli_indexer_schema(const cli_indexer_t *ix);
 
+/*** check_table.c: what `kvkit check` remembers (compact, sorted) ***/
+
+typedef struct ct_entry {
+    const unsigned char *sortable; /* the value, sortable encoding */
+    const char *key;
+    uint32_t field; /* index into the checked fields */
+    uint32_t len;
+} ct_entry_t;
+
+typedef struct check_table check_table_t;
+
+check_table_t *ct_create(void);
+void ct_destroy(check_table_t *t);
+/* Remember a document key; returns the table's copy (NULL: out of memory). */
+const char *ct_add_doc(check_table_t *t, const char *key);
+/* A document whose entries cannot be judged; key must be the table's copy. */
+int ct_add_skip(check_table_t *t, const char *key);
+/* An entry the document `key` (the table's copy) should have. */
+int ct_add_entry(check_table_t *t, uint32_t field, const unsigned char *sortable, size_t len,
+                 const char *key);
+/* Sort (and drop duplicate entries); then the lookups below work. */
+int ct_seal(check_table_t *t);
+int ct_is_doc(const check_table_t *t, const char *key);
+int ct_is_skipped(const check_table_t *t, const char *key);
+/* 1 if document `key` should have some entry for `field`. */
+int ct_has(const check_table_t *t, uint32_t field, const char *key);
+/* Entries by (field, sortable, key). */
+size_t ct_size(const check_table_t *t);
+const ct_entry_t *ct_at(const check_table_t *t, size_t i);
+int ct_sortable_cmp(const ct_entry_t *a, const ct_entry_t *b);
+
 /*** schema.c: --schema through the document layer ***/
 
 struct cli_schema;

@@ -36,16 +36,20 @@ typedef struct check {
     kvkit_store_t *store;
     cli_indexer_t *ix;
     const char *bucket;
-    int repair, quiet_report;
-    json_t *expected; /* "field|hex(sortable)" -> {"f":, "v":, "keys": {key: true}} */
-    json_t *has;      /* field -> {key: true} for documents with a value there */
-    json_t *docs;     /* key -> true for every document */
+    int quiet_report;
+    const char *const *fields; /* the checked fields; ct_entry_t.field indexes them */
+    size_t n_fields;
+    check_table_t *t;
     json_t *reported; /* "key|field" -> true: one stale/orphan report per pair */
     json_t *fix;      /* key -> true (re-save) or false (orphan: clear) */
-    json_t *skip;     /* key -> true: corrupt or invalid, entries cannot be judged */
     uint64_t n_docs, n_problems;
     kvkit_error_t err;
 } check_t;
+
+static int oom(check_t *c)
+{
+    return kvkit_backend_error(&c->err, KVKIT_NOMEM, "", "check: out of memory");
+}
 
 /* One mismatch, as a JSON line on stdout. */
 static void report(check_t *c, const char *key, const char *problem, const char *field,
@@ -68,143 +72,153 @@ static void report(check_t *c, const char *key, const char *problem, const char 
     json_decref(j);
 }
 
-static void mark(json_t *obj, const char *key, json_t *v)
-{
-    json_object_set_new(obj, key, v);
-}
-
-static json_t *child(json_t *obj, const char *key)
-{
-    json_t *c = json_object_get(obj, key);
-    if (c == NULL) {
-        c = json_object();
-        json_object_set_new(obj, key, c);
-    }
-    return c;
-}
-
 /*** pass 1: documents -> expected entries ***/
 
-static int expect_value(check_t *c, const char *key, const char *field, json_t *value)
+static int expect_values(check_t *c, const char *key, json_t *values)
 {
-    unsigned char *buf;
-    size_t len;
-    if (kvkit_index_encode(value, &buf, &len, &c->err) != KVKIT_OK)
-        return c->err.code;
-    size_t flen = strlen(field);
-    char *mk = malloc(flen + 2 + 2 * len);
-    if (mk == NULL) {
-        free(buf);
-        return kvkit_backend_error(&c->err, KVKIT_NOMEM, "", "out of memory");
+    for (size_t f = 0; f < c->n_fields; f++) {
+        json_t *list = json_object_get(values, c->fields[f]), *v;
+        size_t i;
+        json_array_foreach(list, i, v) {
+            unsigned char *buf;
+            size_t len;
+            if (kvkit_index_encode(v, &buf, &len, &c->err) != KVKIT_OK)
+                return c->err.code;
+            int rc = ct_add_entry(c->t, (uint32_t)f, buf, len, key);
+            free(buf);
+            if (rc != 0)
+                return oom(c);
+        }
     }
-    memcpy(mk, field, flen);
-    mk[flen] = '|';
-    for (size_t i = 0; i < len; i++)
-        sprintf(mk + flen + 1 + 2 * i, "%02x", buf[i]);
-    mk[flen + 1 + 2 * len] = '\0';
-    free(buf);
-    json_t *e = json_object_get(c->expected, mk);
-    if (e == NULL) {
-        e = json_pack("{s:s,s:O,s:{}}", "f", field, "v", value, "keys");
-        json_object_set_new(c->expected, mk, e);
-    }
-    free(mk);
-    mark(json_object_get(e, "keys"), key, json_true());
-    mark(child(c->has, field), key, json_true());
     return KVKIT_OK;
 }
 
 static int scan_document(check_t *c, const char *key, const char *value, size_t vlen)
 {
-    mark(c->docs, key, json_true());
+    if ((key = ct_add_doc(c->t, key)) == NULL)
+        return oom(c);
     c->n_docs++;
     json_t *doc = json_loadb(value, vlen, JSON_DECODE_ANY, NULL);
     if (doc == NULL) {
         report(c, key, "corrupt_document", NULL, NULL, "stored value is not JSON");
-        mark(c->skip, key, json_true());
-        return KVKIT_OK;
+        return ct_add_skip(c->t, key) == 0 ? KVKIT_OK : oom(c);
     }
     kvkit_error_t e = {0};
     kvkit_index_set_t *set = kvkit_index_set_create();
     json_t *values = NULL;
-    if (set != NULL && cli_indexer_prepare(c->ix, doc, 1, NULL, set, &e) != KVKIT_OK) {
+    int rc = KVKIT_OK;
+    if (set == NULL) {
+        rc = oom(c);
+    } else if (cli_indexer_prepare(c->ix, doc, 1, NULL, set, &e) != KVKIT_OK) {
         /* nothing to compare against: its entries are whatever was saved */
         report(c, key, "invalid_document", NULL, NULL, e.text);
-        mark(c->skip, key, json_true());
-    } else if ((values = cli_indexer_values(c->ix, doc, &c->err)) != NULL) {
-        const char *field;
-        json_t *list;
-        json_object_foreach(values, field, list) {
-            size_t i;
-            json_t *v;
-            json_array_foreach(list, i, v)
-                if (expect_value(c, key, field, v) != KVKIT_OK)
-                    break;
-        }
+        rc = ct_add_skip(c->t, key) == 0 ? KVKIT_OK : oom(c);
+    } else if ((values = cli_indexer_values(c->ix, doc, &c->err)) == NULL) {
+        rc = c->err.code;
+    } else {
+        rc = expect_values(c, key, values);
     }
     kvkit_index_set_destroy(set);
     json_decref(values);
     json_decref(doc);
-    return c->err.code;
+    return rc;
 }
 
 /*** passes 2 and 3: ask the index ***/
 
-typedef struct lookup {
-    check_t *c;
-    const char *field;
-    const json_t *value; /* NULL for a whole-range scan */
-    json_t *expected;    /* keys expected (exact lookups), or NULL */
-    json_t *seen;
-} lookup_t;
-
-static int extra_key(check_t *c, const char *key, const char *field, const json_t *value)
+static void extra_key(check_t *c, const char *key, const char *field, const json_t *value)
 {
     char rk[KVKIT_KEY_MAX + KVKIT_FIELD_MAX + 2];
     snprintf(rk, sizeof rk, "%s|%s", key, field);
-    if (json_object_get(c->reported, rk) != NULL || json_object_get(c->skip, key) != NULL)
-        return 0;
-    mark(c->reported, rk, json_true());
-    int is_doc = json_object_get(c->docs, key) != NULL;
+    if (json_object_get(c->reported, rk) != NULL || ct_is_skipped(c->t, key))
+        return;
+    json_object_set_new(c->reported, rk, json_true());
+    int is_doc = ct_is_doc(c->t, key);
     report(c, key, is_doc ? "stale_entry" : "orphan_entry", field, value, NULL);
     if (json_object_get(c->fix, key) == NULL)
-        mark(c->fix, key, json_boolean(is_doc));
-    return 0;
+        json_object_set_new(c->fix, key, json_boolean(is_doc));
 }
 
-static int on_key(void *ctx, const char *key, size_t len)
+/* Keys an exact query returned (malloc'd strings). */
+typedef struct found {
+    char **keys;
+    size_t n, cap;
+    int failed; /* out of memory: stopped early */
+} found_t;
+
+static int collect(void *ctx, const char *key, size_t len)
 {
-    lookup_t *l = ctx;
-    if (l->expected != NULL) {
-        mark(l->seen, key, json_true());
-        if (json_object_get(l->expected, key) == NULL)
-            extra_key(l->c, key, l->field, l->value);
-    } else if (json_object_get(json_object_get(l->c->has, l->field), key) == NULL) {
-        extra_key(l->c, key, l->field, NULL);
+    found_t *f = ctx;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 64;
+        char **g = realloc(f->keys, cap * sizeof *g);
+        if (g == NULL)
+            return f->failed = 1;
+        f->keys = g;
+        f->cap = cap;
     }
+    if ((f->keys[f->n] = strndup(key, len)) == NULL)
+        return f->failed = 1;
+    f->n++;
     return 0;
 }
 
-static int check_exact(check_t *c, json_t *e)
+static int str_cmp(const void *a, const void *b)
 {
-    lookup_t l = {c, json_string_value(json_object_get(e, "f")), json_object_get(e, "v"),
-                  json_object_get(e, "keys"), json_object()};
-    int rc = kvkit_store_index_keys(c->store, c->bucket, l.field, l.value, NULL, on_key, &l,
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Entries [from, to) share field and value: the exact query for that value
+ * must return exactly their keys (sorted, as the table is). */
+static int check_exact(check_t *c, size_t from, size_t to)
+{
+    const ct_entry_t *first = ct_at(c->t, from);
+    const char *field = c->fields[first->field];
+    json_t *value = NULL;
+    if (kvkit_index_decode(first->sortable, first->len, &value, &c->err) != KVKIT_OK)
+        return c->err.code;
+    found_t f = {0};
+    int rc = kvkit_store_index_keys(c->store, c->bucket, field, value, NULL, collect, &f,
                                     &c->err);
-    const char *key;
-    json_t *v;
-    if (rc == KVKIT_OK)
-        json_object_foreach(l.expected, key, v) {
-            if (json_object_get(l.seen, key) != NULL)
-                continue;
-            report(c, key, "missing_entry", l.field, l.value, NULL);
-            mark(c->fix, key, json_true());
+    if (rc == KVKIT_OK && f.failed)
+        rc = oom(c);
+    if (rc == KVKIT_OK && f.n > 1)
+        qsort(f.keys, f.n, sizeof *f.keys, str_cmp);
+    size_t i = from, j = 0;
+    while (rc == KVKIT_OK && (i < to || j < f.n)) {
+        int cmp = i == to ? 1 : j == f.n ? -1 : strcmp(ct_at(c->t, i)->key, f.keys[j]);
+        if (cmp < 0) {
+            const char *key = ct_at(c->t, i++)->key;
+            report(c, key, "missing_entry", field, value, NULL);
+            json_object_set_new(c->fix, key, json_true());
+        } else if (cmp > 0) {
+            extra_key(c, f.keys[j++], field, value);
+        } else {
+            i++;
+            j++;
         }
-    json_decref(l.seen);
+    }
+    for (size_t k = 0; k < f.n; k++)
+        free(f.keys[k]);
+    free(f.keys);
+    json_decref(value);
     return rc;
 }
 
-static int check_range(check_t *c, const char *field)
+typedef struct range {
+    check_t *c;
+    uint32_t field;
+} range_t;
+
+static int range_key(void *ctx, const char *key, size_t len)
+{
+    range_t *r = ctx;
+    if (!ct_has(r->c->t, r->field, key))
+        extra_key(r->c, key, r->c->fields[r->field], NULL);
+    return 0;
+}
+
+static int check_range(check_t *c, uint32_t field)
 {
     /* every number, then every string (no UTF-8 string sorts after 64 U+10FFFF) */
     char top[64 * 4 + 1];
@@ -213,12 +227,12 @@ static int check_range(check_t *c, const char *field)
     top[sizeof top - 1] = '\0';
     json_t *bounds[2][2] = {{json_real(-DBL_MAX), json_real(DBL_MAX)},
                             {json_string(""), json_string(top)}};
-    lookup_t l = {c, field, NULL, NULL, NULL};
+    range_t r = {c, field};
     int rc = KVKIT_OK;
     for (int i = 0; i < 2; i++) {
         if (rc == KVKIT_OK)
-            rc = kvkit_store_index_keys(c->store, c->bucket, field, bounds[i][0], bounds[i][1],
-                                        on_key, &l, &c->err);
+            rc = kvkit_store_index_keys(c->store, c->bucket, c->fields[field], bounds[i][0],
+                                        bounds[i][1], range_key, &r, &c->err);
         json_decref(bounds[i][0]);
         json_decref(bounds[i][1]);
     }
@@ -227,19 +241,24 @@ static int check_range(check_t *c, const char *field)
 
 /*** one pass ***/
 
+static void free_check(check_t *c)
+{
+    ct_destroy(c->t);
+    json_decref(c->reported);
+    json_decref(c->fix);
+    c->t = NULL;
+    c->reported = c->fix = NULL;
+}
+
 static int run_check(check_t *c)
 {
-    c->expected = json_object();
-    c->has = json_object();
-    c->docs = json_object();
+    c->t = ct_create();
     c->reported = json_object();
     c->fix = json_object();
-    c->skip = json_object();
     c->n_docs = c->n_problems = 0;
-    const char *const *fields;
-    size_t n_fields = cli_indexer_fields(c->ix, &fields);
-    for (size_t i = 0; i < n_fields; i++)
-        child(c->has, fields[i]);
+    if (c->t == NULL || c->reported == NULL || c->fix == NULL)
+        return oom(c);
+    c->n_fields = cli_indexer_fields(c->ix, &c->fields);
 
     cli_progress_t p;
     cli_progress_start(&p, c->cli, "checked", 0);
@@ -254,32 +273,25 @@ static int run_check(check_t *c)
         cli_progress_update(&p, c->n_docs, 0);
     }
     if (it == NULL)
-        rc = kvkit_backend_error(&c->err, KVKIT_NOMEM, "", "out of memory");
+        rc = oom(c);
     else if (rc == KVKIT_OK)
         rc = kvkit_iter_status(it, &c->err);
     kvkit_iter_destroy(it);
     cli_progress_end(&p, c->n_docs, NULL);
+    if (rc == KVKIT_OK && ct_seal(c->t) != 0)
+        rc = oom(c);
 
-    const char *mk;
-    json_t *e;
-    json_object_foreach(c->expected, mk, e) {
-        if (rc != KVKIT_OK)
-            break;
-        rc = check_exact(c, e);
+    for (size_t i = 0, n = ct_size(c->t); rc == KVKIT_OK && i < n;) {
+        size_t j = i + 1;
+        while (j < n && ct_at(c->t, j)->field == ct_at(c->t, i)->field &&
+               ct_sortable_cmp(ct_at(c->t, j), ct_at(c->t, i)) == 0)
+            j++;
+        rc = check_exact(c, i, j);
+        i = j;
     }
-    for (size_t i = 0; i < n_fields && rc == KVKIT_OK; i++)
-        rc = check_range(c, fields[i]);
+    for (uint32_t f = 0; f < c->n_fields && rc == KVKIT_OK; f++)
+        rc = check_range(c, f);
     return rc;
-}
-
-static void free_check(check_t *c)
-{
-    json_decref(c->expected);
-    json_decref(c->has);
-    json_decref(c->docs);
-    json_decref(c->reported);
-    json_decref(c->fix);
-    json_decref(c->skip);
 }
 
 /* Re-save documents with their recomputed entries; clear orphans. */
@@ -345,7 +357,7 @@ int cmd_check(cli_t *cli, int argc, char **argv)
         free(fields);
         return cli_usage("check", "expected --schema FILE or --index FIELDS, and BUCKET");
     }
-    check_t c = {.cli = cli, .bucket = argv[optind], .repair = do_repair};
+    check_t c = {.cli = cli, .bucket = argv[optind]};
     if ((c.ix = cli_indexer_create(schema, fields, n_fields, &status)) == NULL)
         goto out;
     if (cli_indexer_bind(c.ix, c.bucket, &c.err) != KVKIT_OK) {
