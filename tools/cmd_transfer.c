@@ -140,6 +140,7 @@ static const struct option bulk_opts[] = {
     {"schema", required_argument, NULL, 's'},
     {"index", required_argument, NULL, 'i'},
     {"no-index", no_argument, NULL, 'n'},
+    {"json-form", no_argument, NULL, 'j'},
     {"batch", required_argument, NULL, 'b'},
     {NULL, 0, NULL, 0},
 };
@@ -149,6 +150,7 @@ typedef struct bulk_args {
     const char **fields;
     size_t n_fields;
     int no_index;
+    int json_form; /* import: values in the schema's JSON form, as put takes them */
     size_t batch;
 } bulk_args_t;
 
@@ -165,6 +167,8 @@ static int parse_bulk(const char *cmd, int argc, char **argv, bulk_args_t *a)
             cli_add_fields(&a->fields, &a->n_fields, optarg);
         else if (c == 'n' && strcmp(cmd, "copy") == 0)
             a->no_index = 1;
+        else if (c == 'j' && strcmp(cmd, "import") == 0)
+            a->json_form = 1;
         else if (c == 'b')
             status = parse_batch(cmd, optarg, &a->batch);
         else
@@ -178,8 +182,8 @@ static int parse_bulk(const char *cmd, int argc, char **argv, bulk_args_t *a)
 /*** import ***/
 
 /* One input line -> a queued save.  Errors name the line. */
-static int import_line(writer_t *w, cli_indexer_t *ix, const char *bucket, char *line,
-                       size_t len, uint64_t lineno, kvkit_error_t *err)
+static int import_line(writer_t *w, cli_indexer_t *ix, int json_form, const char *bucket,
+                       char *line, size_t len, uint64_t lineno, kvkit_error_t *err)
 {
     char what[64];
     json_t *obj = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
@@ -198,7 +202,9 @@ static int import_line(writer_t *w, cli_indexer_t *ix, const char *bucket, char 
         goto out;
     }
     kvkit_error_t e = {0};
-    if ((rc = cli_indexer_prepare(ix, doc, 1, &value, w->set, &e)) != KVKIT_OK) {
+    if ((rc = cli_indexer_prepare(ix, doc, !json_form, &value, w->set, &e)) != KVKIT_OK) {
+        if (rc == KVKIT_CORRUPT) /* not a stored form: the input line is what is wrong */
+            rc = KVKIT_VALIDATION;
         snprintf(what, sizeof what, "line %llu", (unsigned long long)lineno);
         kvkit_backend_error(err, rc, json_string_value(key), "%s: key \"%s\": %s", what,
                             json_string_value(key), e.text);
@@ -255,7 +261,7 @@ int cmd_import(cli_t *cli, int argc, char **argv)
             line[--len] = '\0';
         if (strspn(line, " \t") == (size_t)len)
             continue; /* blank line */
-        if ((rc = import_line(&w, ix, bucket, line, (size_t)len, lineno, &err)) == KVKIT_OK)
+        if ((rc = import_line(&w, ix, a.json_form, bucket, line, (size_t)len, lineno, &err)) == KVKIT_OK)
             cli_progress_update(&p, ++n, pos);
     }
     free(line);

@@ -54,9 +54,11 @@ static const cli_cmd_t commands[] = {
      "      --schema FILE   take value kinds from this schema\n"},
     {"export", cmd_export, "BUCKET",
      "Write every document of BUCKET to stdout as {\"key\":...,\"value\":...} lines.\n"},
-    {"import", cmd_import, "[--schema FILE | --index FIELDS] [--batch N] BUCKET",
+    {"import", cmd_import, "[--schema FILE [--json-form] | --index FIELDS] [--batch N] BUCKET",
      "Read {\"key\":...,\"value\":...} lines from stdin and store them, N per batch\n"
-     "(default 1000).\n" INDEX_HELP
+     "(default 1000).  With --schema, values are in the stored form export writes.\n"
+     INDEX_HELP
+     "      --json-form     values are in the schema's JSON form, as put takes them\n"
      "      --batch N       documents per batch write\n"},
     {"copy", cmd_copy,
      "(--schema FILE | --index FIELDS | --no-index) [--batch N] SRC_STORE DST_STORE [BUCKET...]",

@@ -69,6 +69,18 @@ test_index_enum_by_value() {
     expect_out "u1"
 }
 
+test_import_json_form() {
+    local s=$(new_store)
+    printf '{"key":"u1","value":{"name":"ann","role":"admin"}}\n' >"$TMP/jf.jsonl"
+    kv_in "$TMP/jf.jsonl" -s "$s" import --schema "$SCHEMA" users
+    expect_status 3
+    expect_err_has "role"
+    kv_in "$TMP/jf.jsonl" -s "$s" import --schema "$SCHEMA" --json-form users
+    expect_status 0
+    kv -s "$s" get users u1
+    expect_out '{"name":"ann","role":0}'
+}
+
 test_import_invalid_line_exit_3() {
     local s=$(new_store)
     kv_in "$FIXTURES/users-bad.jsonl" -s "$s" import --schema "$SCHEMA" users
