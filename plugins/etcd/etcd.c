@@ -189,6 +189,26 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_delete)(void *handle, const char *bucket,
     return et_write_one(handle, bucket, key, NULL, 0, NULL, 0, false, 0, NULL, err);
 }
 
+/* Apply w[0..n) as one txn.  Over the server's txn limits (--max-txn-ops,
+ * --max-request-bytes) the batch is split in halves until the parts fit:
+ * each part is one atomic txn (each document stays atomic with its index
+ * entries), the batch as a whole is not.  A txn refused for its size
+ * changed nothing, so going on with the parts is safe. */
+static int batch_apply(etcd_t *e, wr_t *w, size_t n, kvkit_error_t *err)
+{
+    wctx_t x = {.e = e, .w = w, .n = n, .subject = w[0].key};
+    uint64_t rev = 0;
+    kvkit_error_t berr = {0};
+    int rc = et_write_docs(&x, &rev, &berr);
+    if (rc == KVKIT_TOO_LARGE && n > 1) {
+        rc = batch_apply(e, w, n / 2, err);
+        return rc != KVKIT_OK ? rc : batch_apply(e, w + n / 2, n - n / 2, err);
+    }
+    if (rc != KVKIT_OK)
+        *err = berr;
+    return rc;
+}
+
 KVKIT_BACKEND_DECLARE(write_batch);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
                                                     const kvkit_backend_write_t *writes,
@@ -218,24 +238,8 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
         if (w[n++].mkey.failed)
             rc = et_nomem(err, s->key);
     }
-    if (rc == KVKIT_OK) {
-        wctx_t x = {.e = e, .w = w, .n = n, .subject = w[0].key};
-        uint64_t rev = 0;
-        kvkit_error_t berr = {0};
-        rc = et_write_docs(&x, &rev, &berr);
-        /* Over the server's txn limits (--max-txn-ops, --max-request-bytes):
-         * the batch is applied one document at a time instead, each still
-         * one atomic txn with its index entries, the batch as a whole not.
-         * A failed txn changed nothing, so starting over is safe. */
-        if (rc == KVKIT_TOO_LARGE && n > 1) {
-            rc = KVKIT_OK;
-            for (size_t i = 0; i < n && rc == KVKIT_OK; i++)
-                rc = et_write_one(e, w[i].bucket, w[i].key, w[i].value, w[i].value_len,
-                                  w[i].entries, w[i].n_entries, false, 0, NULL, err);
-        } else if (rc != KVKIT_OK) {
-            *err = berr;
-        }
-    }
+    if (rc == KVKIT_OK)
+        rc = batch_apply(e, w, n, err);
     for (size_t i = 0; i < n; i++)
         et_wr_free(&w[i]);
     free(w);

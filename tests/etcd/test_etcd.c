@@ -297,6 +297,28 @@ END_TEST
 
 /*** limits ***/
 
+START_TEST(test_write_batch_over_txn_limit_is_split)
+{
+    /* 100 documents x (document + manifest + 2 entries) = 400 operations,
+     * over the default --max-txn-ops 128: applied in parts that fit */
+    kvkit_store_t *s = open_with(NULL);
+    kvkit_error_t err = {0};
+    kvkit_batch_t *batch = kvkit_batch_create();
+    for (int i = 0; i < 100; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%03d", i);
+        kvkit_index_set_t *set = index_of("n", json_pack("[i,i]", i, 1000 + i));
+        ck_assert_int_eq(kvkit_batch_save(batch, "b", key, "{}", 2, set, &err), KVKIT_OK);
+        kvkit_index_set_destroy(set);
+    }
+    ck_assert_msg(kvkit_store_write(s, batch, &err) == KVKIT_OK, "%s", err.text);
+    ck_assert_int_eq(raw_count(raw_first(eps), prefix), 400);
+    keys_eq(s, "n", json_integer(1042), NULL, "k042;");
+    kvkit_batch_destroy(batch);
+    kvkit_store_close(s);
+}
+END_TEST
+
 START_TEST(test_save_too_many_index_entries)
 {
     kvkit_store_t *s = open_with(NULL);
@@ -508,6 +530,7 @@ int main(void)
     tcase_add_test(t, test_write_batch_same_key_twice);
     suite_add_tcase(su, t);
     t = tcase_create("limits");
+    tcase_add_test(t, test_write_batch_over_txn_limit_is_split);
     tcase_add_test(t, test_save_too_many_index_entries);
     tcase_add_test(t, test_save_value_over_request_limit);
     suite_add_tcase(su, t);
