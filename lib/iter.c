@@ -109,7 +109,7 @@ static void fetch_page(kvkit_iter_t *it)
         kvkit_index_position_t after = {it->after_sortable, it->after_sortable_len,
                                         it->after_key, it->after_key_len};
         const kvkit_index_position_t *ap = it->have_after ? &after : NULL;
-        if (it->want_docs && s->backend->ops.index_docs != NULL) {
+        if (it->want_docs && kvkit__store_fused_docs(s)) {
             kvkit_error_t berr = {0};
             fused = true;
             kvkit__store_enter(s);

@@ -89,6 +89,8 @@ struct kvkit_store {
     void *handle;
     pthread_mutex_t lock; /* serializes calls when the backend is not thread-safe */
     bool serialize;
+    kvkit_resolve_fn resolve; /* kvkit_store_set_resolver */
+    void *resolve_ctx;
 };
 
 int kvkit__check_bucket_key(const char *bucket, const char *key,
@@ -108,6 +110,9 @@ void kvkit__store_leave(kvkit_store_t *s);
 int kvkit__store_fail(kvkit_store_t *s, kvkit_error_t *err, const kvkit_error_t *berr,
                       int rc, const char *op, const char *subject);
 int kvkit__store_unsupported(kvkit_store_t *s, const char *op, kvkit_error_t *err);
+/* Whether document queries may use the fused index_docs op: not when a
+ * resolver must see siblings, which only the per-key get path resolves. */
+bool kvkit__store_fused_docs(const kvkit_store_t *s);
 
 /*** queries (query.c), shared with iterators (iter.c) ***/
 

@@ -58,6 +58,7 @@ static const op_slot_t op_slots[] = {
     OP_SLOT("write_batch", write_batch, false),
     OP_SLOT("get_rev", get_rev, false),
     OP_SLOT("save_if", save_if, false),
+    OP_SLOT("get_siblings", get_siblings, false),
 };
 #define N_OP_SLOTS (sizeof op_slots / sizeof op_slots[0])
 

@@ -194,7 +194,7 @@ int kvkit_store_index_docs(kvkit_store_t *s, const char *bucket, const char *fie
     int rc = kvkit__query_parse(s, bucket, field, lo, hi, &q, err);
     if (rc != KVKIT_OK)
         return rc;
-    if (q.kind == KVKIT__Q_INDEX && !q.empty && s->backend->ops.index_docs != NULL) {
+    if (q.kind == KVKIT__Q_INDEX && !q.empty && kvkit__store_fused_docs(s)) {
         doc_adapter_t a = {fn, ctx};
         kvkit_error_t berr = {0};
         kvkit__store_enter(s);

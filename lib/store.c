@@ -160,6 +160,8 @@ int kvkit_store_supports(const kvkit_store_t *s, const char *op)
         return o->get_rev != NULL;
     if (strcmp(op, "save_if") == 0)
         return o->save_if != NULL;
+    if (strcmp(op, "get_siblings") == 0)
+        return o->get_siblings != NULL;
     return 0;
 }
 
@@ -167,6 +169,96 @@ int kvkit__store_unsupported(kvkit_store_t *s, const char *op, kvkit_error_t *er
 {
     return kvkit__error(err, KVKIT_NOT_SUPPORTED, op,
                         "%s: %s is not supported by this backend", s->backend->name, op);
+}
+
+void kvkit_store_set_resolver(kvkit_store_t *s, kvkit_resolve_fn fn, void *ctx)
+{
+    if (s == NULL)
+        return;
+    s->resolve = fn;
+    s->resolve_ctx = fn ? ctx : NULL;
+}
+
+bool kvkit__store_fused_docs(const kvkit_store_t *s)
+{
+    const kvkit_backend_ops_t *o = &s->backend->ops;
+    return o->index_docs != NULL && !(s->resolve != NULL && o->get_siblings != NULL);
+}
+
+/*** resolving siblings ***/
+
+typedef struct siblings {
+    kvkit_sibling_t *v;
+    size_t n, cap;
+    bool nomem;
+} siblings_t;
+
+static int collect_sibling(void *ctx, const char *value, size_t value_len)
+{
+    siblings_t *sb = ctx;
+    if (sb->n == sb->cap) {
+        size_t cap = sb->cap ? 2 * sb->cap : 4;
+        kvkit_sibling_t *grown = kvkit__realloc(sb->v, cap * sizeof *grown);
+        if (grown == NULL) {
+            sb->nomem = true;
+            return 1;
+        }
+        sb->v = grown;
+        sb->cap = cap;
+    }
+    char *copy = kvkit__malloc(value_len + 1);
+    if (copy == NULL) {
+        sb->nomem = true;
+        return 1;
+    }
+    memcpy(copy, value, value_len);
+    copy[value_len] = '\0';
+    sb->v[sb->n++] = (kvkit_sibling_t){copy, value_len};
+    return 0;
+}
+
+/* A get met siblings: read them all, let the application merge them, and
+ * save the result, which replaces them.  On KVKIT_OK *value is the merged
+ * value (malloc'd by the resolver). */
+static int resolve_siblings(kvkit_store_t *s, const char *bucket, const char *key,
+                            char **value, size_t *value_len, kvkit_error_t *err)
+{
+    siblings_t sb = {0};
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.get_siblings(s->handle, bucket, key, collect_sibling, &sb, &berr);
+    kvkit__store_leave(s);
+    if (rc == KVKIT_OK && sb.nomem)
+        rc = kvkit__error(err, KVKIT_NOMEM, key, "out of memory reading siblings of \"%s\"", key);
+    else if (rc != KVKIT_OK && rc != KVKIT_NOTFOUND)
+        rc = kvkit__store_fail(s, err, &berr, rc, "get", key);
+    kvkit_index_set_t *index = NULL;
+    char *merged = NULL;
+    size_t merged_len = 0;
+    if (rc == KVKIT_OK && sb.n > 0) {
+        if ((index = kvkit_index_set_create()) == NULL)
+            rc = kvkit__error(err, KVKIT_NOMEM, key, "out of memory resolving \"%s\"", key);
+        else
+            rc = s->resolve(s->resolve_ctx, bucket, key, sb.v, sb.n, &merged, &merged_len,
+                            index, err);
+        if (rc != KVKIT_OK && err != NULL && err->code == KVKIT_OK)
+            kvkit__error(err, rc, key, "resolver for \"%s\" failed: %s", key, kvkit_strerror(rc));
+        if (rc == KVKIT_OK)
+            rc = kvkit_store_save(s, bucket, key, merged, merged_len, index, err);
+    } else if (rc == KVKIT_OK) {
+        rc = KVKIT_NOTFOUND; /* deleted meanwhile */
+    }
+    if (rc == KVKIT_OK) {
+        *value = merged;
+        *value_len = merged_len;
+    } else {
+        free(merged);
+    }
+    kvkit_index_set_destroy(index);
+    for (size_t i = 0; i < sb.n; i++)
+        kvkit__free((char *)sb.v[i].value);
+    kvkit__free(sb.v);
+    return rc;
 }
 
 /*** get / save / delete ***/
@@ -186,6 +278,8 @@ int kvkit_store_get(kvkit_store_t *s, const char *bucket, const char *key,
     kvkit__store_leave(s);
     if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
         return rc;
+    if (rc == KVKIT_CONFLICT && s->resolve != NULL && s->backend->ops.get_siblings != NULL)
+        return resolve_siblings(s, bucket, key, value, value_len, err);
     return kvkit__store_fail(s, err, &berr, rc, "get", key);
 }
 

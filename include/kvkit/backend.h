@@ -50,7 +50,7 @@ extern "C" {
 /*** versions and limits ***/
 
 #define KVKIT_BACKEND_ABI_MAJOR 1 /* changed only by an incompatible change */
-#define KVKIT_BACKEND_ABI_MINOR 0 /* bumped when an optional operation is added */
+#define KVKIT_BACKEND_ABI_MINOR 1 /* bumped when an optional operation is added */
 
 #define KVKIT_KEY_MAX 1024   /* bytes in a document key */
 #define KVKIT_BUCKET_MAX 255 /* bytes in a bucket name */
@@ -254,6 +254,17 @@ typedef int kvkit_backend_save_if_f(void *handle, const char *bucket,
         const kvkit_index_entry_t *entries, size_t n_entries,
         uint64_t expected, uint64_t *new_revision, kvkit_error_t *err);
 typedef kvkit_backend_save_if_f *kvkit_backend_save_if_fn;
+
+/* Optional (ABI 1.1): every live sibling value of a key that concurrent
+ * writes left in conflict (engines without conflict prevention: Riak with
+ * allow_mult).  fn is called once per sibling (return non-zero to stop);
+ * KVKIT_NOTFOUND when the key is absent; a key without siblings reports its
+ * one value.  A save of the key that follows must replace every sibling
+ * reported (the engine carries whatever causal context it needs). */
+typedef int (*kvkit_backend_value_fn)(void *ctx, const char *value, size_t value_len);
+typedef int kvkit_backend_get_siblings_f(void *handle, const char *bucket,
+        const char *key, kvkit_backend_value_fn fn, void *ctx, kvkit_error_t *err);
+typedef kvkit_backend_get_siblings_f *kvkit_backend_get_siblings_fn;
 
 /*** helpers for plugin authors (header-only: no libkvkit symbol needed) ***/
 

@@ -93,7 +93,8 @@ typedef struct kvkit_backend_ops {
     kvkit_backend_write_batch_fn write_batch;     /* optional */
     kvkit_backend_get_rev_fn get_rev;             /* optional */
     kvkit_backend_save_if_fn save_if;             /* optional */
-    void *reserved[14];                           /* zero: room for new ops */
+    kvkit_backend_get_siblings_fn get_siblings;   /* optional (ABI 1.1) */
+    void *reserved[13];                           /* zero: room for new ops */
 } kvkit_backend_ops_t;
 
 int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err);
@@ -140,7 +141,8 @@ const char *kvkit_store_backend(const kvkit_store_t *store);
 const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *store);
 
 /* 1 if the backend implements the optional operation ("index_lookup",
- * "list_keys", "index_docs", "write_batch", "get_rev", "save_if"), else 0. */
+ * "list_keys", "index_docs", "write_batch", "get_rev", "save_if",
+ * "get_siblings"), else 0. */
 int kvkit_store_supports(const kvkit_store_t *store, const char *op);
 
 /*** index values ***/
@@ -214,6 +216,33 @@ int kvkit_store_index_docs(kvkit_store_t *store, const char *bucket,
 int kvkit_store_list_keys(kvkit_store_t *store, const char *bucket,
                           const char *lo, const char *hi, kvkit_key_fn fn,
                           void *ctx, kvkit_error_t *err);
+
+/*** siblings (engines without conflict prevention, such as Riak) ***/
+
+/* One of the values a key holds after concurrent writes. */
+typedef struct kvkit_sibling {
+    const char *value;
+    size_t value_len;
+} kvkit_sibling_t;
+
+/* Merge the n (>= 1) siblings of bucket/key into one value.  On KVKIT_OK,
+ * *merged is allocated with malloc (libkvkit frees it, or hands it to the
+ * caller of the get) and `index` - empty, owned by libkvkit - holds the
+ * merged document's index entries.  Any other status leaves the siblings in
+ * place and is returned by the get, with the message the resolver put in
+ * err.  Siblings are borrowed for the call. */
+typedef int (*kvkit_resolve_fn)(void *ctx, const char *bucket, const char *key,
+                                const kvkit_sibling_t *siblings, size_t n, char **merged,
+                                size_t *merged_len, kvkit_index_set_t *index,
+                                kvkit_error_t *err);
+
+/* Set (fn NULL: remove) the store's resolver.  With one set, a get or
+ * get-of-documents that meets siblings reads them all, calls fn, saves the
+ * merged value with its index entries (replacing the siblings) and returns
+ * it; without one, it fails with KVKIT_CONFLICT naming the siblings.  Set
+ * it before sharing the store between threads.  A backend without
+ * get_siblings never reports siblings, so the resolver is simply unused. */
+void kvkit_store_set_resolver(kvkit_store_t *store, kvkit_resolve_fn fn, void *ctx);
 
 /*** save-if-unchanged (optimistic concurrency) ***/
 

@@ -567,8 +567,10 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const c
     return rc;
 }
 
-/* Not in the ABI yet (see riak_private.h): what libkvkit needs to run an
- * application's resolver - every sibling, then a save that replaces them. */
+/* What libkvkit needs to run an application's resolver: every sibling; the
+ * siblings' vclock is cached, so the save of the resolved value that
+ * follows replaces all of them. */
+KVKIT_BACKEND_DECLARE(get_siblings);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket, const char *key,
                                                      kvkit_backend_value_fn fn, void *ctx,
                                                      kvkit_error_t *err)

@@ -159,16 +159,6 @@ void vc_put(riak_t *r, const char *bucket, const char *key, const char *vclock);
 int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
                   char **value, size_t *value_len, kvkit_error_t *err);
 
-/* Proposed optional op for backend.h (not there yet, so declared here):
- * hand every live sibling of a key to fn (value borrowed during the call);
- * KVKIT_NOTFOUND when the key is absent.  The siblings' vclock is cached,
- * so a following save of the key (the resolved value, with the index
- * entries libkvkit computes for it) replaces all of them. */
-typedef int (*kvkit_backend_value_fn)(void *ctx, const char *value, size_t value_len);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *handle, const char *bucket,
-                                                     const char *key, kvkit_backend_value_fn fn,
-                                                     void *ctx, kvkit_error_t *err);
-
 /*** query.c ***/
 
 void cursor_free(struct cursor *c);

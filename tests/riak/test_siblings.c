@@ -158,11 +158,11 @@ END_TEST
 
 /*** the resolver path at the plugin ABI ***/
 
-/* What libkvkit would do with an application resolver once the ABI has
- * get_siblings (see plugins/riak/riak_private.h): read every sibling,
+/* What libkvkit does with an application resolver (get_siblings, ABI 1.1):
+ * read every sibling,
  * merge them, save the merged value (its save carries the siblings'
  * vclock), after which the key reads clean. */
-typedef int (*value_fn)(void *ctx, const char *value, size_t len);
+typedef kvkit_backend_value_fn value_fn;
 
 static int merge_sibling(void *ctx, const char *value, size_t len)
 {
@@ -209,6 +209,122 @@ START_TEST(test_get_siblings_resolver_merges)
 }
 END_TEST
 
+/*** an application resolver set on the store (kvkit_store_set_resolver) ***/
+
+typedef struct resolver_ctx {
+    int calls;
+    int fail; /* return this status instead of merging */
+} resolver_ctx_t;
+
+/* Merge {"v": X} siblings into {"v": [X, ...]} and index it as tag=merged. */
+static int merge_resolver(void *vctx, const char *bucket, const char *key,
+                          const kvkit_sibling_t *sib, size_t n, char **merged,
+                          size_t *merged_len, kvkit_index_set_t *index, kvkit_error_t *err)
+{
+    resolver_ctx_t *ctx = vctx;
+    ctx->calls++;
+    if (ctx->fail)
+        return kvkit_backend_error(err, ctx->fail, key, "cannot merge \"%s\"", key);
+    ck_assert_uint_eq(n, 2);
+    json_t *vals = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_loadb(sib[i].value, sib[i].value_len, 0, NULL);
+        ck_assert_ptr_nonnull(d);
+        json_array_append(vals, json_object_get(d, "v"));
+        json_decref(d);
+    }
+    json_t *doc = json_pack("{s:o}", "v", vals);
+    *merged = json_dumps(doc, JSON_COMPACT);
+    *merged_len = strlen(*merged);
+    json_decref(doc);
+    json_t *tag = json_string("merged");
+    int rc = kvkit_index_set_add(index, "tag", tag, err);
+    json_decref(tag);
+    return rc;
+}
+
+static int collect_one(void *ctx, const char *key, size_t len)
+{
+    snprintf(ctx, 64, "%s", key);
+    return 0;
+}
+
+START_TEST(test_store_resolver_merges_and_saves)
+{
+    make_siblings("sib", "k7");
+    kvkit_store_t *s = open_store("");
+    resolver_ctx_t rc = {0};
+    kvkit_store_set_resolver(s, merge_resolver, &rc);
+    ck_assert_int_eq(kvkit_store_supports(s, "get_siblings"), 1);
+    char *v = get_str(s, "sib", "k7");
+    ck_assert_str_eq(v, "{\"v\":[\"from-a\",\"from-b\"]}");
+    free(v);
+    ck_assert_int_eq(rc.calls, 1);
+    /* saved: the object is clean for everyone, with the merged index entry */
+    char *body = NULL;
+    ck_assert_int_eq(raw_get("/buckets/sib/keys/k7", &body), 200);
+    ck_assert_str_eq(body, "{\"v\":[\"from-a\",\"from-b\"]}");
+    free(body);
+    v = get_str(s, "sib", "k7");
+    free(v);
+    ck_assert_int_eq(rc.calls, 1); /* no siblings left to resolve */
+    char found[64] = "";
+    kvkit_error_t err = {0};
+    json_t *tag = json_string("merged");
+    ck_assert_int_eq(kvkit_store_index_keys(s, "sib", "tag", tag, NULL, collect_one, found, &err),
+                     KVKIT_OK);
+    ck_assert_str_eq(found, "k7");
+    json_decref(tag);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_resolver_failure_keeps_siblings)
+{
+    make_siblings("sib", "k8");
+    kvkit_store_t *s = open_store("");
+    resolver_ctx_t rc = {.fail = KVKIT_VALIDATION};
+    kvkit_store_set_resolver(s, merge_resolver, &rc);
+    kvkit_error_t err = {0};
+    char *v = NULL;
+    size_t n;
+    ck_assert_int_eq(kvkit_store_get(s, "sib", "k8", &v, &n, &err), KVKIT_VALIDATION);
+    ck_assert_str_eq(err.text, "cannot merge \"k8\"");
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(raw_get("/buckets/sib/keys/k8", NULL), 300); /* untouched */
+    /* removing the resolver: back to CONFLICT */
+    kvkit_store_set_resolver(s, NULL, NULL);
+    kvkit_error_clear(&err);
+    ck_assert_int_eq(kvkit_store_get(s, "sib", "k8", &v, &n, &err), KVKIT_CONFLICT);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_resolver_index_docs)
+{
+    emu_allow_mult(&E, "sib");
+    kvkit_store_t *a = open_store(""), *b = open_store("");
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *ix = kvkit_index_set_create();
+    json_t *tag = json_string("y");
+    ck_assert_int_eq(kvkit_index_set_add(ix, "tag", tag, &err), KVKIT_OK);
+    save_str(a, "sib", "k9", "{\"v\":\"a\"}", ix);
+    save_str(b, "sib", "k9", "{\"v\":\"b\"}", ix);
+    kvkit_index_set_destroy(ix);
+    resolver_ctx_t rc = {0};
+    kvkit_store_set_resolver(a, merge_resolver, &rc);
+    int docs = 0;
+    /* the document query resolves instead of failing with CONFLICT */
+    ck_assert_int_eq(kvkit_store_index_docs(a, "sib", "tag", tag, NULL, count_doc, &docs, &err),
+                     KVKIT_OK);
+    ck_assert_int_eq(docs, 1);
+    ck_assert_int_eq(rc.calls, 1);
+    json_decref(tag);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("riak siblings");
@@ -219,6 +335,9 @@ int main(void)
     tcase_add_test(tc, test_get_siblings_newest_keeps_index);
     tcase_add_test(tc, test_index_docs_siblings_conflict);
     tcase_add_test(tc, test_get_siblings_resolver_merges);
+    tcase_add_test(tc, test_store_resolver_merges_and_saves);
+    tcase_add_test(tc, test_store_resolver_failure_keeps_siblings);
+    tcase_add_test(tc, test_store_resolver_index_docs);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
