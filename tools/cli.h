@@ -54,9 +54,11 @@ int cmd_check(cli_t *cli, int argc, char **argv);         /* cmd_check.c */
 int cmd_compact(cli_t *cli, int argc, char **argv);       /* cmd_admin.c */
 int cmd_repair(cli_t *cli, int argc, char **argv);
 int cmd_conformance(cli_t *cli, int argc, char **argv);
+int cmd_script(cli_t *cli, int argc, char **argv);        /* cmd_script.c */
 
-/* kvkit.c: the command table, and per-command help. */
+/* kvkit.c: the command table, dispatch (argv[0] is the command) and help. */
 const cli_cmd_t *cli_command(const char *name);
+int cli_run(cli_t *cli, int argc, char **argv);
 int cli_help(const cli_cmd_t *cmd, FILE *out); /* returns EXIT_OK */
 
 /*** util.c ***/
@@ -75,6 +77,12 @@ __attribute__((format(printf, 2, 3))) int cli_usage(const char *cmd, const char 
 
 /* Open a store; on failure prints the error and sets *status. */
 kvkit_store_t *cli_open(const char *uri, int *status);
+
+/* While keeping (script), every store opened whose backend is not
+ * KVKIT_BACKEND_DURABLE gets a second handle held until cli_keep_end, so
+ * memory:NAME outlives the command that filled it. */
+void cli_keep_begin(void);
+void cli_keep_end(void);
 
 /* Parse a query value: a JSON number when the text is one (and force_string
  * is 0), else the text as a string.  New reference. */

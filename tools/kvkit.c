@@ -76,6 +76,12 @@ static const cli_cmd_t commands[] = {
      "      --repair        fix what was found\n"},
     {"compact", cmd_compact, "", "Compact the store, where the backend supports it.\n"},
     {"repair", cmd_repair, "", "Repair the store's files, where the backend supports it.\n"},
+    {"script", cmd_script, "FILE",
+     "Run the commands of FILE (- for stdin), one per line, in this one process,\n"
+     "stopping at the first that fails.  A line is [-s STORE] COMMAND ARGS...,\n"
+     "split like a shell would ('...' and \"...\" quote, \\ escapes, # comments).\n"
+     "Stores that do not outlive a process (memory:NAME) stay alive for the whole\n"
+     "script, so commands can share them.\n"},
     {"conformance", cmd_conformance, "STORE [ARGS...]",
      "Run the backend conformance suite (kvkit-conformance) against STORE.\n"
      "The program is looked up in $KVKIT_CONFORMANCE, next to kvkit, then in the\n"
@@ -122,6 +128,26 @@ static int version(void)
     printf("kvkit %s (libkvkit %s, backend ABI %d.%d)\n", PACKAGE_VERSION, kvkit_version(),
            KVKIT_BACKEND_ABI_MAJOR, KVKIT_BACKEND_ABI_MINOR);
     return EXIT_OK;
+}
+
+int cli_run(cli_t *cli, int argc, char **argv)
+{
+    const char *name = argv[0];
+    if (strcmp(name, "help") == 0) {
+        const cli_cmd_t *cmd = argc > 1 ? cli_command(argv[1]) : NULL;
+        if (cmd != NULL)
+            return cli_help(cmd, stdout);
+        usage(stdout);
+        return EXIT_OK;
+    }
+    const cli_cmd_t *cmd = cli_command(name);
+    if (cmd == NULL)
+        return cli_error(EXIT_USAGE, "unknown command \"%s\" (see 'kvkit --help')", name);
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return cli_help(cmd, stdout);
+    optind = 0; /* glibc: re-initialize getopt for the command's own options */
+    return cmd->run(cli, argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -180,23 +206,7 @@ int main(int argc, char **argv)
     }
     cli.progress = !cli.quiet && isatty(STDERR_FILENO);
 
-    const char *name = argv[optind];
-    if (strcmp(name, "help") == 0) {
-        const cli_cmd_t *cmd = optind + 1 < argc ? cli_command(argv[optind + 1]) : NULL;
-        if (cmd != NULL)
-            return cli_help(cmd, stdout);
-        usage(stdout);
-        return EXIT_OK;
-    }
-    const cli_cmd_t *cmd = cli_command(name);
-    if (cmd == NULL)
-        return cli_error(EXIT_USAGE, "unknown command \"%s\" (see 'kvkit --help')", name);
-    for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return cli_help(cmd, stdout);
-    int first = optind;
-    optind = 0; /* glibc: re-initialize getopt for the command's own options */
-    int status = cmd->run(&cli, argc - first, argv + first);
+    int status = cli_run(&cli, argc - optind, argv + optind);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         perror("kvkit: write error on standard output");
         if (status == EXIT_OK)

@@ -64,12 +64,60 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+static struct {
+    int on;
+    kvkit_store_t **stores;
+    char **uris;
+    size_t n;
+} keep;
+
+void cli_keep_begin(void)
+{
+    keep.on = 1;
+}
+
+void cli_keep_end(void)
+{
+    for (size_t i = 0; i < keep.n; i++) {
+        kvkit_store_close(keep.stores[i]);
+        free(keep.uris[i]);
+    }
+    free(keep.stores);
+    free(keep.uris);
+    memset(&keep, 0, sizeof keep);
+}
+
+/* A second handle on a volatile store, so it lives on after `s` closes. */
+static void keep_alive(kvkit_store_t *s, const char *uri)
+{
+    const kvkit_backend_descriptor_t *d = kvkit_store_descriptor(s);
+    if (d == NULL || (d->flags & KVKIT_BACKEND_DURABLE))
+        return;
+    for (size_t i = 0; i < keep.n; i++)
+        if (strcmp(keep.uris[i], uri) == 0)
+            return;
+    kvkit_store_t **stores = realloc(keep.stores, (keep.n + 1) * sizeof *stores);
+    if (stores != NULL)
+        keep.stores = stores;
+    char **uris = realloc(keep.uris, (keep.n + 1) * sizeof *uris);
+    if (uris != NULL)
+        keep.uris = uris;
+    if (stores == NULL || uris == NULL || (uris[keep.n] = strdup(uri)) == NULL)
+        return;
+    if ((stores[keep.n] = kvkit_store_open(uri, NULL)) != NULL)
+        keep.n++;
+    else
+        free(uris[keep.n]);
+}
+
 kvkit_store_t *cli_open(const char *uri, int *status)
 {
     kvkit_error_t err = {0};
     kvkit_store_t *s = kvkit_store_open(uri, &err);
     if (s == NULL)
         *status = cli_fail(&err);
+    else if (keep.on)
+        keep_alive(s, uri);
     return s;
 }
 
