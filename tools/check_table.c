@@ -25,7 +25,7 @@ struct check_table {
     block_t *blocks;
     const char **docs, **skip;
     size_t n_docs, cap_docs, n_skip, cap_skip;
-    ct_entry_t *e;       /* by (field, sortable, key) once sealed */
+    ct_entry_t *e; /* by (field, sortable, key) once sealed */
     size_t n_e, cap_e;
     ct_entry_t **by_key; /* the same entries by (field, key) */
 };

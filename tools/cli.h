@@ -41,20 +41,20 @@ typedef struct cli_cmd {
 } cli_cmd_t;
 
 /* Commands, one group per file. */
-int cmd_backends(cli_t *cli, int argc, char **argv);      /* cmd_backends.c */
-int cmd_get(cli_t *cli, int argc, char **argv);           /* cmd_kv.c */
+int cmd_backends(cli_t *cli, int argc, char **argv); /* cmd_backends.c */
+int cmd_get(cli_t *cli, int argc, char **argv);      /* cmd_kv.c */
 int cmd_put(cli_t *cli, int argc, char **argv);
 int cmd_delete(cli_t *cli, int argc, char **argv);
-int cmd_ls(cli_t *cli, int argc, char **argv);            /* cmd_query.c */
+int cmd_ls(cli_t *cli, int argc, char **argv); /* cmd_query.c */
 int cmd_index(cli_t *cli, int argc, char **argv);
-int cmd_export(cli_t *cli, int argc, char **argv);        /* cmd_transfer.c */
+int cmd_export(cli_t *cli, int argc, char **argv); /* cmd_transfer.c */
 int cmd_import(cli_t *cli, int argc, char **argv);
 int cmd_copy(cli_t *cli, int argc, char **argv);
-int cmd_check(cli_t *cli, int argc, char **argv);         /* cmd_check.c */
-int cmd_compact(cli_t *cli, int argc, char **argv);       /* cmd_admin.c */
+int cmd_check(cli_t *cli, int argc, char **argv);   /* cmd_check.c */
+int cmd_compact(cli_t *cli, int argc, char **argv); /* cmd_admin.c */
 int cmd_repair(cli_t *cli, int argc, char **argv);
 int cmd_conformance(cli_t *cli, int argc, char **argv);
-int cmd_script(cli_t *cli, int argc, char **argv);        /* cmd_script.c */
+int cmd_script(cli_t *cli, int argc, char **argv); /* cmd_script.c */
 
 /* kvkit.c: the command table, dispatch (argv[0] is the command) and help. */
 const cli_cmd_t *cli_command(const char *name);
@@ -99,8 +99,7 @@ char *cli_slurp(FILE *in, size_t *len);
  * {"key":...,"value":...} line.  The value is embedded as JSON when it
  * parses, else as a JSON string.  Return 0, or -1 on a write error. */
 int cli_print_key(FILE *out, const char *key, size_t key_len, int json);
-int cli_print_doc(FILE *out, const char *key, size_t key_len, const char *value,
-                  size_t value_len);
+int cli_print_doc(FILE *out, const char *key, size_t key_len, const char *value, size_t value_len);
 
 /* Monotonic seconds. */
 double cli_now(void);
@@ -111,11 +110,11 @@ int cli_add_fields(const char ***fields, size_t *n, char *list);
 /*** progress.c ***/
 
 typedef struct cli_progress {
-    int on;            /* draw the bar (stderr is a terminal) */
-    int quiet;         /* no summary */
-    const char *verb;  /* "imported", "exported", "copied", "checked" */
-    const char *unit;  /* "documents" */
-    uint64_t total;    /* 0: unknown */
+    int on;           /* draw the bar (stderr is a terminal) */
+    int quiet;        /* no summary */
+    const char *verb; /* "imported", "exported", "copied", "checked" */
+    const char *unit; /* "documents" */
+    uint64_t total;   /* 0: unknown */
     uint64_t done;
     double start, last_draw;
     int drawn;
@@ -134,8 +133,8 @@ typedef struct cli_indexer cli_indexer_t;
 /* Options shared by put/index/import/copy/check: --schema FILE and
  * --index FIELD[,FIELD...].  Returns NULL (and *status) on error; an
  * indexer with neither is valid and produces no entries. */
-cli_indexer_t *cli_indexer_create(const char *schema_file, const char **fields,
-                                  size_t n_fields, int *status);
+cli_indexer_t *cli_indexer_create(const char *schema_file, const char **fields, size_t n_fields,
+                                  int *status);
 void cli_indexer_destroy(cli_indexer_t *ix);
 
 /* 1 when it knows how to index (a schema or --index was given). */
@@ -220,7 +219,6 @@ int cli_schema_query_value(struct cli_schema *s, const char *field, const char *
 /* Run an index (or $bucket) query through the document layer and print
  * the results like ls/index do; returns the exit status. */
 int cli_schema_run_query(struct cli_schema *s, kvkit_store_t *store, const char *bucket,
-                         const char *field, const json_t *lo, const json_t *hi, int docs,
-                         int json);
+                         const char *field, const json_t *lo, const json_t *hi, int docs, int json);
 
 #endif /* KVKIT_CLI_H */

@@ -32,8 +32,7 @@ static int maintenance(cli_t *cli, const char *cmd, int argc, char **argv)
     if (s == NULL)
         return status;
     status = cli_error(cli_exit_status(KVKIT_NOT_SUPPORTED),
-                       "%s: not supported by this backend (\"%s\")", cmd,
-                       kvkit_store_backend(s));
+                       "%s: not supported by this backend (\"%s\")", cmd, kvkit_store_backend(s));
     kvkit_store_close(s);
     return status;
 }
@@ -110,7 +109,8 @@ int cmd_conformance(cli_t *cli, int argc, char **argv)
     if (!find_conformance(prog, sizeof prog))
         return cli_error(EXIT_BACKEND,
                          "conformance: kvkit-conformance not found (looked in "
-                         "$KVKIT_CONFORMANCE, next to kvkit, and in %s)", KVKIT_BINDIR);
+                         "$KVKIT_CONFORMANCE, next to kvkit, and in %s)",
+                         KVKIT_BINDIR);
     char *path = NULL;
     kvkit_plugin_dirs_each(collect_api_dir, &path);
     if (path != NULL) {

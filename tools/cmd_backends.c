@@ -40,9 +40,9 @@ static int show_backend(void *ctx, const kvkit_backend_info_t *info)
         printf("%-10s BROKEN   %s\n           %s\n", info->name, info->path, info->error);
         return 0;
     }
-    printf("%-10s %-8s %s%s\n           ABI %u.%u  %s\n", info->name, info->version,
-           info->path, info->shadowed ? "  (shadowed by an earlier directory)" : "",
-           info->abi_major, info->abi_minor, info->description);
+    printf("%-10s %-8s %s%s\n           ABI %u.%u  %s\n", info->name, info->version, info->path,
+           info->shadowed ? "  (shadowed by an earlier directory)" : "", info->abi_major,
+           info->abi_minor, info->description);
     return 0;
 }
 

@@ -79,7 +79,8 @@ static int expect_values(check_t *c, const char *key, json_t *values)
     for (size_t f = 0; f < c->n_fields; f++) {
         json_t *list = json_object_get(values, c->fields[f]), *v;
         size_t i;
-        json_array_foreach(list, i, v) {
+        json_array_foreach(list, i, v)
+        {
             unsigned char *buf;
             size_t len;
             if (kvkit_index_encode(v, &buf, &len, &c->err) != KVKIT_OK)
@@ -178,8 +179,7 @@ static int check_exact(check_t *c, size_t from, size_t to)
     if (kvkit_index_decode(first->sortable, first->len, &value, &c->err) != KVKIT_OK)
         return c->err.code;
     found_t f = {0};
-    int rc = kvkit_store_index_keys(c->store, c->bucket, field, value, NULL, collect, &f,
-                                    &c->err);
+    int rc = kvkit_store_index_keys(c->store, c->bucket, field, value, NULL, collect, &f, &c->err);
     if (rc == KVKIT_OK && f.failed)
         rc = oom(c);
     if (rc == KVKIT_OK && f.n > 1)
@@ -301,7 +301,8 @@ static int repair(check_t *c, uint64_t *fixed)
     json_t *resave;
     kvkit_index_set_t *set = kvkit_index_set_create();
     int rc = set != NULL ? KVKIT_OK : KVKIT_NOMEM;
-    json_object_foreach(c->fix, key, resave) {
+    json_object_foreach(c->fix, key, resave)
+    {
         if (rc != KVKIT_OK)
             break;
         if (json_is_false(resave)) {
@@ -379,13 +380,12 @@ int cmd_check(cli_t *cli, int argc, char **argv)
         status = cli_fail(&c.err);
     } else {
         if (!cli->quiet)
-            fprintf(stderr,
-                    "kvkit: checked %llu documents in bucket \"%s\": %llu problem%s%s",
+            fprintf(stderr, "kvkit: checked %llu documents in bucket \"%s\": %llu problem%s%s",
                     (unsigned long long)docs, c.bucket, (unsigned long long)found,
                     found == 1 ? "" : "s", do_repair && found ? ", " : "\n");
         if (!cli->quiet && do_repair && found)
-            fprintf(stderr, "%llu keys re-saved, %llu problems left\n",
-                    (unsigned long long)fixed, (unsigned long long)c.n_problems);
+            fprintf(stderr, "%llu keys re-saved, %llu problems left\n", (unsigned long long)fixed,
+                    (unsigned long long)c.n_problems);
         status = c.n_problems == 0 ? EXIT_OK : EXIT_VALIDATION;
     }
     free_check(&c);

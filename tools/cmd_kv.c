@@ -97,8 +97,8 @@ static int add_entry(kvkit_index_set_t *set, const char *spec, kvkit_error_t *er
 {
     const char *eq = strchr(spec, '=');
     if (eq == NULL || eq == spec)
-        return kvkit_backend_error(err, KVKIT_INVALID, spec,
-                                   "--entry \"%s\": expected FIELD=VALUE", spec);
+        return kvkit_backend_error(err, KVKIT_INVALID, spec, "--entry \"%s\": expected FIELD=VALUE",
+                                   spec);
     char field[KVKIT_FIELD_MAX + 1];
     size_t flen = (size_t)(eq - spec);
     if (flen > KVKIT_FIELD_MAX)

@@ -47,8 +47,7 @@ typedef struct list_args {
     const char *schema;
 } list_args_t;
 
-static int parse_list_opts(const char *cmd, int argc, char **argv, int allow_value,
-                           list_args_t *a)
+static int parse_list_opts(const char *cmd, int argc, char **argv, int allow_value, list_args_t *a)
 {
     int c;
     memset(a, 0, sizeof *a);
@@ -134,8 +133,8 @@ int cmd_index(cli_t *cli, int argc, char **argv)
     if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;
     if (cli_indexer_schema(ix) != NULL)
-        status = cli_schema_run_query(cli_indexer_schema(ix), s, bucket, field, lo, hi, a.docs,
-                                      a.json);
+        status =
+            cli_schema_run_query(cli_indexer_schema(ix), s, bucket, field, lo, hi, a.docs, a.json);
     else
         status = drain(kvkit_store_index_iter(s, bucket, field, lo, hi, a.docs), a.docs, a.json);
     goto out;

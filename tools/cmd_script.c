@@ -96,8 +96,8 @@ int cmd_script(cli_t *cli, int argc, char **argv)
             status = cli_error(EXIT_USAGE, "script \"%s\", line %lu: %s", path, lineno,
                                n == -1 ? "unterminated quote" : "too many words");
         else if (n > 0 && (status = run_line(cli, n, words)) != EXIT_OK)
-            fprintf(stderr, "kvkit: script \"%s\" stopped at line %lu (exit status %d)\n",
-                    path, lineno, status);
+            fprintf(stderr, "kvkit: script \"%s\" stopped at line %lu (exit status %d)\n", path,
+                    lineno, status);
         fflush(stdout);
     }
     if (status == EXIT_OK && ferror(in))

@@ -137,12 +137,9 @@ static int parse_batch(const char *cmd, const char *arg, size_t *out)
 }
 
 static const struct option bulk_opts[] = {
-    {"schema", required_argument, NULL, 's'},
-    {"index", required_argument, NULL, 'i'},
-    {"no-index", no_argument, NULL, 'n'},
-    {"json-form", no_argument, NULL, 'j'},
-    {"batch", required_argument, NULL, 'b'},
-    {NULL, 0, NULL, 0},
+    {"schema", required_argument, NULL, 's'}, {"index", required_argument, NULL, 'i'},
+    {"no-index", no_argument, NULL, 'n'},     {"json-form", no_argument, NULL, 'j'},
+    {"batch", required_argument, NULL, 'b'},  {NULL, 0, NULL, 0},
 };
 
 typedef struct bulk_args {
@@ -261,7 +258,8 @@ int cmd_import(cli_t *cli, int argc, char **argv)
             line[--len] = '\0';
         if (strspn(line, " \t") == (size_t)len)
             continue; /* blank line */
-        if ((rc = import_line(&w, ix, a.json_form, bucket, line, (size_t)len, lineno, &err)) == KVKIT_OK)
+        if ((rc = import_line(&w, ix, a.json_form, bucket, line, (size_t)len, lineno, &err)) ==
+            KVKIT_OK)
             cli_progress_update(&p, ++n, pos);
     }
     free(line);
@@ -309,8 +307,8 @@ static int copy_bucket(const cli_t *cli, kvkit_store_t *src, writer_t *w, cli_in
             rc = cli_indexer_prepare(ix, doc, 1, NULL, w->set, &e);
             json_decref(doc);
             if (rc != KVKIT_OK) {
-                kvkit_backend_error(err, rc, key, "copy \"%s\" in bucket \"%s\": %s", key,
-                                    bucket, e.text);
+                kvkit_backend_error(err, rc, key, "copy \"%s\" in bucket \"%s\": %s", key, bucket,
+                                    e.text);
                 break;
             }
         }

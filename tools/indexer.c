@@ -21,8 +21,8 @@ struct cli_indexer {
     struct cli_schema *schema; /* --schema (schema.c) */
 };
 
-cli_indexer_t *cli_indexer_create(const char *schema_file, const char **fields,
-                                  size_t n_fields, int *status)
+cli_indexer_t *cli_indexer_create(const char *schema_file, const char **fields, size_t n_fields,
+                                  int *status)
 {
     if (schema_file != NULL && n_fields > 0) {
         *status = cli_error(EXIT_USAGE, "--schema and --index exclude each other");
@@ -98,8 +98,7 @@ static int fields_entries(cli_indexer_t *ix, const json_t *doc, kvkit_index_set_
         int rc = kvkit_index_set_add(set, ix->fields[i], v, &e);
         if (rc == KVKIT_INVALID)
             return kvkit_backend_error(err, KVKIT_VALIDATION, ix->fields[i],
-                                       "field \"%s\" cannot be indexed: %s", ix->fields[i],
-                                       e.text);
+                                       "field \"%s\" cannot be indexed: %s", ix->fields[i], e.text);
         if (rc != KVKIT_OK) {
             *err = e;
             return rc;
@@ -146,9 +145,8 @@ json_t *cli_indexer_values(cli_indexer_t *ix, const json_t *doc, kvkit_error_t *
         if (json_is_array(v)) {
             size_t j;
             json_t *e;
-            json_array_foreach(v, j, e)
-                if (json_is_number(e) || json_is_string(e))
-                    json_array_append(list, e);
+            json_array_foreach(v, j, e) if (json_is_number(e) || json_is_string(e))
+                json_array_append(list, e);
         } else if (json_is_number(v) || json_is_string(v)) {
             json_array_append(list, (json_t *)v);
         }

@@ -16,11 +16,10 @@
 
 #include "cli.h"
 
-#define STORE_HELP                                                             \
-    "  -s, --store STORE   store string NAME:LOCATION[?k=v&...]\n"
+#define STORE_HELP "  -s, --store STORE   store string NAME:LOCATION[?k=v&...]\n"
 
-#define INDEX_HELP                                                             \
-    "      --schema FILE   validate and index documents with this schema\n"    \
+#define INDEX_HELP                                                                                 \
+    "      --schema FILE   validate and index documents with this schema\n"                        \
     "      --index FIELDS  index these top-level fields (comma-separated)\n"
 
 static const cli_cmd_t commands[] = {
@@ -56,23 +55,20 @@ static const cli_cmd_t commands[] = {
      "Write every document of BUCKET to stdout as {\"key\":...,\"value\":...} lines.\n"},
     {"import", cmd_import, "[--schema FILE [--json-form] | --index FIELDS] [--batch N] BUCKET",
      "Read {\"key\":...,\"value\":...} lines from stdin and store them, N per batch\n"
-     "(default 1000).  With --schema, values are in the stored form export writes.\n"
-     INDEX_HELP
+     "(default 1000).  With --schema, values are in the stored form export writes.\n" INDEX_HELP
      "      --json-form     values are in the schema's JSON form, as put takes them\n"
      "      --batch N       documents per batch write\n"},
     {"copy", cmd_copy,
      "(--schema FILE | --index FIELDS | --no-index) [--batch N] SRC_STORE DST_STORE [BUCKET...]",
      "Copy every document of each BUCKET (default: the schema's bucket) from\n"
      "SRC_STORE to DST_STORE.  Index entries cannot be read back from a store, so\n"
-     "they are recomputed from --schema or --index; --no-index copies documents only.\n"
-     INDEX_HELP
+     "they are recomputed from --schema or --index; --no-index copies documents only.\n" INDEX_HELP
      "      --no-index      copy documents without index entries\n"
      "      --batch N       documents per batch write\n"},
     {"check", cmd_check, "(--schema FILE | --index FIELDS) [--repair] BUCKET",
      "Verify that the index entries of BUCKET agree with its documents; print each\n"
      "mismatch as a JSON line.  --repair re-saves the documents concerned and removes\n"
-     "entries that point at missing documents.  Exit 3 when mismatches remain.\n"
-     INDEX_HELP
+     "entries that point at missing documents.  Exit 3 when mismatches remain.\n" INDEX_HELP
      "      --repair        fix what was found\n"},
     {"compact", cmd_compact, "", "Compact the store, where the backend supports it.\n"},
     {"repair", cmd_repair, "", "Repair the store's files, where the backend supports it.\n"},
@@ -107,16 +103,15 @@ int cli_help(const cli_cmd_t *cmd, FILE *out)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: kvkit [-s STORE] [-P DIR]... [-q] COMMAND [ARGS...]\n"
-            "       kvkit COMMAND --help | --help | --version\n\n"
-            "Options:\n" STORE_HELP
-            "                      (default: $KVKIT_STORE, else " CLI_DEFAULT_STORE ")\n"
-            "  -P, --plugin-dir DIR  search DIR for backend plugins first (repeatable)\n"
-            "  -q, --quiet         no progress bar and no summary lines\n"
-            "  -h, --help          show this help\n"
-            "  -V, --version       show the library and plugin ABI versions\n\n"
-            "Commands:\n");
+    fprintf(out, "Usage: kvkit [-s STORE] [-P DIR]... [-q] COMMAND [ARGS...]\n"
+                 "       kvkit COMMAND --help | --help | --version\n\n"
+                 "Options:\n" STORE_HELP
+                 "                      (default: $KVKIT_STORE, else " CLI_DEFAULT_STORE ")\n"
+                 "  -P, --plugin-dir DIR  search DIR for backend plugins first (repeatable)\n"
+                 "  -q, --quiet         no progress bar and no summary lines\n"
+                 "  -h, --help          show this help\n"
+                 "  -V, --version       show the library and plugin ABI versions\n\n"
+                 "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].usage);
     fprintf(out, "\nExit status: 0 ok, 1 not found, 2 usage, 3 validation, "
@@ -153,12 +148,9 @@ int cli_run(cli_t *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"store", required_argument, NULL, 's'},
-        {"plugin-dir", required_argument, NULL, 'P'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"store", required_argument, NULL, 's'}, {"plugin-dir", required_argument, NULL, 'P'},
+        {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
     };
     cli_t cli = {.argv0 = argv[0]};
     int c;

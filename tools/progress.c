@@ -65,8 +65,8 @@ void cli_progress_update(cli_progress_t *p, uint64_t done, uint64_t pos)
     } else {
         char el[32];
         format_duration(el, sizeof el, elapsed);
-        len = snprintf(line, sizeof line, "%llu %s  %.0f/s  %s elapsed",
-                       (unsigned long long)done, p->unit, rate, el);
+        len = snprintf(line, sizeof line, "%llu %s  %.0f/s  %s elapsed", (unsigned long long)done,
+                       p->unit, rate, el);
     }
     /* pad to erase a longer previous line */
     fprintf(stderr, "\r%-*s", len < 72 ? 72 : len, line);
@@ -83,7 +83,6 @@ void cli_progress_end(cli_progress_t *p, uint64_t done, const char *what)
         return;
     double elapsed = cli_now() - p->start;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
-    fprintf(stderr, "kvkit: %s %llu %s%s%s in %.2f s (%.0f/s)\n", p->verb,
-            (unsigned long long)done, p->unit, what && *what ? " " : "", what ? what : "",
-            elapsed, rate);
+    fprintf(stderr, "kvkit: %s %llu %s%s%s in %.2f s (%.0f/s)\n", p->verb, (unsigned long long)done,
+            p->unit, what && *what ? " " : "", what ? what : "", elapsed, rate);
 }

@@ -35,8 +35,8 @@ int cli_schema_load(const char *path, struct cli_schema **out, kvkit_error_t *er
     }
     int rc = kvkit_schema_list_load_file(path, NULL, &s->list, err);
     if (rc == KVKIT_OK && kvkit_schema_list_count(s->list) == 0)
-        rc = kvkit_backend_error(err, KVKIT_INVALID, path, "--schema \"%s\": no schema in it",
-                                 path);
+        rc =
+            kvkit_backend_error(err, KVKIT_INVALID, path, "--schema \"%s\": no schema in it", path);
     if (rc != KVKIT_OK) {
         cli_schema_free(s);
         return rc;
@@ -68,8 +68,7 @@ int cli_schema_bind(struct cli_schema *s, const char *bucket, kvkit_error_t *err
         found = kvkit_schema_list_at(s->list, 0);
     if (found == NULL)
         return kvkit_backend_error(err, KVKIT_INVALID, bucket,
-                                   "--schema \"%s\": no schema for bucket \"%s\"", s->path,
-                                   bucket);
+                                   "--schema \"%s\": no schema for bucket \"%s\"", s->path, bucket);
     s->cur = found;
     s->n_fields = 0;
     size_t np = kvkit_schema_prop_count(found);
@@ -127,9 +126,8 @@ json_t *cli_schema_values(struct cli_schema *s, const json_t *doc, kvkit_error_t
         if (json_is_array(v)) {
             size_t j;
             json_t *e;
-            json_array_foreach(v, j, e)
-                if (json_is_number(e) || json_is_string(e))
-                    json_array_append(list, e);
+            json_array_foreach(v, j, e) if (json_is_number(e) || json_is_string(e))
+                json_array_append(list, e);
         } else if (json_is_number(v) || json_is_string(v)) {
             json_array_append(list, (json_t *)v);
         }
@@ -164,8 +162,8 @@ int cli_schema_query_value(struct cli_schema *s, const char *field, const char *
             *out = NULL;
             return kvkit_backend_error(err, KVKIT_VALIDATION, field,
                                        "field \"%s\" (%s) is queried with numbers: "
-                                       "\"%s\" is not a number", field,
-                                       kvkit_prop_kind_name(kvkit_prop_kind(p)), text);
+                                       "\"%s\" is not a number",
+                                       field, kvkit_prop_kind_name(kvkit_prop_kind(p)), text);
         }
         return KVKIT_OK;
     case KVKIT_PROP_STRING:
@@ -183,8 +181,7 @@ int cli_schema_query_value(struct cli_schema *s, const char *field, const char *
 }
 
 int cli_schema_run_query(struct cli_schema *s, kvkit_store_t *store, const char *bucket,
-                         const char *field, const json_t *lo, const json_t *hi, int docs,
-                         int json)
+                         const char *field, const json_t *lo, const json_t *hi, int docs, int json)
 {
     kvkit_error_t err = {0};
     kvkit_query_t *q = NULL;

@@ -205,8 +205,7 @@ int cli_print_key(FILE *out, const char *key, size_t key_len, int json)
     return putc('\n', out) == EOF ? -1 : 0;
 }
 
-int cli_print_doc(FILE *out, const char *key, size_t key_len, const char *value,
-                  size_t value_len)
+int cli_print_doc(FILE *out, const char *key, size_t key_len, const char *value, size_t value_len)
 {
     fputs("{\"key\":", out);
     if (print_json_string(out, key, key_len) != 0)
