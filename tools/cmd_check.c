@@ -380,12 +380,14 @@ int cmd_check(cli_t *cli, int argc, char **argv)
         status = cli_fail(&c.err);
     } else {
         if (!cli->quiet)
-            fprintf(stderr, "kvkit: checked %llu documents in bucket \"%s\": %llu problem%s%s",
-                    (unsigned long long)docs, c.bucket, (unsigned long long)found,
-                    found == 1 ? "" : "s", do_repair && found ? ", " : "\n");
+            fprintf(stderr, "kvkit: checked %llu document%s in bucket \"%s\": %llu problem%s%s",
+                    (unsigned long long)docs, docs == 1 ? "" : "s", c.bucket,
+                    (unsigned long long)found, found == 1 ? "" : "s",
+                    do_repair && found ? ", " : "\n");
         if (!cli->quiet && do_repair && found)
-            fprintf(stderr, "%llu keys re-saved, %llu problems left\n", (unsigned long long)fixed,
-                    (unsigned long long)c.n_problems);
+            fprintf(stderr, "%llu key%s re-saved, %llu problem%s left\n", (unsigned long long)fixed,
+                    fixed == 1 ? "" : "s", (unsigned long long)c.n_problems,
+                    c.n_problems == 1 ? "" : "s");
         status = c.n_problems == 0 ? EXIT_OK : EXIT_VALIDATION;
     }
     free_check(&c);

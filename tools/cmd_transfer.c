@@ -298,11 +298,13 @@ static int copy_bucket(const cli_t *cli, kvkit_store_t *src, writer_t *w, cli_in
         const char *value = kvkit_iter_value(it, &vlen);
         kvkit_index_set_clear(w->set);
         if (cli_indexer_active(ix)) {
-            char what[KVKIT_KEY_MAX + 16];
-            snprintf(what, sizeof what, "\"%s\"", key);
-            json_t *doc = cli_parse_json(value, vlen, what, err);
-            if (doc == NULL)
+            json_t *doc = json_loadb(value, vlen, JSON_DECODE_ANY, NULL);
+            if (doc == NULL) { /* the message is built only on failure */
+                char what[KVKIT_KEY_MAX + 16];
+                snprintf(what, sizeof what, "\"%s\"", key);
+                cli_parse_json(value, vlen, what, err);
                 break;
+            }
             kvkit_error_t e = {0};
             rc = cli_indexer_prepare(ix, doc, 1, NULL, w->set, &e);
             json_decref(doc);

@@ -83,6 +83,8 @@ void cli_progress_end(cli_progress_t *p, uint64_t done, const char *what)
         return;
     double elapsed = cli_now() - p->start;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
-    fprintf(stderr, "kvkit: %s %llu %s%s%s in %.2f s (%.0f/s)\n", p->verb, (unsigned long long)done,
-            p->unit, what && *what ? " " : "", what ? what : "", elapsed, rate);
+    int one = done == 1; /* "1 document": the unit is a plural ending in 's' */
+    fprintf(stderr, "kvkit: %s %llu %.*s%s%s in %.2f s (%.0f/s)\n", p->verb,
+            (unsigned long long)done, (int)strlen(p->unit) - one, p->unit, what && *what ? " " : "",
+            what ? what : "", elapsed, rate);
 }

@@ -25,7 +25,7 @@ test_check_missing_entry_found_and_repaired() {
     kv -s "$s" check --index n --repair b
     expect_status 0
     expect_out_has '"problem":"missing_entry"'
-    expect_err_has "1 keys re-saved, 0 problems left"
+    expect_err_has "1 key re-saved, 0 problems left"
     kv -s "$s" index b n 2
     expect_out "k2"
     kv -s "$s" check --index n b
