@@ -77,7 +77,10 @@ typedef struct kv {
 } kv_t;
 
 int et_kv_from_json(const json_t *kvs, kv_t *out, const char *subject, kvkit_error_t *err);
-/* Linearizable point read of k, at `revision` when > 0. */
+/* Point read of k: revision > 0: at that revision; 0: linearizable, the
+ * latest; ET_LOCAL: what the member has applied (serializable: no round to
+ * the leader, possibly stale - for hints the txn compare double-checks). */
+#define ET_LOCAL (-1)
 int et_range_one(etcd_t *e, const buf_t *k, int64_t revision, kv_t *out, const char *subject,
                  kvkit_error_t *err);
 

@@ -132,14 +132,14 @@ int et_kv_from_json(const json_t *kvs, kv_t *out, const char *subject, kvkit_err
     return KVKIT_OK;
 }
 
-/* Linearizable point read of k, at `revision` when > 0. */
 int et_range_one(etcd_t *e, const buf_t *k, int64_t revision, kv_t *out, const char *subject,
                  kvkit_error_t *err)
 {
     memset(out, 0, sizeof *out);
     json_t *req = et_req_key(k), *resp = NULL;
     if (req == NULL ||
-        (revision > 0 && json_object_set_new(req, "revision", et_rev_string(revision)) != 0)) {
+        (revision > 0 && json_object_set_new(req, "revision", et_rev_string(revision)) != 0) ||
+        (revision == ET_LOCAL && json_object_set_new(req, "serializable", json_true()) != 0)) {
         json_decref(req);
         return et_nomem(err, subject);
     }

@@ -7,7 +7,9 @@
 
 /*** writing: one txn, retried on lost races, settled when ambiguous ***/
 
-/* The current manifests, from the cache when allowed, else read. */
+/* The current manifests, from the cache when allowed, else read from the
+ * member's local state: either may be stale, which only costs a failed txn
+ * (its failure branch reads the manifests linearizably). */
 static int read_manifests(wctx_t *x, bool cached, kvkit_error_t *err)
 {
     for (size_t i = 0; i < x->n; i++) {
@@ -15,7 +17,7 @@ static int read_manifests(wctx_t *x, bool cached, kvkit_error_t *err)
         free(w->manifest.value);
         if (cached && et_cache_get(x->e, &w->mkey, &w->manifest))
             continue;
-        int rc = et_range_one(x->e, &w->mkey, 0, &w->manifest, w->key, err);
+        int rc = et_range_one(x->e, &w->mkey, ET_LOCAL, &w->manifest, w->key, err);
         if (rc != KVKIT_OK)
             return rc;
         et_cache_put(x->e, &w->mkey, &w->manifest);
