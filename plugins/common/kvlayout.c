@@ -232,7 +232,9 @@ static void pred_value(buf_t *b, const mentry_t *pred)
 /*** save and delete, into a batch ***/
 
 /* Manifests written earlier in the same batch, so a batch that touches one
- * key twice reads its own writes. */
+ * key twice reads its own writes.  Entries in insertion order plus an
+ * open-addressing hash index over them: lookups stay O(1) however large the
+ * batch (a linear scan made batch writes quadratic in the batch size). */
 typedef struct overlay {
     struct {
         unsigned char *mkey;
@@ -241,6 +243,8 @@ typedef struct overlay {
         size_t manifest_len;
     } *v;
     size_t n, cap;
+    uint32_t *slots; /* index + 1 into v; 0 = empty */
+    size_t n_slots;  /* a power of two, at least twice n */
 } overlay_t;
 
 static void overlay_free(overlay_t *o)
@@ -250,20 +254,60 @@ static void overlay_free(overlay_t *o)
         free(o->v[i].manifest);
     }
     free(o->v);
+    free(o->slots);
+}
+
+static uint64_t hash_bytes(const unsigned char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot holding mkey, or the empty slot where it would go. */
+static size_t overlay_slot(const overlay_t *o, const unsigned char *k, size_t klen)
+{
+    size_t mask = o->n_slots - 1, i = (size_t)hash_bytes(k, klen) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t e = o->slots[i];
+        if (e == 0)
+            return i;
+        if (o->v[e - 1].mkey_len == klen && memcmp(o->v[e - 1].mkey, k, klen) == 0)
+            return i;
+    }
 }
 
 static int overlay_find(const overlay_t *o, const buf_t *mkey)
 {
-    for (size_t i = o->n; i-- > 0;)
-        if (o->v[i].mkey_len == mkey->len && memcmp(o->v[i].mkey, mkey->p, mkey->len) == 0)
-            return (int)i;
-    return -1;
+    if (o->n_slots == 0)
+        return -1;
+    uint32_t e = o->slots[overlay_slot(o, mkey->p, mkey->len)];
+    return e == 0 ? -1 : (int)(e - 1);
+}
+
+static int overlay_grow(overlay_t *o)
+{
+    size_t n_slots = o->n_slots ? 2 * o->n_slots : 32;
+    uint32_t *slots = calloc(n_slots, sizeof *slots);
+    if (slots == NULL)
+        return KVKIT_NOMEM;
+    free(o->slots);
+    o->slots = slots;
+    o->n_slots = n_slots;
+    for (size_t i = 0; i < o->n; i++)
+        o->slots[overlay_slot(o, o->v[i].mkey, o->v[i].mkey_len)] = (uint32_t)(i + 1);
+    return KVKIT_OK;
 }
 
 static int overlay_set(overlay_t *o, const buf_t *mkey, const buf_t *manifest)
 {
     int i = overlay_find(o, mkey);
     if (i < 0) {
+        if (o->n == UINT32_MAX - 1)
+            return KVKIT_TOO_LARGE;
+        if (2 * (o->n + 1) > o->n_slots && overlay_grow(o) != KVKIT_OK)
+            return KVKIT_NOMEM;
         if (o->n == o->cap) {
             size_t cap = o->cap ? 2 * o->cap : 16;
             void *g = realloc(o->v, cap * sizeof *o->v);
@@ -279,6 +323,7 @@ static int overlay_set(overlay_t *o, const buf_t *mkey, const buf_t *manifest)
         o->v[i].mkey_len = mkey->len;
         o->v[i].manifest = NULL;
         o->n++;
+        o->slots[overlay_slot(o, mkey->p, mkey->len)] = (uint32_t)o->n;
     }
     free(o->v[i].manifest);
     o->v[i].manifest = NULL;
