@@ -59,6 +59,8 @@ static const op_slot_t op_slots[] = {
     OP_SLOT("get_rev", get_rev, false),
     OP_SLOT("save_if", save_if, false),
     OP_SLOT("get_siblings", get_siblings, false),
+    OP_SLOT("compact", compact, false),
+    OP_SLOT("repair", repair, false),
 };
 #define N_OP_SLOTS (sizeof op_slots / sizeof op_slots[0])
 

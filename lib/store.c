@@ -162,6 +162,10 @@ int kvkit_store_supports(const kvkit_store_t *s, const char *op)
         return o->save_if != NULL;
     if (strcmp(op, "get_siblings") == 0)
         return o->get_siblings != NULL;
+    if (strcmp(op, "compact") == 0)
+        return o->compact != NULL;
+    if (strcmp(op, "repair") == 0)
+        return o->repair != NULL;
     return 0;
 }
 
@@ -365,4 +369,43 @@ int kvkit_store_save_if(kvkit_store_t *s, const char *bucket, const char *key,
     if (new_revision)
         *new_revision = rev;
     return KVKIT_OK;
+}
+
+/*** maintenance ***/
+
+int kvkit_store_compact(kvkit_store_t *s, kvkit_error_t *err)
+{
+    CHECK_STORE(s, err);
+    if (s->backend->ops.compact == NULL)
+        return kvkit__store_unsupported(s, "compact", err);
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.compact(s->handle, &berr);
+    kvkit__store_leave(s);
+    return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "compact", "");
+}
+
+int kvkit_repair(const char *uri, kvkit_error_t *err)
+{
+    kvkit__uri_t u;
+    int rc = kvkit__uri_parse(uri, &u, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    kvkit__backend_t *b;
+    if ((rc = kvkit__backend_acquire(u.name, &b, err)) != KVKIT_OK) {
+        kvkit__uri_free(&u);
+        return rc;
+    }
+    if (b->ops.repair == NULL) {
+        rc = kvkit__error(err, KVKIT_NOT_SUPPORTED, "repair",
+                          "%s: repair is not supported by this backend", b->name);
+    } else {
+        kvkit_error_t berr = {0};
+        rc = b->ops.repair(u.location, u.options, u.n_options, &berr);
+        if (rc != KVKIT_OK)
+            kvkit__error_from_backend(err, &berr, rc, b->name, "repair", u.location);
+    }
+    kvkit__backend_release(b);
+    kvkit__uri_free(&u);
+    return rc;
 }

@@ -1,10 +1,10 @@
 /*
  * cmd_admin.c - store maintenance: compact, repair, conformance.
  *
- * The plugin ABI has no compact or repair operation yet, so both answer
- * "not supported by this backend" after opening the store (which checks
- * the store string and names the backend).  conformance runs the
- * installed kvkit-conformance program.
+ * compact works on an open store; repair works on a closed one (a damaged
+ * store may not open).  Backends without the operation answer "not
+ * supported by this backend".  conformance runs the installed
+ * kvkit-conformance program.
  */
 #include <config.h>
 
@@ -27,14 +27,21 @@ static int maintenance(cli_t *cli, const char *cmd, int argc, char **argv)
     static const struct option opts[] = {{NULL, 0, NULL, 0}};
     if (getopt_long(argc, argv, "", opts, NULL) != -1 || optind != argc)
         return cli_usage(cmd, "no arguments expected");
-    int status = EXIT_OK;
-    kvkit_store_t *s = cli_open(cli->store, &status);
-    if (s == NULL)
-        return status;
-    status = cli_error(cli_exit_status(KVKIT_NOT_SUPPORTED),
-                       "%s: not supported by this backend (\"%s\")", cmd, kvkit_store_backend(s));
-    kvkit_store_close(s);
-    return status;
+    kvkit_error_t err = {0};
+    int rc;
+    if (strcmp(cmd, "repair") == 0) {
+        rc = kvkit_repair(cli->store, &err);
+    } else {
+        int status = EXIT_OK;
+        kvkit_store_t *s = cli_open(cli->store, &status);
+        if (s == NULL)
+            return status;
+        rc = kvkit_store_compact(s, &err);
+        kvkit_store_close(s);
+    }
+    if (rc != KVKIT_OK)
+        return cli_error(cli_exit_status(rc), "%s: %s", cmd, err.text);
+    return EXIT_OK;
 }
 
 int cmd_compact(cli_t *cli, int argc, char **argv)

@@ -266,6 +266,20 @@ typedef int kvkit_backend_get_siblings_f(void *handle, const char *bucket,
         const char *key, kvkit_backend_value_fn fn, void *ctx, kvkit_error_t *err);
 typedef kvkit_backend_get_siblings_f *kvkit_backend_get_siblings_fn;
 
+/* Optional (ABI 1.1): compact the engine's files for an open store
+ * (reclaim space of deleted and overwritten data).  Safe while other
+ * threads use the store. */
+typedef int kvkit_backend_compact_f(void *handle, kvkit_error_t *err);
+typedef kvkit_backend_compact_f *kvkit_backend_compact_fn;
+
+/* Optional (ABI 1.1): repair the store at `location` with the engine's own
+ * recovery (no handle: a damaged store may not open).  The store must not
+ * be open anywhere: return KVKIT_LOCKED when it is.  Data in damaged parts
+ * may be lost; say what the engine salvages in your documentation. */
+typedef int kvkit_backend_repair_f(const char *location,
+        const kvkit_backend_option_t *options, size_t n_options, kvkit_error_t *err);
+typedef kvkit_backend_repair_f *kvkit_backend_repair_fn;
+
 /*** helpers for plugin authors (header-only: no libkvkit symbol needed) ***/
 
 /* Symbol spelling: in NAME.c, `#define KVKIT_BACKEND_NAME NAME` before

@@ -94,7 +94,9 @@ typedef struct kvkit_backend_ops {
     kvkit_backend_get_rev_fn get_rev;             /* optional */
     kvkit_backend_save_if_fn save_if;             /* optional */
     kvkit_backend_get_siblings_fn get_siblings;   /* optional (ABI 1.1) */
-    void *reserved[13];                           /* zero: room for new ops */
+    kvkit_backend_compact_fn compact;             /* optional (ABI 1.1) */
+    kvkit_backend_repair_fn repair;               /* optional (ABI 1.1) */
+    void *reserved[11];                           /* zero: room for new ops */
 } kvkit_backend_ops_t;
 
 int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err);
@@ -142,8 +144,19 @@ const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *st
 
 /* 1 if the backend implements the optional operation ("index_lookup",
  * "list_keys", "index_docs", "write_batch", "get_rev", "save_if",
- * "get_siblings"), else 0. */
+ * "get_siblings", "compact", "repair"), else 0. */
 int kvkit_store_supports(const kvkit_store_t *store, const char *op);
+
+/*** maintenance ***/
+
+/* Compact the store's files (KVKIT_NOT_SUPPORTED when the backend cannot). */
+int kvkit_store_compact(kvkit_store_t *store, kvkit_error_t *err);
+
+/* Repair the store named by `uri` with its engine's recovery, without
+ * opening it (a damaged store may not open).  The store must not be open in
+ * any process (KVKIT_LOCKED).  KVKIT_NOT_SUPPORTED when the backend has no
+ * repair.  Data in damaged parts may be lost: see the backend's manual. */
+int kvkit_repair(const char *uri, kvkit_error_t *err);
 
 /*** index values ***/
 

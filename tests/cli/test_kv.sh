@@ -142,10 +142,23 @@ test_bad_store_option_exit_2() {
 test_compact_and_repair_not_supported() {
     kv -s memory: compact
     expect_status 4
-    expect_err_has 'compact: not supported by this backend ("memory")'
+    expect_err_has 'compact: memory: compact is not supported by this backend'
     kv -s memory: repair
     expect_status 4
-    expect_err_has 'repair: not supported by this backend ("memory")'
+    expect_err_has 'repair: memory: repair is not supported by this backend'
+}
+
+test_compact_and_repair_leveldb() {
+    local db="$TMP/maint-db"
+    kv -s "leveldb:$db" put b k '{"a":1}'
+    expect_status 0
+    kv -s "leveldb:$db" compact
+    expect_status 0
+    kv -s "leveldb:$db" repair
+    expect_status 0
+    kv -s "leveldb:$db" get b k
+    expect_status 0
+    expect_out_has '{"a":1}'
 }
 
 test_plugin_dir_option_absolute_and_relative() {
