@@ -64,6 +64,7 @@ extern "C" {
 #define KVKIT_BACKEND_ORDERED (1u << 2)     /* list_keys/index_lookup return sorted results */
 #define KVKIT_BACKEND_ATOMIC (1u << 3)      /* a save/delete changes doc + index atomically */
 #define KVKIT_BACKEND_DURABLE (1u << 4)     /* data outlives the process */
+#define KVKIT_BACKEND_ATOMIC_BATCH (1u << 5) /* write_batch applies all or nothing */
 
 /* Exported (const, static storage) as KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor).
  * libkvkit refuses the plugin unless abi_major equals its own and abi_minor

@@ -312,9 +312,13 @@ int kvkit_batch_save(kvkit_batch_t *batch, const char *bucket, const char *key,
 int kvkit_batch_delete(kvkit_batch_t *batch, const char *bucket,
                        const char *key, kvkit_error_t *err);
 size_t kvkit_batch_size(const kvkit_batch_t *batch);
-/* Apply the batch: one backend write_batch when supported (atomic on
- * KVKIT_BACKEND_ATOMIC engines), else each write in order, stopping at the
- * first error.  The batch is left as it was (clear it by destroying). */
+/* Apply the batch: one backend write_batch when supported, else each write
+ * in order, stopping at the first error.  All or nothing only on backends
+ * whose descriptor has KVKIT_BACKEND_ATOMIC_BATCH (memory, LevelDB); on
+ * others each document still changes together with its index entries
+ * (KVKIT_BACKEND_ATOMIC) but a failure may leave part of the batch applied
+ * (etcd splits batches larger than its transaction limits).  The batch is
+ * left as it was (clear it by destroying). */
 int kvkit_store_write(kvkit_store_t *store, const kvkit_batch_t *batch,
                       kvkit_error_t *err);
 

@@ -344,7 +344,8 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .abi_major = KVKIT_BACKEND_ABI_MAJOR,
     .abi_minor = KVKIT_BACKEND_ABI_MINOR,
     .struct_size = sizeof(kvkit_backend_descriptor_t),
-    .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC,
+    .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC |
+             KVKIT_BACKEND_ATOMIC_BATCH,
     .name = "memory",
     .version = "1.0",
     .description = "in-process ordered store (skip list); memory:NAME is shared in the process",
