@@ -132,8 +132,14 @@ int kvkit_doc_attr_set_string(kvkit_doc_t *d, const char *name, const char *valu
     if (value == NULL)
         return set_built(d, name, json_null(), err);
     json_t *v = json_string(value);
-    if (v == NULL && check_name(d, name, NULL) == KVKIT_OK)
-        return kvkit__error(err, KVKIT_INVALID, name, "\"%s\": value is not valid UTF-8", name);
+    if (v == NULL && check_name(d, name, NULL) == KVKIT_OK) {
+        /* out of memory, or not UTF-8: the unchecked copy tells which */
+        json_t *raw = json_string_nocheck(value);
+        json_decref(raw);
+        if (raw != NULL)
+            return kvkit__error(err, KVKIT_INVALID, name, "\"%s\": value is not valid UTF-8",
+                                name);
+    }
     return set_built(d, name, v, err);
 }
 
