@@ -3,6 +3,14 @@
  * documents, index entries and manifests in the shared ordered layout
  * (plugins/common/kvlayout.h).
  *
+ *   leveldb:/path/to/dir?create_if_missing=true&error_if_exists=false
+ *          &cache_mb=N&bloom_bits=10&compression=snappy|none
+ *          &write_buffer_mb=N&sync=false&paranoid_checks=false
+ *
+ * (defaults shown; without cache_mb / write_buffer_mb LevelDB's own 8 MiB
+ * block cache and 4 MiB write buffer apply; bloom_bits=0 turns the filter
+ * off.  paranoid_checks also verifies checksums on every read.)
+ *
  * Every save/delete/write_batch is one leveldb_writebatch, built and
  * committed under the store's write mutex so the manifest read and the
  * commit are one step.  Reads take no lock: LevelDB is thread-safe, and
@@ -12,6 +20,11 @@
  * Besides the ABI operations the plugin exports two maintenance functions
  * that are not in the ABI yet: kvkit_backend_compact (an open store) and
  * kvkit_backend_repair (a closed database, by location and options).
+ *
+ * fork(): LevelDB runs compactions on one background thread per process,
+ * started on first need, and that thread does not survive fork().  A child
+ * forked after its parent used LevelDB must not use LevelDB (exec first):
+ * its compactions would never run and closing a store would wait forever.
  */
 #define KVKIT_BACKEND_NAME leveldb
 #include <kvkit/backend.h>
