@@ -6,6 +6,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static int save_color(kvkit_store_t *s, int key, int c, int round)
 typedef struct worker {
     kvkit_store_t *s;
     int id, failures, mismatches;
-    volatile int *stop;
+    atomic_int *stop;
 } worker_t;
 
 static void *writer(void *arg)
@@ -95,7 +96,7 @@ static void *reader(void *arg)
 {
     worker_t *w = arg;
     int i = 0;
-    while (!*w->stop || i < 3) {
+    while (!atomic_load(w->stop) || i < 3) {
         seen_t seen = {colors[i++ % 3], 0, 0};
         json_t *v = json_string(seen.color);
         kvkit_error_t err = {0};
@@ -111,7 +112,7 @@ static void *reader(void *arg)
 START_TEST(test_store_threads_keep_index_consistent)
 {
     kvkit_store_t *s = tu_open(uri);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     pthread_t th[6];
     worker_t w[6];
     for (int i = 0; i < 6; i++) {
@@ -120,7 +121,7 @@ START_TEST(test_store_threads_keep_index_consistent)
     }
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
-    stop = 1;
+    atomic_store(&stop, 1);
     for (int i = 4; i < 6; i++)
         pthread_join(th[i], NULL);
     for (int i = 0; i < 6; i++) {
