@@ -69,12 +69,21 @@ long kvkit__enum_index(const kvkit_prop_t *prop, const json_t *value);
 /*** values: validation, conversions, index entries (doc_value.c) ***/
 
 /* Accumulates validation failures: a message listing every failing path
- * (truncated to fit an error report) and, optionally, the paths. */
+ * (truncated to fit an error report) and, optionally, the paths.  The
+ * current path is a stack of segments, turned into text only when a field
+ * fails: validation runs on every save. */
+#define KVKIT__VPATH_SEGMENTS 72 /* > KVKIT_DOC_MAX_DEPTH: deeper is refused */
+
+typedef struct kvkit__vseg {
+    const char *name; /* NULL: an array index */
+    size_t index;
+} kvkit__vseg_t;
+
 typedef struct kvkit__vctx {
-    /* msg, first and path are valid up to their lengths / NUL only: the
-     * context is not zeroed (it runs on every save) */
-    char path[512];
-    size_t path_len;
+    kvkit__vseg_t seg[KVKIT__VPATH_SEGMENTS];
+    size_t depth;
+    /* msg and first are valid up to their NUL only: the context is not
+     * zeroed */
     char msg[KVKIT_ERROR_TEXT_LENGTH];
     size_t msg_len;
     char first[KVKIT_ERROR_SUBJECT_LENGTH]; /* first failing path */
@@ -87,7 +96,8 @@ typedef struct kvkit__vctx {
 void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths);
 
 /* Validate a JSON-form object against the schema, recording failures in v
- * (path prefix: v's current path).  Returns the number of new failures. */
+ * (path prefix: v's current segments).  Returns the number of new
+ * failures. */
 size_t kvkit__validate(const kvkit_schema_t *schema, const json_t *object,
                        kvkit__vctx_t *v);
 
@@ -129,7 +139,6 @@ struct kvkit_doc {
     uint64_t rev;
     int rev_state;         /* KVKIT__REV_* */
     kvkit__ref_t *refs;    /* loaded references */
-    kvkit_index_set_t *iset; /* reused across saves */
 };
 
 /* Documents being loaded, innermost first: eager reference loading stops

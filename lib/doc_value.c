@@ -48,8 +48,8 @@ size_t kvkit__json_depth(const json_t *v, size_t limit)
 
 void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths)
 {
-    v->path_len = v->msg_len = v->n_fail = 0;
-    v->path[0] = v->msg[0] = v->first[0] = '\0';
+    v->depth = v->msg_len = v->n_fail = 0;
+    v->msg[0] = v->first[0] = '\0';
     v->stop_first = stop_first;
     v->nomem = false;
     v->paths = paths;
@@ -60,18 +60,35 @@ static bool vstop(const kvkit__vctx_t *v)
     return v->stop_first && v->n_fail > 0;
 }
 
-/* Record a failure at the current path plus `leaf` (NULL: the path itself). */
+/* The current path as text ("items[2].qty"), truncated to fit. */
+static void vpath(const kvkit__vctx_t *v, char *out, size_t size)
+{
+    size_t len = 0;
+    size_t n = v->depth < KVKIT__VPATH_SEGMENTS ? v->depth : KVKIT__VPATH_SEGMENTS;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && len + 1 < size; i++) {
+        int w;
+        if (v->seg[i].name != NULL)
+            w = snprintf(out + len, size - len, "%s%s", i ? "." : "", v->seg[i].name);
+        else
+            w = snprintf(out + len, size - len, "[%zu]", v->seg[i].index);
+        if (w < 0)
+            break;
+        len = len + (size_t)w < size ? len + (size_t)w : size - 1;
+    }
+}
+
+/* Record a failure at the current path. */
 static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
 {
+    char path[256];
+    vpath(v, path, sizeof path);
     v->n_fail++;
-    if (v->n_fail == 1) {
-        size_t n = v->path_len < sizeof v->first - 1 ? v->path_len : sizeof v->first - 1;
-        memcpy(v->first, v->path, n);
-        v->first[n] = '\0';
-    }
-    if (v->paths != NULL && json_array_append_new(v->paths, json_string(v->path)) != 0)
+    if (v->n_fail == 1)
+        snprintf(v->first, sizeof v->first, "%.*s", (int)sizeof v->first - 1, path);
+    if (v->paths != NULL && json_array_append_new(v->paths, json_string(path)) != 0)
         v->nomem = true;
     size_t room = sizeof v->msg - v->msg_len;
     if (room <= 1)
@@ -82,49 +99,34 @@ static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     int n = snprintf(v->msg + v->msg_len, room, "%s\"%s\": %s", v->n_fail > 1 ? "; " : "",
-                     v->path, reason);
+                     path, reason);
     if (n < 0 || (size_t)n >= room) {
         /* truncated: end with an ellipsis so the cut is visible */
-        if (sizeof v->msg >= 4)
-            memcpy(v->msg + sizeof v->msg - 4, "...", 4);
+        memcpy(v->msg + sizeof v->msg - 4, "...", 4);
         v->msg_len = sizeof v->msg - 1;
     } else {
         v->msg_len += (size_t)n;
     }
 }
 
-/* Push ".name" / "[i]" onto the path (truncated to fit); returns the
- * length to restore.  memcpy, not snprintf: this runs per field per save. */
+/* Push a segment; returns the depth to restore with vpop. */
 static size_t vpush_name(kvkit__vctx_t *v, const char *name)
 {
-    size_t saved = v->path_len, room = sizeof v->path - 1 - v->path_len;
-    size_t n = strlen(name);
-    if (saved > 0 && room > 0) {
-        v->path[v->path_len++] = '.';
-        room--;
-    }
-    if (n > room)
-        n = room;
-    memcpy(v->path + v->path_len, name, n);
-    v->path_len += n;
-    v->path[v->path_len] = '\0';
-    return saved;
+    if (v->depth < KVKIT__VPATH_SEGMENTS)
+        v->seg[v->depth] = (kvkit__vseg_t){name, 0};
+    return v->depth++;
 }
 
 static size_t vpush_index(kvkit__vctx_t *v, size_t i)
 {
-    size_t saved = v->path_len;
-    int n = snprintf(v->path + v->path_len, sizeof v->path - v->path_len, "[%zu]", i);
-    if (n > 0)
-        v->path_len = v->path_len + (size_t)n < sizeof v->path ? v->path_len + (size_t)n
-                                                               : sizeof v->path - 1;
-    return saved;
+    if (v->depth < KVKIT__VPATH_SEGMENTS)
+        v->seg[v->depth] = (kvkit__vseg_t){NULL, i};
+    return v->depth++;
 }
 
 static void vpop(kvkit__vctx_t *v, size_t saved)
 {
-    v->path_len = saved;
-    v->path[saved] = '\0';
+    v->depth = saved;
 }
 
 int kvkit__vctx_report(const kvkit__vctx_t *v, const char *what, kvkit_error_t *err)
@@ -253,6 +255,25 @@ size_t kvkit__validate(const kvkit_schema_t *s, const json_t *object, kvkit__vct
         vfail(v, "expected an object");
         return v->n_fail - before;
     }
+    /* Nesting first, and nothing else when it is too deep: validating a
+     * self-embedding schema recurses as deep as the data. */
+    if (v->depth == 0) {
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)object, k, m) {
+            if (!json_is_object(m) && !json_is_array(m))
+                continue;
+            if (kvkit__json_depth(m, KVKIT_DOC_MAX_DEPTH) + 1 > KVKIT_DOC_MAX_DEPTH) {
+                size_t saved = vpush_name(v, k);
+                vfail(v, "nested deeper than %d levels", KVKIT_DOC_MAX_DEPTH);
+                vpop(v, saved);
+                if (vstop(v))
+                    break;
+            }
+        }
+        if (v->n_fail > before)
+            return v->n_fail - before;
+    }
     for (size_t i = 0; i < s->n_props && !vstop(v); i++) {
         const kvkit_prop_t *p = s->props[i];
         const json_t *value = json_object_get(object, p->name);
@@ -288,22 +309,6 @@ size_t kvkit__validate(const kvkit_schema_t *s, const json_t *object, kvkit__vct
             size_t saved = vpush_name(v, "_extra_props");
             vfail(v, "undeclared %s %s", n_extra > 1 ? "attributes" : "attribute", extra);
             vpop(v, saved);
-        }
-    }
-    /* nesting: the document's own level plus its deepest member */
-    if (v->path_len == 0 && !vstop(v)) {
-        const char *k;
-        json_t *m;
-        json_object_foreach((json_t *)object, k, m) {
-            if (!json_is_object(m) && !json_is_array(m))
-                continue;
-            if (kvkit__json_depth(m, KVKIT_DOC_MAX_DEPTH) + 1 > KVKIT_DOC_MAX_DEPTH) {
-                size_t saved = vpush_name(v, k);
-                vfail(v, "nested deeper than %d levels", KVKIT_DOC_MAX_DEPTH);
-                vpop(v, saved);
-                if (vstop(v))
-                    break;
-            }
         }
     }
     return v->n_fail - before;

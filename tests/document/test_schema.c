@@ -249,6 +249,16 @@ START_TEST(test_schema_list_load_string_self_reference)
     FAILS(KVKIT_VALIDATION, "\"kids[1].kids[0].kids\": expected an array of objects",
           kvkit_schema_validate(n, tree, &err));
     json_decref(tree);
+    /* a hostile, very deep tree is refused before any recursion into it */
+    json_t *deep = json_object();
+    for (int i = 0; i < 20000; i++) {
+        json_t *up = json_object();
+        json_object_set_new(up, "kids", json_pack("[o]", deep));
+        deep = up;
+    }
+    FAILS(KVKIT_VALIDATION, "\"kids\": nested deeper than 64 levels",
+          kvkit_schema_validate(n, deep, &err));
+    json_decref(deep);
     /* destroying a list member alone is refused (no double free later) */
     kvkit_schema_destroy(n);
     kvkit_schema_list_destroy(l);
