@@ -94,6 +94,10 @@ static int prop_wrap(const char *schema, const char *prop, const kvkit_error_t *
     /* lower messages that already name the schema are passed as they are */
     if (strncmp(text, "schema \"", 8) == 0)
         return kvkit__error(err, lower->code, prop, "%s", text);
+    char own[KVKIT_FIELD_MAX + 16];
+    snprintf(own, sizeof own, "property \"%s\": ", prop);
+    if (strncmp(text, own, strlen(own)) == 0)
+        text += strlen(own);
     return kvkit__error(err, lower->code, prop, "schema \"%s\": property \"%s\": %s", schema,
                         prop, text);
 }
@@ -171,7 +175,7 @@ static int build_prop(builder_t *b, kvkit_schema_t *s, const char *name, const j
     const json_t *target = json_object_get(def, "schema");
     if (has_target && !json_is_string(target) && !json_is_object(target))
         return prop_fail(sn, name, err, KVKIT_INVALID,
-                         "a %s property needs \"schema\": a schema name or definition",
+                         "type \"%s\" needs \"schema\": a schema name or definition",
                          json_string_value(type));
     if (!has_target && target != NULL)
         return prop_fail(sn, name, err, KVKIT_INVALID,
