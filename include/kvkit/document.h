@@ -15,6 +15,11 @@
  *    invalids, to_db ...) it is a new reference the caller json_decref()s.
  *  - Strings returned as `const char *` are borrowed from their object.
  *    Strings returned through `char **` are the caller's, freed with free().
+ *  - Threads: a schema that is no longer being changed may be used by many
+ *    threads at once (it is only read); a document or query belongs to one
+ *    thread at a time.
+ *  - Allocation failures are KVKIT_NOMEM: nothing leaks and every object
+ *    stays usable (a merge or clear may then be partly applied).
  *  - Validation failures are KVKIT_VALIDATION; the message names every
  *    failing field with its path ("title", "address.zip", "items[2].qty",
  *    "_extra_props" for undeclared attributes of a strict schema).
@@ -315,6 +320,7 @@ int kvkit_doc_delete_key(const kvkit_schema_t *schema, const char *key,
 /* Free the document and the references it loaded.  NULL is allowed. */
 void kvkit_doc_destroy(kvkit_doc_t *doc);
 
+/* The key (borrowed from the document) and the schema (borrowed). */
 const char *kvkit_doc_key(const kvkit_doc_t *doc);
 const kvkit_schema_t *kvkit_doc_schema(const kvkit_doc_t *doc);
 /* Revision read or written last; 0 when unknown. */
