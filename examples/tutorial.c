@@ -294,8 +294,31 @@ int main(void)
                                        store, &list, &e);
     printf("bad description: %s: %s\n", kvkit_status_name(rc), e.text);
 
-    /* 10. Delete. */
-    puts("== 10. delete");
+    /* 10. Concurrent edits: a checked save succeeds only if nobody saved the
+     *     document since it was read (on backends with revisions). */
+    puts("== 10. checked saves");
+    kvkit_doc_t *mine, *theirs;
+    int created;
+    CHECK(kvkit_doc_get_or_new(post, "draft-1", &mine, &created, &err));
+    printf("draft-1 created: %s\n", created ? "yes" : "no");
+    CHECK(kvkit_doc_attr_set_string(mine, "title", "A draft", &err));
+    CHECK(kvkit_doc_save_checked(mine, &err));
+    CHECK(kvkit_doc_get(post, "draft-1", &theirs, &err));
+    CHECK(kvkit_doc_attr_set_string(theirs, "title", "Their edit", &err));
+    CHECK(kvkit_doc_save_checked(theirs, &err));
+    CHECK(kvkit_doc_attr_set_string(mine, "title", "My edit", &err));
+    e = (kvkit_error_t){0};
+    rc = kvkit_doc_save_checked(mine, &e);
+    printf("my checked save: %s\n", kvkit_status_name(rc));
+    CHECK(kvkit_doc_reload(mine, &err));
+    const char *now_title;
+    CHECK(kvkit_doc_attr_get_string(mine, "title", &now_title, &err));
+    printf("after reload: %s\n", now_title);
+    kvkit_doc_destroy(theirs);
+    kvkit_doc_destroy(mine);
+
+    /* 11. Delete. */
+    puts("== 11. delete");
     CHECK(kvkit_doc_delete(hello, &err));
     kvkit_doc_t *gone;
     rc = kvkit_doc_get(post, "hello-world", &gone, NULL);
