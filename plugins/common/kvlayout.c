@@ -101,6 +101,12 @@ static uint64_t get_be64(const unsigned char *p)
 
 static const unsigned char revision_key[1] = {KVL_REVISION};
 
+/* Revisions are reserved in leases: the stored 'r' is a ceiling that moves
+ * up by this much, in the batch of the save that crosses it, so most
+ * batches carry no 'r' write.  A reopened store starts at the ceiling, so
+ * at most a lease of numbers is skipped per open; none is ever reused. */
+#define KVL_REVISION_LEASE 4096
+
 /*** key decoding ***/
 
 int kvl_key_decode(const unsigned char *k, size_t klen, kvl_key_t *out)
@@ -508,18 +514,23 @@ static int delete_into(const kvl_t *l, void *batch, overlay_t *o, const char *bu
     return rc;
 }
 
-/* Commit the batch, recording the revision counter in the same batch when
- * it moved (a failed commit leaves a gap in revisions, which is harmless). */
-static int commit(kvl_t *l, void *batch, uint64_t rev_before, int rc, kvkit_error_t *err)
+/* Commit the batch, raising the stored revision ceiling in the same batch
+ * when a revision went past it (a failed commit leaves a gap in revisions,
+ * which is harmless). */
+static int commit(kvl_t *l, void *batch, int rc, kvkit_error_t *err)
 {
-    if (rc == KVKIT_OK && l->revision != rev_before) {
+    uint64_t ceiling = l->ceiling;
+    if (rc == KVKIT_OK && l->revision > l->ceiling) {
         unsigned char rev_bytes[8];
-        put_be64(rev_bytes, l->revision);
+        ceiling = l->revision + KVL_REVISION_LEASE; /* one 'r' write per lease */
+        put_be64(rev_bytes, ceiling);
         if (l->ops->batch_put(batch, revision_key, sizeof revision_key, rev_bytes, 8) != KVKIT_OK)
             rc = nomem(l, err, "");
     }
     if (rc == KVKIT_OK)
         rc = l->ops->batch_commit(l->eng, batch, err);
+    if (rc == KVKIT_OK)
+        l->ceiling = ceiling;
     l->ops->batch_free(batch);
     return rc;
 }
@@ -529,7 +540,7 @@ int kvl_open(kvl_t *l, kvkit_error_t *err)
     char *v = NULL;
     size_t vlen = 0;
     int rc = l->ops->get(l->eng, revision_key, sizeof revision_key, &v, &vlen, err);
-    l->revision = 0;
+    l->revision = l->ceiling = 0;
     if (rc == KVKIT_NOTFOUND)
         return KVKIT_OK;
     if (rc != KVKIT_OK)
@@ -537,7 +548,7 @@ int kvl_open(kvl_t *l, kvkit_error_t *err)
     if (vlen != 8)
         rc = kvkit_backend_error(err, KVKIT_CORRUPT, "", "%s: revision counter is corrupt", l->name);
     else
-        l->revision = get_be64((const unsigned char *)v);
+        l->revision = l->ceiling = get_be64((const unsigned char *)v);
     free(v);
     return rc;
 }
@@ -550,10 +561,9 @@ static int save_checked(kvl_t *l, const char *bucket, const char *key, const cha
     void *batch = l->ops->batch_new(l->eng);
     if (batch == NULL)
         return nomem(l, err, key);
-    uint64_t before = l->revision;
     int rc = save_into(l, batch, NULL, bucket, key, value, value_len, entries, n_entries,
                        expected, err);
-    rc = commit(l, batch, before, rc, err);
+    rc = commit(l, batch, rc, err);
     if (rc == KVKIT_OK && new_revision != NULL)
         *new_revision = l->revision;
     return rc;
@@ -618,7 +628,7 @@ int kvl_delete(kvl_t *l, const char *bucket, const char *key, kvkit_error_t *err
     if (batch == NULL)
         return nomem(l, err, key);
     int rc = delete_into(l, batch, NULL, bucket, key, err);
-    return commit(l, batch, l->revision, rc, err);
+    return commit(l, batch, rc, err);
 }
 
 int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *w, size_t n,
@@ -628,7 +638,6 @@ int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *w, size_t n,
     if (batch == NULL)
         return nomem(l, err, "");
     overlay_t o = {0};
-    uint64_t before = l->revision;
     int rc = KVKIT_OK;
     for (size_t i = 0; i < n && rc == KVKIT_OK; i++)
         rc = w[i].value ? save_into(l, batch, &o, w[i].bucket, w[i].key, w[i].value,
@@ -636,7 +645,7 @@ int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *w, size_t n,
                                     err)
                         : delete_into(l, batch, &o, w[i].bucket, w[i].key, err);
     overlay_free(&o);
-    return commit(l, batch, before, rc, err);
+    return commit(l, batch, rc, err);
 }
 
 int kvl_get(const kvl_t *l, const char *bucket, const char *key, char **value,

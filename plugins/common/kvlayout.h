@@ -10,7 +10,8 @@
  *   'i' lp(bucket) lp(field) sortable key   -> predecessor: 0x00, or 0x01 and the
  *                                              sortable bytes of the key's previous
  *                                              (smaller) value of the same field
- *   'r'                                     -> the store's last revision (8 bytes BE)
+ *   'r'                                     -> the store's revision ceiling (8 bytes BE):
+ *                                              no revision above it was handed out
  * A manifest is the document's revision (8 bytes BE) followed by its index
  * entries, [flen][field][sortable] each, in (field, sortable) order.  Every
  * save takes the next store-wide revision, so a revision is never reused,
@@ -64,6 +65,7 @@ typedef struct kvl {
     void *eng;
     const char *name;  /* backend name, for messages */
     uint64_t revision; /* last revision handed out; guarded by the write lock */
+    uint64_t ceiling;  /* revisions up to here are reserved by the stored 'r' */
 } kvl_t;
 
 /* Load the revision counter (call once after opening the engine). */

@@ -147,7 +147,7 @@ static mem_t *mem_new(void)
         return NULL;
     }
     m->level = 1;
-    m->layout = (kvl_t){&engine, m, "memory", 0};
+    m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory"};
     m->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)m;
     pthread_rwlock_init(&m->lock, NULL);
     return m;
