@@ -18,8 +18,8 @@
  * points at come from the same state.
  *
  * Besides the ABI operations the plugin exports two maintenance functions
- * that are not in the ABI yet: kvkit_backend_compact (an open store) and
- * kvkit_backend_repair (a closed database, by location and options).
+ * kvkit_backend_compact (an open store) and kvkit_backend_repair (a closed
+ * database, by location and options).
  *
  * fork(): LevelDB runs compactions on one background thread per process,
  * started on first need, and that thread does not survive fork().  A child
@@ -29,6 +29,7 @@
 #define KVKIT_BACKEND_NAME leveldb
 #include <kvkit/backend.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -470,7 +471,7 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     /* resident: LevelDB's background compaction thread lives as long as the
      * process, so libleveldb must never be unmapped under it */
     .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC |
-             KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT,
+             KVKIT_BACKEND_ATOMIC_BATCH | KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT,
     .name = "leveldb",
     .version = "1.0",
     .description = "LevelDB database in a directory: leveldb:/path/to/dir?cache_mb=..&sync=..",
@@ -619,18 +620,13 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket,
     return kvl_list_keys(&((ldb_t *)h)->layout, bucket, lo, hi, fn, ctx, err);
 }
 
-/*** maintenance (not in the ABI yet: proposed as optional ops) ***/
+/*** maintenance (ABI 1.1 optional ops) ***/
 
-/* Compact the whole database of an open store: drops deleted and
- * overwritten entries and rewrites it into fewer, sorted files.  Safe while
- * other threads read and write. */
-typedef int kvkit_backend_compact_f(void *handle, kvkit_error_t *err);
-
-/* Repair the database at `location` (which no process may have open) with
- * LevelDB's repairer: salvage every readable record into a new manifest.
- * Records in damaged blocks are lost. */
-typedef int kvkit_backend_repair_f(const char *location, const kvkit_backend_option_t *options,
-                                   size_t n_options, kvkit_error_t *err);
+/* compact: the whole database of an open store - drops deleted and
+ * overwritten entries and rewrites it into fewer, sorted files; safe while
+ * other threads read and write.  repair: the database at a location no
+ * process has open, with LevelDB's repairer, which salvages every readable
+ * record into a new manifest (records in damaged blocks are lost). */
 
 KVKIT_BACKEND_DECLARE(compact);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_compact)(void *vh, kvkit_error_t *err)
@@ -644,6 +640,25 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_compact)(void *vh, kvkit_error_t *err)
     leveldb_write(h->db, h->write, empty, &msg);
     leveldb_writebatch_destroy(empty);
     return msg ? engine_error(err, "compact", "", msg) : KVKIT_OK;
+}
+
+/* Whether dir holds files a LevelDB database is made of (tables, logs,
+ * manifests), as opposed to being absent or empty. */
+static bool has_database_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name, *dot = strrchr(n, '.');
+        found = strncmp(n, "MANIFEST-", 9) == 0 ||
+                (dot && (strcmp(dot, ".ldb") == 0 || strcmp(dot, ".sst") == 0 ||
+                         strcmp(dot, ".log") == 0));
+    }
+    closedir(d);
+    return found;
 }
 
 /* Make sure nobody has the database open, and keep other processes out
@@ -663,6 +678,16 @@ static int lock_for_repair(leveldb_options_t *o, const char *location, int *fd,
         leveldb_close(db);
     if (msg != NULL && strncmp(msg, "IO error: lock ", 15) == 0)
         return open_error(err, "repair", location, msg);
+    /* LevelDB's repairer "repairs" a directory that holds no database by
+     * creating an empty one: refuse instead of reporting success.  (A
+     * database that lost its CURRENT file also "does not exist" to open,
+     * but still has table and log files: that is what repair is for.) */
+    if (msg != NULL && !has_database_files(location)) {
+        int rc = kvkit_backend_error(err, KVKIT_NOTFOUND, location,
+                                     "repair \"%s\": no database there: %s", location, msg);
+        leveldb_free(msg);
+        return rc;
+    }
     leveldb_free(msg);
     char path[4096];
     snprintf(path, sizeof path, "%s/LOCK", location);

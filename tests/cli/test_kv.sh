@@ -159,6 +159,9 @@ test_compact_and_repair_leveldb() {
     kv -s "leveldb:$db" get b k
     expect_status 0
     expect_out_has '{"a":1}'
+    kv -s "leveldb:$TMP/no-such-db" repair
+    expect_status 1
+    expect_err_has 'no database there'
 }
 
 test_plugin_dir_option_absolute_and_relative() {

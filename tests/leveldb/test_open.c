@@ -41,10 +41,10 @@ START_TEST(test_open_descriptor_flags)
     const kvkit_backend_descriptor_t *d = kvkit_store_descriptor(s);
     ck_assert_str_eq(d->name, "leveldb");
     ck_assert_uint_eq(d->flags, KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED |
-                                    KVKIT_BACKEND_ATOMIC | KVKIT_BACKEND_DURABLE |
-                                    KVKIT_BACKEND_RESIDENT);
+                                    KVKIT_BACKEND_ATOMIC | KVKIT_BACKEND_ATOMIC_BATCH |
+                                    KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT);
     const char *ops[] = {"index_lookup", "list_keys", "index_docs", "write_batch", "get_rev",
-                         "save_if"};
+                         "save_if", "compact", "repair"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         ck_assert_msg(kvkit_store_supports(s, ops[i]), "%s not supported", ops[i]);
     kvkit_store_close(s);
