@@ -10,21 +10,23 @@
 
 /*** allocation and keys ***/
 
-int kvkit__doc_alloc(const kvkit_schema_t *s, const char *key, size_t key_len,
+int kvkit__doc_alloc(const kvkit_schema_t *s, const char *key, size_t key_len, json_t *data,
                      kvkit_doc_t **out, kvkit_error_t *err)
 {
-    kvkit_doc_t *d = kvkit__calloc(1, sizeof *d);
+    /* one allocation for the document and its key */
+    kvkit_doc_t *d = kvkit__malloc(sizeof *d + key_len + 1);
+    if (d != NULL && data == NULL && (data = json_object()) == NULL) {
+        kvkit__free(d);
+        d = NULL;
+    }
     if (d == NULL)
         return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory creating a document");
+    memset(d, 0, sizeof *d);
     d->schema = s;
-    d->key = kvkit__strndup(key, key_len);
-    d->data = json_object();
-    if (d->key == NULL || d->data == NULL) {
-        kvkit__free(d->key);
-        json_decref(d->data);
-        kvkit__free(d);
-        return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory creating a document");
-    }
+    d->key = (char *)(d + 1);
+    memcpy(d->key, key, key_len);
+    d->key[key_len] = '\0';
+    d->data = data;
     *out = d;
     return KVKIT_OK;
 }
@@ -35,7 +37,6 @@ void kvkit_doc_destroy(kvkit_doc_t *d)
         return;
     kvkit__doc_drop_refs(d, NULL);
     json_decref(d->data);
-    kvkit__free(d->key);
     kvkit__free(d);
 }
 
@@ -117,7 +118,7 @@ int kvkit_doc_new(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out,
         return rc;
     }
     kvkit_doc_t *d;
-    if ((rc = kvkit__doc_alloc(s, key, strlen(key), &d, err)) != KVKIT_OK)
+    if ((rc = kvkit__doc_alloc(s, key, strlen(key), NULL, &d, err)) != KVKIT_OK)
         return rc;
     if ((rc = kvkit__doc_defaults(d, false, err)) != KVKIT_OK) {
         kvkit_doc_destroy(d);
@@ -184,13 +185,11 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *s, const char *key, size_t key_l
                      key, lower.text);
     kvkit_doc_t *d = NULL;
     if (rc == KVKIT_OK)
-        rc = kvkit__doc_alloc(s, key, key_len, &d, err);
+        rc = kvkit__doc_alloc(s, key, key_len, data, &d, err);
     if (rc != KVKIT_OK) {
         json_decref(data);
         return rc;
     }
-    json_decref(d->data);
-    d->data = data;
     d->rev_state = KVKIT__REV_UNKNOWN;
     kvkit__loading_t here = {s->bucket, d->key, up, up ? up->depth + 1 : 0};
     if ((rc = kvkit__doc_defaults(d, false, err)) != KVKIT_OK ||

@@ -134,7 +134,7 @@ enum { KVKIT__REV_NEW, KVKIT__REV_KNOWN, KVKIT__REV_UNKNOWN };
 
 struct kvkit_doc {
     const kvkit_schema_t *schema;
-    char *key;
+    char *key;             /* points just past the struct (one allocation) */
     json_t *data;          /* attributes, JSON form */
     uint64_t rev;
     int rev_state;         /* KVKIT__REV_* */
@@ -152,8 +152,10 @@ typedef struct kvkit__loading {
 
 #define KVKIT__EAGER_DEPTH 16
 
+/* A document with a copy of the key; `data` (stolen on success; NULL: a
+ * new empty object) becomes its attributes. */
 int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_len,
-                     kvkit_doc_t **out, kvkit_error_t *err);
+                     json_t *data, kvkit_doc_t **out, kvkit_error_t *err);
 /* Build a document from stored bytes (copied from), loading eager
  * references.  KVKIT_CORRUPT naming bucket and key on malformed data. */
 int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key,
