@@ -217,8 +217,7 @@ int main(int argc, char **argv)
             if (t[k] < best[k])
                 best[k] = t[k];
     }
-    printf("documents per round: %d, rounds: %d (best round counts), backend: memory\n", n,
-           ROUNDS);
+    printf("documents per round: %d, rounds: %d (best round counts), backend: memory\n", n, ROUNDS);
     printf("%-6s %14s %14s %8s\n", "op", "baseline ns/op", "document ns/op", "ratio");
     printf("%-6s %14.0f %14.0f %8.3f\n", "save", best[0] / n * 1e9, best[1] / n * 1e9,
            best[1] / best[0]);

@@ -25,10 +25,10 @@ static void check(int rc, const kvkit_error_t *err, const char *what)
 }
 
 /* CHECK(call): `call` reports into `err`, which CHECK declares. */
-#define CHECK(call)                                                            \
-    do {                                                                       \
-        kvkit_error_t err = {0};                                               \
-        check((call), &err, #call);                                            \
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        kvkit_error_t err = {0};                                                                   \
+        check((call), &err, #call);                                                                \
     } while (0)
 
 static void print_json(const char *label, const json_t *v)
@@ -97,14 +97,12 @@ int main(void)
     static const size_t three = 3;
     static const char *const states[] = {"draft", "published"};
     CHECK(kvkit_schema_create("BlogPost", NULL, store, &post, &err));
-    CHECK(kvkit_schema_add(post, "title", KVKIT_PROP_STRING,
-                           KVKIT_PROP_REQUIRED | KVKIT_PROP_INDEX, &p, &err));
-    CHECK(kvkit_prop_add_validator(p, min_length, (void *)&three, "at least 3 characters",
-                                   &err));
+    CHECK(kvkit_schema_add(post, "title", KVKIT_PROP_STRING, KVKIT_PROP_REQUIRED | KVKIT_PROP_INDEX,
+                           &p, &err));
+    CHECK(kvkit_prop_add_validator(p, min_length, (void *)&three, "at least 3 characters", &err));
     CHECK(kvkit_schema_add(post, "content", KVKIT_PROP_STRING, 0, NULL, &err));
     CHECK(kvkit_schema_add(post, "tags", KVKIT_PROP_LIST, KVKIT_PROP_INDEX, NULL, &err));
-    CHECK(kvkit_schema_add(post, "published", KVKIT_PROP_DATETIME, KVKIT_PROP_INDEX, NULL,
-                           &err));
+    CHECK(kvkit_schema_add(post, "published", KVKIT_PROP_DATETIME, KVKIT_PROP_INDEX, NULL, &err));
     CHECK(kvkit_schema_add_enum(post, "state", states, 2, KVKIT_PROP_INDEX, &p, &err));
     json_t *draft = json_string("draft");
     CHECK(kvkit_prop_set_default(p, draft, &err));
@@ -242,8 +240,7 @@ int main(void)
 
     /* 7. Embedded documents: comments live inside the post. */
     puts("== 7. embedded documents");
-    json_t *comments = json_pack("[{s:s,s:s},{s:s}]", "who", "bob", "text", "Nice!", "who",
-                                 "eve");
+    json_t *comments = json_pack("[{s:s,s:s},{s:s}]", "who", "bob", "text", "Nice!", "who", "eve");
     CHECK(kvkit_doc_attr_set_new(hello, "comments", comments, &err));
     e = (kvkit_error_t){0};
     rc = kvkit_doc_save(hello, &e);

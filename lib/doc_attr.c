@@ -18,8 +18,7 @@ static int check_name(const kvkit_doc_t *d, const char *name, kvkit_error_t *err
 
 /*** get ***/
 
-int kvkit_doc_attr_get(const kvkit_doc_t *d, const char *name, json_t **value,
-                       kvkit_error_t *err)
+int kvkit_doc_attr_get(const kvkit_doc_t *d, const char *name, json_t **value, kvkit_error_t *err)
 {
     if (value)
         *value = NULL;
@@ -61,8 +60,7 @@ int kvkit__doc_put(kvkit_doc_t *d, const char *name, json_t *value, kvkit_error_
     return KVKIT_OK;
 }
 
-static int hash_into(const kvkit_prop_t *p, const char *plain, json_t **out,
-                     kvkit_error_t *err)
+static int hash_into(const kvkit_prop_t *p, const char *plain, json_t **out, kvkit_error_t *err)
 {
     char *hash;
     int rc = kvkit_prop_password_hash(p->prefix, plain, &hash, err);
@@ -76,8 +74,7 @@ static int hash_into(const kvkit_prop_t *p, const char *plain, json_t **out,
     return KVKIT_OK;
 }
 
-int kvkit_doc_attr_set_new(kvkit_doc_t *d, const char *name, json_t *value,
-                           kvkit_error_t *err)
+int kvkit_doc_attr_set_new(kvkit_doc_t *d, const char *name, json_t *value, kvkit_error_t *err)
 {
     int rc = check_name(d, name, err);
     if (rc != KVKIT_OK) {
@@ -120,8 +117,10 @@ static int set_built(kvkit_doc_t *d, const char *name, json_t *v, kvkit_error_t 
     if (v == NULL) {
         int rc = check_name(d, name, err);
         return rc != KVKIT_OK ? rc
-                              : kvkit__error(err, KVKIT_NOMEM, name, "out of memory setting "
-                                             "\"%s\"", name);
+                              : kvkit__error(err, KVKIT_NOMEM, name,
+                                             "out of memory setting "
+                                             "\"%s\"",
+                                             name);
     }
     return kvkit_doc_attr_set_new(d, name, v, err);
 }
@@ -137,20 +136,17 @@ int kvkit_doc_attr_set_string(kvkit_doc_t *d, const char *name, const char *valu
         json_t *raw = json_string_nocheck(value);
         json_decref(raw);
         if (raw != NULL)
-            return kvkit__error(err, KVKIT_INVALID, name, "\"%s\": value is not valid UTF-8",
-                                name);
+            return kvkit__error(err, KVKIT_INVALID, name, "\"%s\": value is not valid UTF-8", name);
     }
     return set_built(d, name, v, err);
 }
 
-int kvkit_doc_attr_set_integer(kvkit_doc_t *d, const char *name, int64_t value,
-                               kvkit_error_t *err)
+int kvkit_doc_attr_set_integer(kvkit_doc_t *d, const char *name, int64_t value, kvkit_error_t *err)
 {
     return set_built(d, name, json_integer((json_int_t)value), err);
 }
 
-int kvkit_doc_attr_set_real(kvkit_doc_t *d, const char *name, double value,
-                            kvkit_error_t *err)
+int kvkit_doc_attr_set_real(kvkit_doc_t *d, const char *name, double value, kvkit_error_t *err)
 {
     if (!isfinite(value))
         return kvkit__error(err, KVKIT_INVALID, name ? name : "",
@@ -163,12 +159,11 @@ int kvkit_doc_attr_set_bool(kvkit_doc_t *d, const char *name, int value, kvkit_e
     return set_built(d, name, json_boolean(value), err);
 }
 
-int kvkit_doc_attr_set_datetime(kvkit_doc_t *d, const char *name, double epoch,
-                                kvkit_error_t *err)
+int kvkit_doc_attr_set_datetime(kvkit_doc_t *d, const char *name, double epoch, kvkit_error_t *err)
 {
     if (!isfinite(epoch))
-        return kvkit__error(err, KVKIT_INVALID, name ? name : "",
-                            "\"%s\": not a finite time", name ? name : "");
+        return kvkit__error(err, KVKIT_INVALID, name ? name : "", "\"%s\": not a finite time",
+                            name ? name : "");
     if (epoch == trunc(epoch) && fabs(epoch) < 9e15)
         return set_built(d, name, json_integer((json_int_t)epoch), err);
     return set_built(d, name, json_real(epoch), err);
@@ -237,8 +232,7 @@ int kvkit_doc_attr_get_real(const kvkit_doc_t *d, const char *name, double *valu
     return KVKIT_OK;
 }
 
-int kvkit_doc_attr_get_bool(const kvkit_doc_t *d, const char *name, int *value,
-                            kvkit_error_t *err)
+int kvkit_doc_attr_get_bool(const kvkit_doc_t *d, const char *name, int *value, kvkit_error_t *err)
 {
     json_t *v;
     int rc = get_value(d, name, value, &v, err);
@@ -278,8 +272,7 @@ static int password_prop(const kvkit_doc_t *d, const char *name, const kvkit_pro
     return KVKIT_OK;
 }
 
-int kvkit_doc_password_set(kvkit_doc_t *d, const char *name, const char *plain,
-                           kvkit_error_t *err)
+int kvkit_doc_password_set(kvkit_doc_t *d, const char *name, const char *plain, kvkit_error_t *err)
 {
     const kvkit_prop_t *p;
     int rc = password_prop(d, name, &p, err);
@@ -293,8 +286,8 @@ int kvkit_doc_password_set(kvkit_doc_t *d, const char *name, const char *plain,
     return kvkit__doc_put(d, name, hashed, err);
 }
 
-int kvkit_doc_password_check(const kvkit_doc_t *d, const char *name, const char *plain,
-                             int *match, kvkit_error_t *err)
+int kvkit_doc_password_check(const kvkit_doc_t *d, const char *name, const char *plain, int *match,
+                             kvkit_error_t *err)
 {
     if (match)
         *match = 0;

@@ -80,16 +80,16 @@ int kvkit__doc_defaults(kvkit_doc_t *d, bool nulls, kvkit_error_t *err)
     return KVKIT_OK;
 }
 
-#define CHECK_SCHEMA(s, err)                                                   \
-    do {                                                                       \
-        if ((s) == NULL)                                                       \
-            return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");     \
+#define CHECK_SCHEMA(s, err)                                                                       \
+    do {                                                                                           \
+        if ((s) == NULL)                                                                           \
+            return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");                         \
     } while (0)
 
-#define CHECK_DOC(d, err)                                                      \
-    do {                                                                       \
-        if ((d) == NULL)                                                       \
-            return kvkit__error(err, KVKIT_INVALID, "", "document is NULL");   \
+#define CHECK_DOC(d, err)                                                                          \
+    do {                                                                                           \
+        if ((d) == NULL)                                                                           \
+            return kvkit__error(err, KVKIT_INVALID, "", "document is NULL");                       \
     } while (0)
 
 static int need_store(const kvkit_schema_t *s, kvkit_error_t *err)
@@ -101,8 +101,7 @@ static int need_store(const kvkit_schema_t *s, kvkit_error_t *err)
 
 /*** new / get ***/
 
-int kvkit_doc_new(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out,
-                  kvkit_error_t *err)
+int kvkit_doc_new(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out, kvkit_error_t *err)
 {
     if (out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_doc_new: out is NULL");
@@ -166,23 +165,22 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *s, const char *key, size_t key_l
     json_t *data = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
     /* jansson names every syntax error; a failure without text (or with the
      * out-of-memory code) is an allocation failure, not corrupt data */
-    if (data == NULL && (json_error_code(&jerr) == json_error_out_of_memory ||
-                         jerr.text[0] == '\0'))
-        return kvkit__error(err, KVKIT_NOMEM, key, "out of memory reading \"%.*s\"",
-                            (int)key_len, key);
+    if (data == NULL &&
+        (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+        return kvkit__error(err, KVKIT_NOMEM, key, "out of memory reading \"%.*s\"", (int)key_len,
+                            key);
     if (data == NULL || !json_is_object(data)) {
         json_decref(data);
         return kvkit__error(err, KVKIT_CORRUPT, key,
                             "bucket \"%s\" key \"%.*s\": stored data is not a JSON object%s%s",
-                            s->bucket, (int)key_len, key, data ? "" : ": ",
-                            data ? "" : jerr.text);
+                            s->bucket, (int)key_len, key, data ? "" : ": ", data ? "" : jerr.text);
     }
     kvkit_error_t lower;
     lower.code = KVKIT_OK; /* the report is only read when filled */
     int rc = kvkit__from_db(s, data, &lower);
     if (rc != KVKIT_OK)
-        kvkit__error(err, rc, key, "bucket \"%s\" key \"%.*s\": %s", s->bucket, (int)key_len,
-                     key, lower.text);
+        kvkit__error(err, rc, key, "bucket \"%s\" key \"%.*s\": %s", s->bucket, (int)key_len, key,
+                     lower.text);
     kvkit_doc_t *d = NULL;
     if (rc == KVKIT_OK)
         rc = kvkit__doc_alloc(s, key, key_len, data, &d, err);
@@ -233,8 +231,7 @@ int kvkit__doc_read(const kvkit_schema_t *s, const char *key, const kvkit__loadi
     return rc;
 }
 
-int kvkit_doc_get(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out,
-                  kvkit_error_t *err)
+int kvkit_doc_get(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out, kvkit_error_t *err)
 {
     if (out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_doc_get: out is NULL");
@@ -246,8 +243,8 @@ int kvkit_doc_get(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out,
     return kvkit__doc_read(s, key, NULL, out, err);
 }
 
-int kvkit_doc_get_or_new(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out,
-                         int *created, kvkit_error_t *err)
+int kvkit_doc_get_or_new(const kvkit_schema_t *s, const char *key, kvkit_doc_t **out, int *created,
+                         kvkit_error_t *err)
 {
     if (created)
         *created = 0;
@@ -325,7 +322,8 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
     if (checked && d->rev_state == KVKIT__REV_UNKNOWN)
         return kvkit__error(err, KVKIT_INVALID, d->key,
                             "document \"%s\": revision unknown (saved unchecked or read "
-                            "without revisions); reload it before a checked save", d->key);
+                            "without revisions); reload it before a checked save",
+                            d->key);
     kvkit__vctx_t v;
     kvkit__vctx_init(&v, false, NULL);
     if (kvkit__validate(s, d->data, &v) > 0 || v.nomem) {
@@ -351,8 +349,8 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
         return kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory serializing \"%s\"", d->key);
     if (checked) {
         uint64_t expected = d->rev_state == KVKIT__REV_KNOWN ? d->rev : 0, rev = 0;
-        rc = kvkit_store_save_if(s->store, s->bucket, d->key, bytes, strlen(bytes), iset,
-                                 expected, &rev, err);
+        rc = kvkit_store_save_if(s->store, s->bucket, d->key, bytes, strlen(bytes), iset, expected,
+                                 &rev, err);
         if (rc == KVKIT_OK) {
             d->rev = rev;
             d->rev_state = KVKIT__REV_KNOWN;

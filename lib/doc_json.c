@@ -17,7 +17,7 @@
 struct kvkit_schema_list {
     kvkit_schema_t **named; /* description order */
     size_t n_named;
-    kvkit_schema_t **all;   /* everything the list frees, creation order */
+    kvkit_schema_t **all; /* everything the list frees, creation order */
     size_t n_all, cap_all;
 };
 
@@ -98,8 +98,8 @@ static int prop_wrap(const char *schema, const char *prop, const kvkit_error_t *
     snprintf(own, sizeof own, "property \"%s\": ", prop);
     if (strncmp(text, own, strlen(own)) == 0)
         text += strlen(own);
-    return kvkit__error(err, lower->code, prop, "schema \"%s\": property \"%s\": %s", schema,
-                        prop, text);
+    return kvkit__error(err, lower->code, prop, "schema \"%s\": property \"%s\": %s", schema, prop,
+                        text);
 }
 
 static int get_bool(const json_t *def, const char *key, bool *out, const char *schema,
@@ -129,9 +129,8 @@ static int add_pending(builder_t *b, kvkit_prop_t *p, const json_t *spec, const 
     return KVKIT_OK;
 }
 
-static const char *const prop_keys[] = {"type",   "required",       "index",  "default",
-                                        "values", "schema",         "strict", "prefix",
-                                        "load_on_demand", NULL};
+static const char *const prop_keys[] = {"type",   "required", "index",  "default",        "values",
+                                        "schema", "strict",   "prefix", "load_on_demand", NULL};
 
 static int build_prop(builder_t *b, kvkit_schema_t *s, const char *name, const json_t *def,
                       kvkit_error_t *err)
@@ -141,7 +140,8 @@ static int build_prop(builder_t *b, kvkit_schema_t *s, const char *name, const j
         return prop_fail(sn, name, err, KVKIT_INVALID, "definition must be an object%s", "");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)def, k, v) {
+    json_object_foreach((json_t *)def, k, v)
+    {
         size_t i = 0;
         while (prop_keys[i] && strcmp(prop_keys[i], k) != 0)
             i++;
@@ -184,7 +184,8 @@ static int build_prop(builder_t *b, kvkit_schema_t *s, const char *name, const j
     if ((kind == KVKIT_PROP_ENUM) != (values != NULL))
         return prop_fail(sn, name, err, KVKIT_INVALID,
                          kind == KVKIT_PROP_ENUM ? "an enum needs \"values\"%s"
-                                                 : "\"values\" applies to enums only%s", "");
+                                                 : "\"values\" applies to enums only%s",
+                         "");
     const json_t *prefix = json_object_get(def, "prefix");
     if (prefix != NULL && (kind != KVKIT_PROP_PASSWORD || !json_is_string(prefix)))
         return prop_fail(sn, name, err, KVKIT_INVALID,
@@ -228,11 +229,12 @@ static int build_named(builder_t *b, const char *name, const char *from, kvkit_e
 static int build_def(builder_t *b, const char *name, const json_t *def, kvkit_error_t *err)
 {
     if (!json_is_object(def))
-        return kvkit__error(err, KVKIT_INVALID, name,
-                            "schema \"%s\": definition must be an object", name);
+        return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": definition must be an object",
+                            name);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)def, k, v) {
+    json_object_foreach((json_t *)def, k, v)
+    {
         if (strcmp(k, "bucket") && strcmp(k, "parent") && strcmp(k, "strict") &&
             strcmp(k, "properties"))
             return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": unknown option \"%s\"",
@@ -243,17 +245,25 @@ static int build_def(builder_t *b, const char *name, const json_t *def, kvkit_er
     const json_t *strict = json_object_get(def, "strict");
     const json_t *props = json_object_get(def, "properties");
     if (parent_name != NULL && !json_is_string(parent_name))
-        return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": \"parent\" must be a "
-                            "schema name", name);
+        return kvkit__error(err, KVKIT_INVALID, name,
+                            "schema \"%s\": \"parent\" must be a "
+                            "schema name",
+                            name);
     if (bucket != NULL && !json_is_string(bucket))
-        return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": \"bucket\" must be a "
-                            "string", name);
+        return kvkit__error(err, KVKIT_INVALID, name,
+                            "schema \"%s\": \"bucket\" must be a "
+                            "string",
+                            name);
     if (strict != NULL && !json_is_boolean(strict))
-        return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": \"strict\" must be true "
-                            "or false", name);
+        return kvkit__error(err, KVKIT_INVALID, name,
+                            "schema \"%s\": \"strict\" must be true "
+                            "or false",
+                            name);
     if (props != NULL && !json_is_object(props))
-        return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": \"properties\" must be "
-                            "an object", name);
+        return kvkit__error(err, KVKIT_INVALID, name,
+                            "schema \"%s\": \"properties\" must be "
+                            "an object",
+                            name);
     const kvkit_schema_t *parent = NULL;
     int rc;
     if (parent_name != NULL) {
@@ -274,7 +284,8 @@ static int build_def(builder_t *b, const char *name, const json_t *def, kvkit_er
         return kvkit__error(err, rc, name, "schema \"%s\": bucket: %s", name, lower.text);
     if (strict != NULL)
         s->strict = json_is_true(strict);
-    json_object_foreach((json_t *)props, k, v) {
+    json_object_foreach((json_t *)props, k, v)
+    {
         if ((rc = build_prop(b, s, k, v, err)) != KVKIT_OK)
             return rc;
     }
@@ -290,8 +301,8 @@ static int build_named(builder_t *b, const char *name, const char *from, kvkit_e
         return kvkit__error(err, KVKIT_INVALID, name,
                             "schema \"%s\": parent \"%s\" is not in the description", from, name);
     if (json_object_get(b->building, name) != NULL)
-        return kvkit__error(err, KVKIT_INVALID, name,
-                            "schema \"%s\": parent cycle through \"%s\"", from, name);
+        return kvkit__error(err, KVKIT_INVALID, name, "schema \"%s\": parent cycle through \"%s\"",
+                            from, name);
     if (json_object_set_new(b->building, name, json_true()) != 0)
         return kvkit__error(err, KVKIT_NOMEM, name, "out of memory loading schemas");
     int rc = build_def(b, name, def, err);
@@ -317,7 +328,8 @@ static int resolve_targets(builder_t *b, kvkit_error_t *err)
             if (n < 0 || (size_t)n >= sizeof inline_name)
                 return kvkit__error(err, KVKIT_INVALID, pd.prop->name,
                                     "schema \"%s\": property \"%s\": inline schema name too "
-                                    "long", pd.schema, pd.prop->name);
+                                    "long",
+                                    pd.schema, pd.prop->name);
             int rc = build_def(b, inline_name, pd.spec, err);
             if (rc != KVKIT_OK)
                 return rc;
@@ -328,8 +340,8 @@ static int resolve_targets(builder_t *b, kvkit_error_t *err)
     return KVKIT_OK;
 }
 
-int kvkit_schema_list_load_json(const json_t *desc, kvkit_store_t *store,
-                                kvkit_schema_list_t **out, kvkit_error_t *err)
+int kvkit_schema_list_load_json(const json_t *desc, kvkit_store_t *store, kvkit_schema_list_t **out,
+                                kvkit_error_t *err)
 {
     if (out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_schema_list_load_json: out is NULL");
@@ -346,7 +358,8 @@ int kvkit_schema_list_load_json(const json_t *desc, kvkit_store_t *store,
     const char *name;
     json_t *def;
     if (rc == KVKIT_OK) {
-        json_object_foreach((json_t *)desc, name, def) {
+        json_object_foreach((json_t *)desc, name, def)
+        {
             if ((rc = build_named(&b, name, name, err)) != KVKIT_OK)
                 break;
         }
@@ -358,8 +371,8 @@ int kvkit_schema_list_load_json(const json_t *desc, kvkit_store_t *store,
         if ((b.list->named = kvkit__calloc(n ? n : 1, sizeof *b.list->named)) == NULL)
             rc = kvkit__error(err, KVKIT_NOMEM, "", "out of memory loading schemas");
         else
-            json_object_foreach((json_t *)desc, name, def)
-                b.list->named[b.list->n_named++] = built(&b, name);
+            json_object_foreach((json_t *)desc, name, def) b.list->named[b.list->n_named++] =
+                built(&b, name);
     }
     json_decref(b.building);
     kvkit__free(b.pend);
@@ -371,8 +384,8 @@ int kvkit_schema_list_load_json(const json_t *desc, kvkit_store_t *store,
     return KVKIT_OK;
 }
 
-int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store,
-                                  kvkit_schema_list_t **out, kvkit_error_t *err)
+int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store, kvkit_schema_list_t **out,
+                                  kvkit_error_t *err)
 {
     if (out)
         *out = NULL;
@@ -388,8 +401,8 @@ int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store,
     return rc;
 }
 
-int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store,
-                                kvkit_schema_list_t **out, kvkit_error_t *err)
+int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store, kvkit_schema_list_t **out,
+                                kvkit_error_t *err)
 {
     if (out)
         *out = NULL;

@@ -19,7 +19,7 @@ struct kvkit_prop {
     char *name;
     kvkit_prop_kind_t kind;
     unsigned flags;
-    json_t *def;                  /* default value (JSON form) or NULL */
+    json_t *def; /* default value (JSON form) or NULL */
     kvkit_default_fn def_fn;
     void *def_ctx;
     kvkit__validator_t *validators;
@@ -41,17 +41,16 @@ struct kvkit_schema {
     kvkit_prop_t **props;
     bool *own;
     size_t n_props, cap_props;
-    unsigned n_children;          /* schemas created with this one as parent */
-    kvkit_schema_list_t *list;    /* owner when loaded from JSON, else NULL */
+    unsigned n_children;       /* schemas created with this one as parent */
+    kvkit_schema_list_t *list; /* owner when loaded from JSON, else NULL */
 };
 
 /* The property `name` of the schema, or NULL. */
 kvkit_prop_t *kvkit__schema_find(const kvkit_schema_t *schema, const char *name);
 
 /* Create / destroy ignoring list ownership (the list uses these). */
-int kvkit__schema_create(const char *name, const kvkit_schema_t *parent,
-                         kvkit_store_t *store, kvkit_schema_t **out,
-                         kvkit_error_t *err);
+int kvkit__schema_create(const char *name, const kvkit_schema_t *parent, kvkit_store_t *store,
+                         kvkit_schema_t **out, kvkit_error_t *err);
 void kvkit__schema_free(kvkit_schema_t *schema);
 
 /* 1 if `s` is `base` or derives from it. */
@@ -90,7 +89,7 @@ typedef struct kvkit__vctx {
     size_t n_fail;
     bool stop_first; /* is_valid: stop at the first failure */
     bool nomem;
-    json_t *paths;   /* array of failing paths, or NULL */
+    json_t *paths; /* array of failing paths, or NULL */
 } kvkit__vctx_t;
 
 void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths);
@@ -98,8 +97,7 @@ void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths);
 /* Validate a JSON-form object against the schema, recording failures in v
  * (path prefix: v's current segments).  Returns the number of new
  * failures. */
-size_t kvkit__validate(const kvkit_schema_t *schema, const json_t *object,
-                       kvkit__vctx_t *v);
+size_t kvkit__validate(const kvkit_schema_t *schema, const json_t *object, kvkit__vctx_t *v);
 
 /* Turn the failures in v into KVKIT_VALIDATION for `what` (e.g. a quoted
  * bucket/key), or KVKIT_OK when there are none. */
@@ -107,8 +105,7 @@ int kvkit__vctx_report(const kvkit__vctx_t *v, const char *what, kvkit_error_t *
 
 /* JSON form -> stored form.  *out is a new reference (the input itself,
  * with a reference taken, when nothing needs converting). */
-int kvkit__to_db(const kvkit_schema_t *schema, json_t *object, json_t **out,
-                 kvkit_error_t *err);
+int kvkit__to_db(const kvkit_schema_t *schema, json_t *object, json_t **out, kvkit_error_t *err);
 /* Stored form -> JSON form, in place on an object the caller owns alone
  * (freshly parsed).  Checks nesting depth.  KVKIT_CORRUPT; the message
  * does not say where (the caller prefixes bucket and key). */
@@ -134,11 +131,11 @@ enum { KVKIT__REV_NEW, KVKIT__REV_KNOWN, KVKIT__REV_UNKNOWN };
 
 struct kvkit_doc {
     const kvkit_schema_t *schema;
-    char *key;             /* points just past the struct (one allocation) */
-    json_t *data;          /* attributes, JSON form */
+    char *key;    /* points just past the struct (one allocation) */
+    json_t *data; /* attributes, JSON form */
     uint64_t rev;
-    int rev_state;         /* KVKIT__REV_* */
-    kvkit__ref_t *refs;    /* loaded references */
+    int rev_state;      /* KVKIT__REV_* */
+    kvkit__ref_t *refs; /* loaded references */
 };
 
 /* Documents being loaded, innermost first: eager reference loading stops
@@ -154,29 +151,26 @@ typedef struct kvkit__loading {
 
 /* A document with a copy of the key; `data` (stolen on success; NULL: a
  * new empty object) becomes its attributes. */
-int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_len,
-                     json_t *data, kvkit_doc_t **out, kvkit_error_t *err);
+int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_len, json_t *data,
+                     kvkit_doc_t **out, kvkit_error_t *err);
 /* Build a document from stored bytes (copied from), loading eager
  * references.  KVKIT_CORRUPT naming bucket and key on malformed data. */
-int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key,
-                          size_t key_len, const char *bytes, size_t len,
-                          const kvkit__loading_t *up, kvkit_doc_t **out,
-                          kvkit_error_t *err);
+int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key, size_t key_len,
+                          const char *bytes, size_t len, const kvkit__loading_t *up,
+                          kvkit_doc_t **out, kvkit_error_t *err);
 /* Read a document from the schema's store (revision kept when the backend
  * has them).  KVKIT_NOTFOUND without a message when absent. */
-int kvkit__doc_read(const kvkit_schema_t *schema, const char *key,
-                    const kvkit__loading_t *up, kvkit_doc_t **out, kvkit_error_t *err);
+int kvkit__doc_read(const kvkit_schema_t *schema, const char *key, const kvkit__loading_t *up,
+                    kvkit_doc_t **out, kvkit_error_t *err);
 /* Load (or find already loaded) the target of reference `prop`; *target is
  * NULL for unset/null and for a missing target of a lenient reference. */
-int kvkit__ref_load(kvkit_doc_t *doc, const kvkit_prop_t *prop,
-                    const kvkit__loading_t *up, kvkit_doc_t **target,
-                    kvkit_error_t *err);
+int kvkit__ref_load(kvkit_doc_t *doc, const kvkit_prop_t *prop, const kvkit__loading_t *up,
+                    kvkit_doc_t **target, kvkit_error_t *err);
 /* Fill absent declared attributes with defaults (or nulls). */
 int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
 /* Forget loaded references (all when prop is NULL). */
 void kvkit__doc_drop_refs(kvkit_doc_t *doc, const kvkit_prop_t *prop);
 /* Set without password hashing or checks (value stolen; NULL = null). */
-int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value,
-                   kvkit_error_t *err);
+int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
 
 #endif /* KVKIT_DOC_PRIVATE_H */

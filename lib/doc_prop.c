@@ -10,18 +10,12 @@
 /*** kinds ***/
 
 static const char *const kind_names[] = {
-    [KVKIT_PROP_STRING] = "string",
-    [KVKIT_PROP_NUMBER] = "number",
-    [KVKIT_PROP_INTEGER] = "integer",
-    [KVKIT_PROP_BOOLEAN] = "boolean",
-    [KVKIT_PROP_DICT] = "dict",
-    [KVKIT_PROP_LIST] = "list",
-    [KVKIT_PROP_EMBEDDED] = "embedded",
-    [KVKIT_PROP_EMBEDDED_LIST] = "embedded_list",
-    [KVKIT_PROP_REFERENCE] = "reference",
-    [KVKIT_PROP_ENUM] = "enum",
-    [KVKIT_PROP_DATETIME] = "datetime",
-    [KVKIT_PROP_PASSWORD] = "password",
+    [KVKIT_PROP_STRING] = "string",       [KVKIT_PROP_NUMBER] = "number",
+    [KVKIT_PROP_INTEGER] = "integer",     [KVKIT_PROP_BOOLEAN] = "boolean",
+    [KVKIT_PROP_DICT] = "dict",           [KVKIT_PROP_LIST] = "list",
+    [KVKIT_PROP_EMBEDDED] = "embedded",   [KVKIT_PROP_EMBEDDED_LIST] = "embedded_list",
+    [KVKIT_PROP_REFERENCE] = "reference", [KVKIT_PROP_ENUM] = "enum",
+    [KVKIT_PROP_DATETIME] = "datetime",   [KVKIT_PROP_PASSWORD] = "password",
     [KVKIT_PROP_GENERIC] = "generic",
 };
 
@@ -84,10 +78,10 @@ const kvkit_schema_t *kvkit_prop_target(const kvkit_prop_t *p)
     return p ? p->target : NULL;
 }
 
-#define CHECK_PROP(p, err)                                                     \
-    do {                                                                       \
-        if ((p) == NULL)                                                       \
-            return kvkit__error(err, KVKIT_INVALID, "", "property is NULL");   \
+#define CHECK_PROP(p, err)                                                                         \
+    do {                                                                                           \
+        if ((p) == NULL)                                                                           \
+            return kvkit__error(err, KVKIT_INVALID, "", "property is NULL");                       \
     } while (0)
 
 int kvkit_prop_set_flags(kvkit_prop_t *p, unsigned flags, kvkit_error_t *err)
@@ -117,8 +111,7 @@ int kvkit_prop_set_default(kvkit_prop_t *p, const json_t *value, kvkit_error_t *
     return KVKIT_OK;
 }
 
-int kvkit_prop_set_default_fn(kvkit_prop_t *p, kvkit_default_fn fn, void *ctx,
-                              kvkit_error_t *err)
+int kvkit_prop_set_default_fn(kvkit_prop_t *p, kvkit_default_fn fn, void *ctx, kvkit_error_t *err)
 {
     CHECK_PROP(p, err);
     json_decref(p->def);
@@ -145,8 +138,8 @@ json_t *kvkit__prop_default(const kvkit_prop_t *p)
 
 /*** validators, targets, enums ***/
 
-int kvkit_prop_add_validator(kvkit_prop_t *p, kvkit_validator_fn fn, void *ctx,
-                             const char *name, kvkit_error_t *err)
+int kvkit_prop_add_validator(kvkit_prop_t *p, kvkit_validator_fn fn, void *ctx, const char *name,
+                             kvkit_error_t *err)
 {
     CHECK_PROP(p, err);
     if (fn == NULL)
@@ -216,8 +209,7 @@ long kvkit__enum_index(const kvkit_prop_t *p, const json_t *value)
 
 /*** passwords ***/
 
-int kvkit_prop_password_hash(const char *prefix, const char *plain, char **hash,
-                             kvkit_error_t *err)
+int kvkit_prop_password_hash(const char *prefix, const char *plain, char **hash, kvkit_error_t *err)
 {
     if (hash)
         *hash = NULL;
@@ -236,8 +228,8 @@ int kvkit_prop_password_hash(const char *prefix, const char *plain, char **hash,
     const char *h = crypt_r(plain, setting, cd);
     int rc = KVKIT_OK;
     if (h == NULL || h[0] == '*')
-        rc = kvkit__error(err, KVKIT_INVALID, prefix, "libcrypt could not hash with \"%s\"",
-                          prefix);
+        rc =
+            kvkit__error(err, KVKIT_INVALID, prefix, "libcrypt could not hash with \"%s\"", prefix);
     else if ((*hash = strdup(h)) == NULL)
         rc = kvkit__error(err, KVKIT_NOMEM, "", "out of memory hashing a password");
     explicit_bzero(cd, sizeof *cd);
@@ -245,8 +237,7 @@ int kvkit_prop_password_hash(const char *prefix, const char *plain, char **hash,
     return rc;
 }
 
-int kvkit_prop_password_check(const char *hash, const char *plain, int *match,
-                              kvkit_error_t *err)
+int kvkit_prop_password_check(const char *hash, const char *plain, int *match, kvkit_error_t *err)
 {
     if (match)
         *match = 0;
@@ -283,7 +274,8 @@ int kvkit_prop_set_password_prefix(kvkit_prop_t *p, const char *prefix, kvkit_er
     if (prefix == NULL || crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof setting) == NULL)
         return kvkit__error(err, KVKIT_INVALID, p->name,
                             "property \"%s\": password prefix \"%s\" is not supported by "
-                            "libcrypt", p->name, prefix ? prefix : "(null)");
+                            "libcrypt",
+                            p->name, prefix ? prefix : "(null)");
     char *copy = kvkit__strdup(prefix);
     if (copy == NULL)
         return kvkit__error(err, KVKIT_NOMEM, p->name, "out of memory");

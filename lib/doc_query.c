@@ -59,9 +59,8 @@ static int query_args(const kvkit_schema_t *s, const char *field, const json_t *
     if (!pseudo_field(field)) {
         p = kvkit__schema_find(s, field);
         if (p == NULL || !(p->flags & KVKIT_PROP_INDEX))
-            return kvkit__error(err, KVKIT_NOT_INDEXED, field,
-                                "%s: field \"%s\" is not indexed%s", s->name, field,
-                                p ? "" : " (no such property)");
+            return kvkit__error(err, KVKIT_NOT_INDEXED, field, "%s: field \"%s\" is not indexed%s",
+                                s->name, field, p ? "" : " (no such property)");
     }
     int rc = convert_bound(p, lo, lo_out, err);
     if (rc == KVKIT_OK)
@@ -88,8 +87,7 @@ static int query_new(const kvkit_schema_t *s, unsigned flags, kvkit_query_t **ou
 }
 
 int kvkit_query_index(const kvkit_schema_t *s, const char *field, const json_t *lo,
-                      const json_t *hi, unsigned flags, kvkit_query_t **out,
-                      kvkit_error_t *err)
+                      const json_t *hi, unsigned flags, kvkit_query_t **out, kvkit_error_t *err)
 {
     if (out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_query_index: out is NULL");
@@ -224,8 +222,7 @@ static int drain_docs(kvkit_query_t *q, kvkit_query_doc_fn fn, void *ctx, kvkit_
 }
 
 int kvkit_query_index_docs(const kvkit_schema_t *s, const char *field, const json_t *lo,
-                           const json_t *hi, kvkit_query_doc_fn fn, void *ctx,
-                           kvkit_error_t *err)
+                           const json_t *hi, kvkit_query_doc_fn fn, void *ctx, kvkit_error_t *err)
 {
     if (fn == NULL)
         return kvkit__error(err, KVKIT_INVALID, field ? field : "", "result callback is NULL");
@@ -257,8 +254,8 @@ int kvkit_query_index_keys(const kvkit_schema_t *s, const char *field, const jso
     return rc;
 }
 
-int kvkit_query_all_keys(const kvkit_schema_t *s, const char *lo, const char *hi,
-                         kvkit_key_fn fn, void *ctx, kvkit_error_t *err)
+int kvkit_query_all_keys(const kvkit_schema_t *s, const char *lo, const char *hi, kvkit_key_fn fn,
+                         void *ctx, kvkit_error_t *err)
 {
     if (s == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");

@@ -63,8 +63,8 @@ int kvkit__ref_load(kvkit_doc_t *d, const kvkit_prop_t *p, const kvkit__loading_
     if (rc == KVKIT_NOTFOUND) {
         if (!(p->flags & KVKIT_PROP_LENIENT))
             return kvkit__error(err, KVKIT_NOTFOUND, key,
-                                "%s \"%s\": reference \"%s\": %s \"%s\" not found",
-                                d->schema->name, d->key, p->name, p->target->name, key);
+                                "%s \"%s\": reference \"%s\": %s \"%s\" not found", d->schema->name,
+                                d->key, p->name, p->target->name, key);
         rc = KVKIT_OK; /* lenient: reads as NULL */
     }
     if (rc != KVKIT_OK)
@@ -96,8 +96,7 @@ static int ref_prop(const kvkit_doc_t *d, const char *name, const kvkit_prop_t *
     return KVKIT_OK;
 }
 
-int kvkit_doc_ref_get(kvkit_doc_t *d, const char *name, kvkit_doc_t **target,
-                      kvkit_error_t *err)
+int kvkit_doc_ref_get(kvkit_doc_t *d, const char *name, kvkit_doc_t **target, kvkit_error_t *err)
 {
     if (target)
         *target = NULL;
@@ -118,9 +117,8 @@ int kvkit_doc_ref_set(kvkit_doc_t *d, const char *name, const kvkit_doc_t *targe
     if (rc != KVKIT_OK)
         return rc;
     if (target != NULL && p->target != NULL && !kvkit__schema_is_a(target->schema, p->target))
-        return kvkit__error(err, KVKIT_INVALID, name,
-                            "%s: reference \"%s\" takes a %s, not a %s", d->schema->name, name,
-                            p->target->name, target->schema->name);
+        return kvkit__error(err, KVKIT_INVALID, name, "%s: reference \"%s\" takes a %s, not a %s",
+                            d->schema->name, name, p->target->name, target->schema->name);
     json_t *v = target ? json_string(target->key) : json_null();
     if (v == NULL)
         return kvkit__error(err, KVKIT_NOMEM, name, "out of memory");

@@ -13,9 +13,8 @@
 
 /*** create / destroy ***/
 
-int kvkit__schema_create(const char *name, const kvkit_schema_t *parent,
-                         kvkit_store_t *store, kvkit_schema_t **out,
-                         kvkit_error_t *err)
+int kvkit__schema_create(const char *name, const kvkit_schema_t *parent, kvkit_store_t *store,
+                         kvkit_schema_t **out, kvkit_error_t *err)
 {
     *out = NULL;
     int rc = kvkit__check_bucket_key(name, NULL, err);
@@ -72,9 +71,8 @@ void kvkit__schema_free(kvkit_schema_t *s)
     kvkit__free(s);
 }
 
-int kvkit_schema_create(const char *name, const kvkit_schema_t *parent,
-                        kvkit_store_t *store, kvkit_schema_t **out,
-                        kvkit_error_t *err)
+int kvkit_schema_create(const char *name, const kvkit_schema_t *parent, kvkit_store_t *store,
+                        kvkit_schema_t **out, kvkit_error_t *err)
 {
     if (out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_schema_create: out is NULL");
@@ -175,8 +173,8 @@ const kvkit_prop_t *kvkit_schema_prop_at(const kvkit_schema_t *s, size_t i)
     return s && i < s->n_props ? s->props[i] : NULL;
 }
 
-int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind,
-                     unsigned flags, kvkit_prop_t **prop, kvkit_error_t *err)
+int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind, unsigned flags,
+                     kvkit_prop_t **prop, kvkit_error_t *err)
 {
     if (prop)
         *prop = NULL;
@@ -196,7 +194,8 @@ int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind
     if (s->n_children > 0)
         return kvkit__error(err, KVKIT_INVALID, name,
                             "schema \"%s\": cannot add property \"%s\": the schema already "
-                            "has child schemas", s->name, name);
+                            "has child schemas",
+                            s->name, name);
     if ((flags & KVKIT_PROP_INDEX) && !kvkit__kind_indexable(kind))
         return kvkit__error(err, KVKIT_INVALID, name,
                             "schema \"%s\": property \"%s\": a %s property cannot be indexed",
@@ -246,8 +245,8 @@ int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind
 /* Add, then configure; on a configuration failure the property is removed
  * again so a failed call leaves the schema as it was. */
 static int add_configured(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind,
-                          unsigned flags, const kvkit_schema_t *target,
-                          const json_t *values, kvkit_prop_t **prop, kvkit_error_t *err)
+                          unsigned flags, const kvkit_schema_t *target, const json_t *values,
+                          kvkit_prop_t **prop, kvkit_error_t *err)
 {
     kvkit_prop_t *p;
     size_t before = s ? s->n_props : 0;
@@ -290,20 +289,18 @@ int kvkit_schema_add_ref(kvkit_schema_t *s, const char *name, const kvkit_schema
     return add_configured(s, name, KVKIT_PROP_REFERENCE, flags, target, NULL, prop, err);
 }
 
-int kvkit_schema_add_embedded(kvkit_schema_t *s, const char *name,
-                              const kvkit_schema_t *target, int is_list, unsigned flags,
-                              kvkit_prop_t **prop, kvkit_error_t *err)
+int kvkit_schema_add_embedded(kvkit_schema_t *s, const char *name, const kvkit_schema_t *target,
+                              int is_list, unsigned flags, kvkit_prop_t **prop, kvkit_error_t *err)
 {
     if (target == NULL)
         return kvkit__error(err, KVKIT_INVALID, name ? name : "",
                             "embedded property \"%s\" needs a target schema", name ? name : "");
-    return add_configured(s, name, is_list ? KVKIT_PROP_EMBEDDED_LIST : KVKIT_PROP_EMBEDDED,
-                          flags, target, NULL, prop, err);
+    return add_configured(s, name, is_list ? KVKIT_PROP_EMBEDDED_LIST : KVKIT_PROP_EMBEDDED, flags,
+                          target, NULL, prop, err);
 }
 
 int kvkit_schema_add_enum(kvkit_schema_t *s, const char *name, const char *const *values,
-                          size_t n_values, unsigned flags, kvkit_prop_t **prop,
-                          kvkit_error_t *err)
+                          size_t n_values, unsigned flags, kvkit_prop_t **prop, kvkit_error_t *err)
 {
     if (values == NULL && n_values > 0)
         return kvkit__error(err, KVKIT_INVALID, name ? name : "", "enum values are NULL");
@@ -313,9 +310,8 @@ int kvkit_schema_add_enum(kvkit_schema_t *s, const char *name, const char *const
     for (size_t i = 0; i < n_values; i++) {
         if (values[i] == NULL || json_array_append_new(arr, json_string(values[i])) != 0) {
             json_decref(arr);
-            return kvkit__error(err, values[i] ? KVKIT_NOMEM : KVKIT_INVALID,
-                                name ? name : "", "enum \"%s\": bad value %zu",
-                                name ? name : "", i);
+            return kvkit__error(err, values[i] ? KVKIT_NOMEM : KVKIT_INVALID, name ? name : "",
+                                "enum \"%s\": bad value %zu", name ? name : "", i);
         }
     }
     int rc = add_configured(s, name, KVKIT_PROP_ENUM, flags, NULL, arr, prop, err);

@@ -18,7 +18,8 @@ size_t kvkit__json_depth(const json_t *v, size_t limit)
         json_t *m;
         if (limit == 0)
             return 1;
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             if (!json_is_object(m) && !json_is_array(m))
                 continue;
             size_t d = kvkit__json_depth(m, limit - 1);
@@ -32,7 +33,8 @@ size_t kvkit__json_depth(const json_t *v, size_t limit)
         json_t *m;
         if (limit == 0)
             return 1;
-        json_array_foreach(v, i, m) {
+        json_array_foreach(v, i, m)
+        {
             if (!json_is_object(m) && !json_is_array(m))
                 continue;
             size_t d = kvkit__json_depth(m, limit - 1);
@@ -79,8 +81,7 @@ static void vpath(const kvkit__vctx_t *v, char *out, size_t size)
 }
 
 /* Record a failure at the current path. */
-static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void vfail(kvkit__vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
 {
     char path[256];
@@ -98,8 +99,8 @@ static void vfail(kvkit__vctx_t *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    int n = snprintf(v->msg + v->msg_len, room, "%s\"%s\": %s", v->n_fail > 1 ? "; " : "",
-                     path, reason);
+    int n = snprintf(v->msg + v->msg_len, room, "%s\"%s\": %s", v->n_fail > 1 ? "; " : "", path,
+                     reason);
     if (n < 0 || (size_t)n >= room) {
         /* truncated: end with an ellipsis so the cut is visible */
         memcpy(v->msg + sizeof v->msg - 4, "...", 4);
@@ -260,7 +261,8 @@ size_t kvkit__validate(const kvkit_schema_t *s, const json_t *object, kvkit__vct
     if (v->depth == 0) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)object, k, m) {
+        json_object_foreach((json_t *)object, k, m)
+        {
             if (!json_is_object(m) && !json_is_array(m))
                 continue;
             if (kvkit__json_depth(m, KVKIT_DOC_MAX_DEPTH) + 1 > KVKIT_DOC_MAX_DEPTH) {
@@ -295,7 +297,8 @@ size_t kvkit__validate(const kvkit_schema_t *s, const json_t *object, kvkit__vct
         size_t n_extra = 0;
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)object, k, m) {
+        json_object_foreach((json_t *)object, k, m)
+        {
             if (!s->strict || kvkit__schema_find(s, k) != NULL)
                 continue;
             n_extra++;
@@ -349,11 +352,9 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
         } else {
             if (!json_is_integer(value) || json_integer_value(value) < 0 ||
                 (size_t)json_integer_value(value) >= json_array_size(p->values))
-                return kvkit__error(err, KVKIT_CORRUPT, p->name,
-                                    "enum \"%s\" holds %s, not an index of its values",
-                                    p->name,
-                                    json_is_integer(value) ? "an out-of-range number"
-                                                           : "a non-integer");
+                return kvkit__error(
+                    err, KVKIT_CORRUPT, p->name, "enum \"%s\" holds %s, not an index of its values",
+                    p->name, json_is_integer(value) ? "an out-of-range number" : "a non-integer");
             *out = json_incref(json_array_get(p->values, (size_t)json_integer_value(value)));
         }
         break;
@@ -458,7 +459,8 @@ int kvkit_schema_to_db(const kvkit_schema_t *s, const json_t *object, json_t **o
     if (out)
         *out = NULL;
     if (s == NULL || !json_is_object(object) || out == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_schema_to_db: needs a schema and an "
+        return kvkit__error(err, KVKIT_INVALID, "",
+                            "kvkit_schema_to_db: needs a schema and an "
                             "object");
     return kvkit__to_db(s, (json_t *)object, out, err);
 }
@@ -469,7 +471,8 @@ int kvkit_schema_from_db(const kvkit_schema_t *s, const json_t *object, json_t *
     if (out)
         *out = NULL;
     if (s == NULL || !json_is_object(object) || out == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_schema_from_db: needs a schema and "
+        return kvkit__error(err, KVKIT_INVALID, "",
+                            "kvkit_schema_from_db: needs a schema and "
                             "an object");
     json_t *copy = json_copy((json_t *)object);
     if (copy == NULL)
@@ -518,11 +521,12 @@ int kvkit__index_entries(const kvkit_schema_t *s, const json_t *object, bool db,
     return KVKIT_OK;
 }
 
-int kvkit_schema_index_set(const kvkit_schema_t *s, const json_t *object,
-                           kvkit_index_set_t *set, kvkit_error_t *err)
+int kvkit_schema_index_set(const kvkit_schema_t *s, const json_t *object, kvkit_index_set_t *set,
+                           kvkit_error_t *err)
 {
     if (s == NULL || !json_is_object(object) || set == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_schema_index_set: needs a schema, "
+        return kvkit__error(err, KVKIT_INVALID, "",
+                            "kvkit_schema_index_set: needs a schema, "
                             "an object and a set");
     return kvkit__index_entries(s, object, false, set, err);
 }

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK_DOC(d, err)                                                      \
-    do {                                                                       \
-        if ((d) == NULL)                                                       \
-            return kvkit__error(err, KVKIT_INVALID, "", "document is NULL");   \
+#define CHECK_DOC(d, err)                                                                          \
+    do {                                                                                           \
+        if ((d) == NULL)                                                                           \
+            return kvkit__error(err, KVKIT_INVALID, "", "document is NULL");                       \
     } while (0)
 
 int kvkit_doc_merge(kvkit_doc_t *d, const json_t *object, unsigned flags, kvkit_error_t *err)
@@ -20,7 +20,8 @@ int kvkit_doc_merge(kvkit_doc_t *d, const json_t *object, unsigned flags, kvkit_
         return kvkit__error(err, KVKIT_INVALID, d->key, "kvkit_doc_merge: not a JSON object");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)object, k, v) {
+    json_object_foreach((json_t *)object, k, v)
+    {
         if (json_is_null(v) && !(flags & KVKIT_MERGE_NULLS))
             continue;
         int rc = kvkit_doc_attr_set(d, k, v, err);
@@ -59,7 +60,8 @@ int kvkit_doc_serialize(const kvkit_doc_t *d, const char *const *restricted, uns
         goto nomem;
     const char *k;
     json_t *v;
-    json_object_foreach(d->data, k, v) {
+    json_object_foreach(d->data, k, v)
+    {
         if (restricted_has(restricted, k))
             continue;
         /* a deep copy: the caller may change the result freely */
@@ -79,8 +81,7 @@ int kvkit_doc_deserialize(kvkit_doc_t *d, const json_t *object, kvkit_error_t *e
 {
     CHECK_DOC(d, err);
     if (!json_is_object(object))
-        return kvkit__error(err, KVKIT_INVALID, d->key,
-                            "kvkit_doc_deserialize: not a JSON object");
+        return kvkit__error(err, KVKIT_INVALID, d->key, "kvkit_doc_deserialize: not a JSON object");
     if (kvkit__json_depth(object, KVKIT_DOC_MAX_DEPTH) > KVKIT_DOC_MAX_DEPTH)
         return kvkit__error(err, KVKIT_INVALID, d->key, "document nested deeper than %d levels",
                             KVKIT_DOC_MAX_DEPTH);
@@ -90,7 +91,8 @@ int kvkit_doc_deserialize(kvkit_doc_t *d, const json_t *object, kvkit_error_t *e
         return kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)object, k, v) {
+    json_object_foreach((json_t *)object, k, v)
+    {
         if (!key_is_attr && strcmp(k, "key") == 0 && json_is_string(v))
             continue;
         if (json_object_set_new(data, k, json_deep_copy(v)) != 0) {

@@ -58,8 +58,8 @@ typedef struct kvkit_query kvkit_query_t;
 
 typedef enum kvkit_prop_kind {
     KVKIT_PROP_STRING = 1,
-    KVKIT_PROP_NUMBER = 2,        /* integer or real */
-    KVKIT_PROP_INTEGER = 3,       /* integer; a real with a fraction is invalid */
+    KVKIT_PROP_NUMBER = 2,  /* integer or real */
+    KVKIT_PROP_INTEGER = 3, /* integer; a real with a fraction is invalid */
     KVKIT_PROP_BOOLEAN = 4,
     KVKIT_PROP_DICT = 5,          /* any JSON object */
     KVKIT_PROP_LIST = 6,          /* any JSON array */
@@ -90,9 +90,8 @@ const char *kvkit_prop_kind_name(kvkit_prop_kind_t kind);
  * strictness, store and indexes, which the new schema may override.  `store`
  * (may be NULL: the parent's, or none) is borrowed.  On KVKIT_OK *out is
  * the caller's, freed with kvkit_schema_destroy. */
-int kvkit_schema_create(const char *name, const kvkit_schema_t *parent,
-                        kvkit_store_t *store, kvkit_schema_t **out,
-                        kvkit_error_t *err);
+int kvkit_schema_create(const char *name, const kvkit_schema_t *parent, kvkit_store_t *store,
+                        kvkit_schema_t **out, kvkit_error_t *err);
 
 /* Destroy a schema created with kvkit_schema_create (not one of a
  * kvkit_schema_list_t).  Its documents and child schemas must be gone.
@@ -107,8 +106,7 @@ kvkit_store_t *kvkit_schema_store(const kvkit_schema_t *schema);
 int kvkit_schema_strict(const kvkit_schema_t *schema);
 
 /* Setters (bucket is copied; store borrowed). */
-int kvkit_schema_set_bucket(kvkit_schema_t *schema, const char *bucket,
-                            kvkit_error_t *err);
+int kvkit_schema_set_bucket(kvkit_schema_t *schema, const char *bucket, kvkit_error_t *err);
 void kvkit_schema_set_store(kvkit_schema_t *schema, kvkit_store_t *store);
 /* Strict schemas refuse undeclared attributes ("_extra_props"). */
 void kvkit_schema_set_strict(kvkit_schema_t *schema, int strict);
@@ -121,27 +119,21 @@ void kvkit_schema_set_strict(kvkit_schema_t *schema, int strict);
  * _add_embedded); enum properties need values.  *prop (may be NULL)
  * receives the property, borrowed from the schema, for the kvkit_prop_*
  * setters. */
-int kvkit_schema_add(kvkit_schema_t *schema, const char *name,
-                     kvkit_prop_kind_t kind, unsigned flags,
-                     kvkit_prop_t **prop, kvkit_error_t *err);
+int kvkit_schema_add(kvkit_schema_t *schema, const char *name, kvkit_prop_kind_t kind,
+                     unsigned flags, kvkit_prop_t **prop, kvkit_error_t *err);
 
 /* Shorthands: add + kvkit_prop_set_target / kvkit_prop_set_enum.
  * `target` is borrowed; `values` (n JSON scalars) are copied. */
-int kvkit_schema_add_ref(kvkit_schema_t *schema, const char *name,
-                         const kvkit_schema_t *target, unsigned flags,
-                         kvkit_prop_t **prop, kvkit_error_t *err);
+int kvkit_schema_add_ref(kvkit_schema_t *schema, const char *name, const kvkit_schema_t *target,
+                         unsigned flags, kvkit_prop_t **prop, kvkit_error_t *err);
 int kvkit_schema_add_embedded(kvkit_schema_t *schema, const char *name,
-                              const kvkit_schema_t *target, int is_list,
-                              unsigned flags, kvkit_prop_t **prop,
-                              kvkit_error_t *err);
-int kvkit_schema_add_enum(kvkit_schema_t *schema, const char *name,
-                          const char *const *values, size_t n_values,
-                          unsigned flags, kvkit_prop_t **prop,
-                          kvkit_error_t *err);
+                              const kvkit_schema_t *target, int is_list, unsigned flags,
+                              kvkit_prop_t **prop, kvkit_error_t *err);
+int kvkit_schema_add_enum(kvkit_schema_t *schema, const char *name, const char *const *values,
+                          size_t n_values, unsigned flags, kvkit_prop_t **prop, kvkit_error_t *err);
 
 /* The property called `name` (own or inherited), borrowed; NULL if none. */
-const kvkit_prop_t *kvkit_schema_prop(const kvkit_schema_t *schema,
-                                      const char *name);
+const kvkit_prop_t *kvkit_schema_prop(const kvkit_schema_t *schema, const char *name);
 /* Properties in declaration order (inherited ones first). */
 size_t kvkit_schema_prop_count(const kvkit_schema_t *schema);
 const kvkit_prop_t *kvkit_schema_prop_at(const kvkit_schema_t *schema, size_t i);
@@ -166,21 +158,19 @@ const kvkit_schema_t *kvkit_prop_target(const kvkit_prop_t *prop);
 int kvkit_prop_set_flags(kvkit_prop_t *prop, unsigned flags, kvkit_error_t *err);
 
 /* Default value, deep-copied (a JSON-form value).  NULL clears it. */
-int kvkit_prop_set_default(kvkit_prop_t *prop, const json_t *value,
-                           kvkit_error_t *err);
+int kvkit_prop_set_default(kvkit_prop_t *prop, const json_t *value, kvkit_error_t *err);
 /* Default produced by fn(ctx) at each use; ctx is borrowed. */
 int kvkit_prop_set_default_fn(kvkit_prop_t *prop, kvkit_default_fn fn, void *ctx,
                               kvkit_error_t *err);
 
 /* Append a validator; `name` (copied) appears in validation messages;
  * ctx is borrowed.  Validators run in order, on non-null values only. */
-int kvkit_prop_add_validator(kvkit_prop_t *prop, kvkit_validator_fn fn, void *ctx,
-                             const char *name, kvkit_error_t *err);
+int kvkit_prop_add_validator(kvkit_prop_t *prop, kvkit_validator_fn fn, void *ctx, const char *name,
+                             kvkit_error_t *err);
 
 /* The schema of an embedded, embedded-list or reference property
  * (borrowed, must outlive the property's schema). */
-int kvkit_prop_set_target(kvkit_prop_t *prop, const kvkit_schema_t *target,
-                          kvkit_error_t *err);
+int kvkit_prop_set_target(kvkit_prop_t *prop, const kvkit_schema_t *target, kvkit_error_t *err);
 
 /* The values of an enum property: a JSON array of distinct scalars
  * (borrowed; deep-copied). */
@@ -188,8 +178,7 @@ int kvkit_prop_set_enum(kvkit_prop_t *prop, const json_t *values, kvkit_error_t 
 
 /* crypt(3) prefix of a password property ("$y$", "$2b$", "$6$" ...;
  * copied).  Checked by hashing a probe now. */
-int kvkit_prop_set_password_prefix(kvkit_prop_t *prop, const char *prefix,
-                                   kvkit_error_t *err);
+int kvkit_prop_set_password_prefix(kvkit_prop_t *prop, const char *prefix, kvkit_error_t *err);
 
 /* Hash `plain` with a fresh salt (crypt_gensalt_rn from the system's
  * randomness, then crypt_r).  prefix NULL: KVKIT_PASSWORD_PREFIX_DEFAULT.
@@ -198,8 +187,7 @@ int kvkit_prop_password_hash(const char *prefix, const char *plain, char **hash,
                              kvkit_error_t *err);
 /* *match = 1 when `plain` hashes to `hash` (compared in constant time),
  * else 0.  A malformed hash is KVKIT_INVALID. */
-int kvkit_prop_password_check(const char *hash, const char *plain, int *match,
-                              kvkit_error_t *err);
+int kvkit_prop_password_check(const char *hash, const char *plain, int *match, kvkit_error_t *err);
 
 /*** schemas from a JSON description ***/
 
@@ -232,15 +220,14 @@ int kvkit_prop_password_check(const char *hash, const char *plain, int *match,
  * kvkit_schema_list_destroy, which destroys its schemas. */
 int kvkit_schema_list_load_json(const json_t *description, kvkit_store_t *store,
                                 kvkit_schema_list_t **out, kvkit_error_t *err);
-int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store,
-                                  kvkit_schema_list_t **out, kvkit_error_t *err);
-int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store,
-                                kvkit_schema_list_t **out, kvkit_error_t *err);
+int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store, kvkit_schema_list_t **out,
+                                  kvkit_error_t *err);
+int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store, kvkit_schema_list_t **out,
+                                kvkit_error_t *err);
 void kvkit_schema_list_destroy(kvkit_schema_list_t *list);
 
 /* The named schema (borrowed from the list; NULL if none). */
-kvkit_schema_t *kvkit_schema_list_find(const kvkit_schema_list_t *list,
-                                       const char *name);
+kvkit_schema_t *kvkit_schema_list_find(const kvkit_schema_list_t *list, const char *name);
 /* Named schemas in description order (inline ones are not counted). */
 size_t kvkit_schema_list_count(const kvkit_schema_list_t *list);
 kvkit_schema_t *kvkit_schema_list_at(const kvkit_schema_list_t *list, size_t i);
@@ -249,15 +236,14 @@ kvkit_schema_t *kvkit_schema_list_at(const kvkit_schema_list_t *list, size_t i);
 
 /* Check a JSON-form object (borrowed) against the schema: KVKIT_VALIDATION
  * naming every failing field. */
-int kvkit_schema_validate(const kvkit_schema_t *schema, const json_t *object,
-                          kvkit_error_t *err);
+int kvkit_schema_validate(const kvkit_schema_t *schema, const json_t *object, kvkit_error_t *err);
 
 /* Convert between the JSON form and the stored form (see the table above).
  * *out is a new reference.  to_db does not validate. */
-int kvkit_schema_to_db(const kvkit_schema_t *schema, const json_t *object,
-                       json_t **out, kvkit_error_t *err);
-int kvkit_schema_from_db(const kvkit_schema_t *schema, const json_t *object,
-                         json_t **out, kvkit_error_t *err);
+int kvkit_schema_to_db(const kvkit_schema_t *schema, const json_t *object, json_t **out,
+                       kvkit_error_t *err);
+int kvkit_schema_from_db(const kvkit_schema_t *schema, const json_t *object, json_t **out,
+                         kvkit_error_t *err);
 
 /* Add the index entries of `object` (borrowed, JSON form: enums hold
  * their values) for every indexed property to `set` (not cleared first).
@@ -267,9 +253,8 @@ int kvkit_schema_index_set(const kvkit_schema_t *schema, const json_t *object,
 
 /* Validate, convert to stored form and build the index set (cleared first)
  * in one call: what a save does.  *db_out is a new reference. */
-int kvkit_schema_prepare(const kvkit_schema_t *schema, const json_t *object,
-                         json_t **db_out, kvkit_index_set_t *set,
-                         kvkit_error_t *err);
+int kvkit_schema_prepare(const kvkit_schema_t *schema, const json_t *object, json_t **db_out,
+                         kvkit_index_set_t *set, kvkit_error_t *err);
 
 /*** documents ***/
 
@@ -292,8 +277,8 @@ int kvkit_doc_get(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **o
 
 /* kvkit_doc_get, or kvkit_doc_new with that key when absent.  *created
  * (may be NULL) tells which. */
-int kvkit_doc_get_or_new(const kvkit_schema_t *schema, const char *key,
-                         kvkit_doc_t **out, int *created, kvkit_error_t *err);
+int kvkit_doc_get_or_new(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **out,
+                         int *created, kvkit_error_t *err);
 
 /* Re-read the document from its store, dropping unsaved changes and loaded
  * references.  KVKIT_NOTFOUND if it is no longer stored (unchanged then). */
@@ -314,8 +299,7 @@ int kvkit_doc_save_checked(kvkit_doc_t *doc, kvkit_error_t *err);
 int kvkit_doc_delete(kvkit_doc_t *doc, kvkit_error_t *err);
 
 /* Delete by key without reading.  An absent key is KVKIT_OK. */
-int kvkit_doc_delete_key(const kvkit_schema_t *schema, const char *key,
-                         kvkit_error_t *err);
+int kvkit_doc_delete_key(const kvkit_schema_t *schema, const char *key, kvkit_error_t *err);
 
 /* Free the document and the references it loaded.  NULL is allowed. */
 void kvkit_doc_destroy(kvkit_doc_t *doc);
@@ -333,8 +317,8 @@ int kvkit_doc_equal(const kvkit_doc_t *a, const kvkit_doc_t *b);
 
 /* *value: the attribute, borrowed (null for a declared, unset one).  An
  * attribute neither declared nor set is KVKIT_INVALID naming it. */
-int kvkit_doc_attr_get(const kvkit_doc_t *doc, const char *name,
-                       json_t **value, kvkit_error_t *err);
+int kvkit_doc_attr_get(const kvkit_doc_t *doc, const char *name, json_t **value,
+                       kvkit_error_t *err);
 
 /* 1 if the attribute is set (null counts as set), else 0. */
 int kvkit_doc_attr_has(const kvkit_doc_t *doc, const char *name);
@@ -344,10 +328,8 @@ int kvkit_doc_attr_has(const kvkit_doc_t *doc, const char *name);
  * A string set on a password property is hashed first; a reference
  * property takes the target's key.  Values are checked by validation
  * (is_valid / save), not here. */
-int kvkit_doc_attr_set(kvkit_doc_t *doc, const char *name, json_t *value,
-                       kvkit_error_t *err);
-int kvkit_doc_attr_set_new(kvkit_doc_t *doc, const char *name, json_t *value,
-                           kvkit_error_t *err);
+int kvkit_doc_attr_set(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
+int kvkit_doc_attr_set_new(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
 
 /* Remove the attribute (a declared one then reads as null). */
 int kvkit_doc_attr_unset(kvkit_doc_t *doc, const char *name, kvkit_error_t *err);
@@ -359,31 +341,29 @@ int kvkit_doc_attr_set_string(kvkit_doc_t *doc, const char *name, const char *va
                               kvkit_error_t *err);
 int kvkit_doc_attr_set_integer(kvkit_doc_t *doc, const char *name, int64_t value,
                                kvkit_error_t *err);
-int kvkit_doc_attr_set_real(kvkit_doc_t *doc, const char *name, double value,
-                            kvkit_error_t *err);
-int kvkit_doc_attr_set_bool(kvkit_doc_t *doc, const char *name, int value,
-                            kvkit_error_t *err);
+int kvkit_doc_attr_set_real(kvkit_doc_t *doc, const char *name, double value, kvkit_error_t *err);
+int kvkit_doc_attr_set_bool(kvkit_doc_t *doc, const char *name, int value, kvkit_error_t *err);
 /* Epoch seconds; stored as an integer when whole. */
 int kvkit_doc_attr_set_datetime(kvkit_doc_t *doc, const char *name, double epoch,
                                 kvkit_error_t *err);
-int kvkit_doc_attr_get_string(const kvkit_doc_t *doc, const char *name,
-                              const char **value, kvkit_error_t *err);
-int kvkit_doc_attr_get_integer(const kvkit_doc_t *doc, const char *name,
-                               int64_t *value, kvkit_error_t *err);
+int kvkit_doc_attr_get_string(const kvkit_doc_t *doc, const char *name, const char **value,
+                              kvkit_error_t *err);
+int kvkit_doc_attr_get_integer(const kvkit_doc_t *doc, const char *name, int64_t *value,
+                               kvkit_error_t *err);
 /* Integers are converted. */
 int kvkit_doc_attr_get_real(const kvkit_doc_t *doc, const char *name, double *value,
                             kvkit_error_t *err);
 int kvkit_doc_attr_get_bool(const kvkit_doc_t *doc, const char *name, int *value,
                             kvkit_error_t *err);
-int kvkit_doc_attr_get_datetime(const kvkit_doc_t *doc, const char *name,
-                                double *epoch, kvkit_error_t *err);
+int kvkit_doc_attr_get_datetime(const kvkit_doc_t *doc, const char *name, double *epoch,
+                                kvkit_error_t *err);
 
 /* Password properties: set hashes `plain` (copied, never stored); check
  * sets *match to 1 or 0 (an unset password never matches). */
 int kvkit_doc_password_set(kvkit_doc_t *doc, const char *name, const char *plain,
                            kvkit_error_t *err);
-int kvkit_doc_password_check(const kvkit_doc_t *doc, const char *name,
-                             const char *plain, int *match, kvkit_error_t *err);
+int kvkit_doc_password_check(const kvkit_doc_t *doc, const char *name, const char *plain,
+                             int *match, kvkit_error_t *err);
 
 /* Reference properties.  ref_get loads the target on first access (or
  * returns the one loaded with the document); *target is borrowed from
@@ -393,8 +373,7 @@ int kvkit_doc_password_check(const kvkit_doc_t *doc, const char *name,
  * lenient one.  ref_set stores target's key (target is only read; NULL
  * sets null); a target of another schema than the property's (or one
  * derived from it) is KVKIT_INVALID. */
-int kvkit_doc_ref_get(kvkit_doc_t *doc, const char *name, kvkit_doc_t **target,
-                      kvkit_error_t *err);
+int kvkit_doc_ref_get(kvkit_doc_t *doc, const char *name, kvkit_doc_t **target, kvkit_error_t *err);
 int kvkit_doc_ref_set(kvkit_doc_t *doc, const char *name, const kvkit_doc_t *target,
                       kvkit_error_t *err);
 
@@ -403,8 +382,7 @@ int kvkit_doc_ref_set(kvkit_doc_t *doc, const char *name, const kvkit_doc_t *tar
 /* Merge the members of `object` (borrowed) as kvkit_doc_attr_set would;
  * null members are skipped unless flags has KVKIT_MERGE_NULLS. */
 #define KVKIT_MERGE_NULLS (1u << 0)
-int kvkit_doc_merge(kvkit_doc_t *doc, const json_t *object, unsigned flags,
-                    kvkit_error_t *err);
+int kvkit_doc_merge(kvkit_doc_t *doc, const json_t *object, unsigned flags, kvkit_error_t *err);
 
 /* Drop every attribute, then give the declared ones their defaults (or
  * null with KVKIT_CLEAR_NULLS). */
@@ -415,8 +393,8 @@ int kvkit_doc_clear(kvkit_doc_t *doc, unsigned flags, kvkit_error_t *err);
  * every set attribute except the NULL-terminated `restricted` names (may
  * be NULL), plus "key" with KVKIT_SERIALIZE_KEY. */
 #define KVKIT_SERIALIZE_KEY (1u << 0)
-int kvkit_doc_serialize(const kvkit_doc_t *doc, const char *const *restricted,
-                        unsigned flags, json_t **out, kvkit_error_t *err);
+int kvkit_doc_serialize(const kvkit_doc_t *doc, const char *const *restricted, unsigned flags,
+                        json_t **out, kvkit_error_t *err);
 
 /* Replace the document's attributes with those of `object` (borrowed,
  * JSON form as serialize makes it; values are taken as they are, password
@@ -448,14 +426,13 @@ int kvkit_doc_invalids(const kvkit_doc_t *doc, json_t **out, kvkit_error_t *err)
  *   for (; kvkit_query_valid(q); kvkit_query_next(q)) ...
  *   rc = kvkit_query_status(q, err); kvkit_query_destroy(q);
  * On KVKIT_OK *out is the caller's (kvkit_query_destroy). */
-int kvkit_query_index(const kvkit_schema_t *schema, const char *field,
-                      const json_t *lo, const json_t *hi, unsigned flags,
-                      kvkit_query_t **out, kvkit_error_t *err);
+int kvkit_query_index(const kvkit_schema_t *schema, const char *field, const json_t *lo,
+                      const json_t *hi, unsigned flags, kvkit_query_t **out, kvkit_error_t *err);
 
 /* Every document (key) of the schema's bucket with lo <= key <= hi (NULL
  * bounds are open; both copied). */
-int kvkit_query_all(const kvkit_schema_t *schema, const char *lo, const char *hi,
-                    unsigned flags, kvkit_query_t **out, kvkit_error_t *err);
+int kvkit_query_all(const kvkit_schema_t *schema, const char *lo, const char *hi, unsigned flags,
+                    kvkit_query_t **out, kvkit_error_t *err);
 
 int kvkit_query_valid(const kvkit_query_t *query);
 void kvkit_query_next(kvkit_query_t *query);
@@ -474,12 +451,10 @@ void kvkit_query_destroy(kvkit_query_t *query);
 /* Callback forms.  `doc` is borrowed for the call (steal nothing); return
  * non-zero to stop early (still KVKIT_OK). */
 typedef int (*kvkit_query_doc_fn)(void *ctx, kvkit_doc_t *doc);
-int kvkit_query_index_docs(const kvkit_schema_t *schema, const char *field,
-                           const json_t *lo, const json_t *hi,
-                           kvkit_query_doc_fn fn, void *ctx, kvkit_error_t *err);
-int kvkit_query_index_keys(const kvkit_schema_t *schema, const char *field,
-                           const json_t *lo, const json_t *hi, kvkit_key_fn fn,
-                           void *ctx, kvkit_error_t *err);
+int kvkit_query_index_docs(const kvkit_schema_t *schema, const char *field, const json_t *lo,
+                           const json_t *hi, kvkit_query_doc_fn fn, void *ctx, kvkit_error_t *err);
+int kvkit_query_index_keys(const kvkit_schema_t *schema, const char *field, const json_t *lo,
+                           const json_t *hi, kvkit_key_fn fn, void *ctx, kvkit_error_t *err);
 int kvkit_query_all_docs(const kvkit_schema_t *schema, const char *lo, const char *hi,
                          kvkit_query_doc_fn fn, void *ctx, kvkit_error_t *err);
 int kvkit_query_all_keys(const kvkit_schema_t *schema, const char *lo, const char *hi,

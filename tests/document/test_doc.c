@@ -18,17 +18,17 @@ static void setup(void)
     kvkit_prop_t *p;
     store = mem_store();
     ck_assert_int_eq(kvkit_schema_create("Item", NULL, NULL, &item, &err), 0);
-    ck_assert_int_eq(kvkit_schema_add(item, "qty", KVKIT_PROP_INTEGER, KVKIT_PROP_REQUIRED, NULL,
-                                      &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add(item, "qty", KVKIT_PROP_INTEGER, KVKIT_PROP_REQUIRED, NULL, &err), 0);
     ck_assert_int_eq(kvkit_schema_create("Post", NULL, store, &post, &err), 0);
-    ck_assert_int_eq(kvkit_schema_add(post, "title", KVKIT_PROP_STRING, KVKIT_PROP_REQUIRED,
-                                      NULL, &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add(post, "title", KVKIT_PROP_STRING, KVKIT_PROP_REQUIRED, NULL, &err), 0);
     ck_assert_int_eq(kvkit_schema_add(post, "views", KVKIT_PROP_INTEGER, 0, &p, &err), 0);
     json_t *zero = json_integer(0);
     ck_assert_int_eq(kvkit_prop_set_default(p, zero, &err), 0);
     json_decref(zero);
-    ck_assert_int_eq(kvkit_schema_add(post, "tags", KVKIT_PROP_LIST, KVKIT_PROP_INDEX, NULL,
-                                      &err), 0);
+    ck_assert_int_eq(kvkit_schema_add(post, "tags", KVKIT_PROP_LIST, KVKIT_PROP_INDEX, NULL, &err),
+                     0);
     ck_assert_int_eq(kvkit_schema_add_embedded(post, "items", item, 1, 0, NULL, &err), 0);
     ck_assert_int_eq(kvkit_schema_add(post, "secret", KVKIT_PROP_STRING, 0, NULL, &err), 0);
 }
@@ -225,8 +225,8 @@ static const struct {
 
 START_TEST(test_doc_get_corrupt)
 {
-    OK(kvkit_store_save(store, "Post", "bad", corrupt[_i].stored, strlen(corrupt[_i].stored),
-                        NULL, &err));
+    OK(kvkit_store_save(store, "Post", "bad", corrupt[_i].stored, strlen(corrupt[_i].stored), NULL,
+                        &err));
     kvkit_doc_t *g = (kvkit_doc_t *)1;
     FAILS(KVKIT_CORRUPT, corrupt[_i].msg, kvkit_doc_get(post, "bad", &g, &err));
     ck_assert_ptr_null(g);
@@ -297,8 +297,7 @@ START_TEST(test_doc_invalids_nested_paths)
 {
     kvkit_doc_t *d = new_post("i1", NULL);
     OK(kvkit_doc_attr_set_new(d, "items",
-                              json_pack("[{si}{si}{ss}{}]", "qty", 1, "qty", 2, "qty", "x"),
-                              &err));
+                              json_pack("[{si}{si}{ss}{}]", "qty", 1, "qty", 2, "qty", "x"), &err));
     OK(kvkit_doc_attr_set_new(d, "views", json_string("many"), &err));
     json_t *inv;
     FAILS(KVKIT_VALIDATION,

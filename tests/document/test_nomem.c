@@ -20,29 +20,29 @@ static void *failing_malloc(size_t size)
 }
 
 /* Run `call`; the first failure ends the scenario and must be NOMEM. */
-#define STEP(call)                                                             \
-    do {                                                                       \
-        kvkit_error_t err = {0};                                               \
-        int rc_ = (call);                                                      \
-        if (rc_ != KVKIT_OK) {                                                 \
-            ck_assert_msg(rc_ == KVKIT_NOMEM, "%s -> %s: %s", #call,           \
-                          kvkit_status_name(rc_), err.text);                  \
-            ck_assert_int_eq(err.code, KVKIT_NOMEM);                           \
-            goto out;                                                          \
-        }                                                                      \
+#define STEP(call)                                                                                 \
+    do {                                                                                           \
+        kvkit_error_t err = {0};                                                                   \
+        int rc_ = (call);                                                                          \
+        if (rc_ != KVKIT_OK) {                                                                     \
+            ck_assert_msg(rc_ == KVKIT_NOMEM, "%s -> %s: %s", #call, kvkit_status_name(rc_),       \
+                          err.text);                                                               \
+            ck_assert_int_eq(err.code, KVKIT_NOMEM);                                               \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
 /* jansson's parser reports some allocation failures as syntax errors
  * ("string or '}' expected"), so a read may also end as CORRUPT. */
-#define READ_STEP(call)                                                        \
-    do {                                                                       \
-        kvkit_error_t err = {0};                                               \
-        int rc_ = (call);                                                      \
-        if (rc_ != KVKIT_OK) {                                                 \
-            ck_assert_msg(rc_ == KVKIT_NOMEM || rc_ == KVKIT_CORRUPT, "%s -> %s: %s", \
-                          #call, kvkit_status_name(rc_), err.text);            \
-            goto out;                                                          \
-        }                                                                      \
+#define READ_STEP(call)                                                                            \
+    do {                                                                                           \
+        kvkit_error_t err = {0};                                                                   \
+        int rc_ = (call);                                                                          \
+        if (rc_ != KVKIT_OK) {                                                                     \
+            ck_assert_msg(rc_ == KVKIT_NOMEM || rc_ == KVKIT_CORRUPT, "%s -> %s: %s", #call,       \
+                          kvkit_status_name(rc_), err.text);                                       \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
 /* Returns 1 when every step succeeded. */

@@ -119,8 +119,8 @@ static void setup(void)
     store = kvkit_store_open("plaindoc:", &err);
     ck_assert_msg(store != NULL, "%s", err.text);
     ck_assert_int_eq(kvkit_schema_create("Note", NULL, store, &note, &err), 0);
-    ck_assert_int_eq(kvkit_schema_add(note, "text", KVKIT_PROP_STRING, KVKIT_PROP_INDEX, NULL,
-                                      &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add(note, "text", KVKIT_PROP_STRING, KVKIT_PROP_INDEX, NULL, &err), 0);
     fail_saves = 0;
 }
 

@@ -41,8 +41,9 @@ static void setup(void)
     kvkit_error_t err = {0};
     store = mem_store();
     ck_assert_int_eq(kvkit_schema_create("Addr", NULL, NULL, &addr, &err), KVKIT_OK);
-    ck_assert_int_eq(kvkit_schema_add(addr, "zip", KVKIT_PROP_STRING, KVKIT_PROP_REQUIRED, NULL,
-                                      &err), KVKIT_OK);
+    ck_assert_int_eq(
+        kvkit_schema_add(addr, "zip", KVKIT_PROP_STRING, KVKIT_PROP_REQUIRED, NULL, &err),
+        KVKIT_OK);
     ck_assert_int_eq(kvkit_schema_create("Target", NULL, store, &target, &err), KVKIT_OK);
     /* the targets of the reference cases exist: references load eagerly */
     for (int i = 0; i < 2; i++) {
@@ -74,8 +75,8 @@ static kvkit_schema_t *schema_for(const kind_case_t *c, unsigned flags, kvkit_pr
     else if (c->kind == KVKIT_PROP_REFERENCE)
         rc = kvkit_schema_add_ref(s, "v", target, flags, &p, &err);
     else if (c->kind == KVKIT_PROP_EMBEDDED || c->kind == KVKIT_PROP_EMBEDDED_LIST)
-        rc = kvkit_schema_add_embedded(s, "v", addr, c->kind == KVKIT_PROP_EMBEDDED_LIST, flags,
-                                       &p, &err);
+        rc = kvkit_schema_add_embedded(s, "v", addr, c->kind == KVKIT_PROP_EMBEDDED_LIST, flags, &p,
+                                       &err);
     else
         rc = kvkit_schema_add(s, "v", c->kind, flags, &p, &err);
     ck_assert_msg(rc == KVKIT_OK, "%s", err.text);
@@ -208,8 +209,7 @@ START_TEST(test_prop_kind_required)
     kvkit_schema_t *s = schema_for(c, KVKIT_PROP_REQUIRED, NULL);
     kvkit_doc_t *d;
     OK(kvkit_doc_new(s, "k", &d, &err));
-    FAILS(KVKIT_VALIDATION, "S \"k\": validation failed: \"v\": required",
-          kvkit_doc_save(d, &err));
+    FAILS(KVKIT_VALIDATION, "S \"k\": validation failed: \"v\": required", kvkit_doc_save(d, &err));
     OK(kvkit_doc_attr_set_new(d, "v", json_null(), &err));
     FAILS(KVKIT_VALIDATION, "\"v\": required", kvkit_doc_save(d, &err));
     ck_assert_int_eq(kvkit_doc_is_valid(d), 0);
@@ -349,8 +349,7 @@ START_TEST(test_prop_datetime_typed)
     double t;
     OK(kvkit_doc_attr_get_datetime(d, "v", &t, &err));
     ck_assert_double_eq(t, 1.5);
-    FAILS(KVKIT_INVALID, "not a finite time",
-          kvkit_doc_attr_set_datetime(d, "v", 1.0 / 0.0, &err));
+    FAILS(KVKIT_INVALID, "not a finite time", kvkit_doc_attr_set_datetime(d, "v", 1.0 / 0.0, &err));
     kvkit_doc_destroy(d);
     kvkit_schema_destroy(s);
 }

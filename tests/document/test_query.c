@@ -20,17 +20,17 @@ static void setup(void)
     store = mem_store();
     ck_assert_int_eq(kvkit_schema_create("User", NULL, store, &user, &err), 0);
     ck_assert_int_eq(kvkit_schema_create("Post", NULL, store, &post, &err), 0);
-    ck_assert_int_eq(kvkit_schema_add(post, "title", KVKIT_PROP_STRING, KVKIT_PROP_INDEX, NULL,
-                                      &err), 0);
-    ck_assert_int_eq(kvkit_schema_add(post, "score", KVKIT_PROP_NUMBER, KVKIT_PROP_INDEX, NULL,
-                                      &err), 0);
-    ck_assert_int_eq(kvkit_schema_add(post, "tags", KVKIT_PROP_LIST, KVKIT_PROP_INDEX, NULL,
-                                      &err), 0);
-    ck_assert_int_eq(kvkit_schema_add_enum(post, "status", status, 3, KVKIT_PROP_INDEX, NULL,
-                                           &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add(post, "title", KVKIT_PROP_STRING, KVKIT_PROP_INDEX, NULL, &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add(post, "score", KVKIT_PROP_NUMBER, KVKIT_PROP_INDEX, NULL, &err), 0);
+    ck_assert_int_eq(kvkit_schema_add(post, "tags", KVKIT_PROP_LIST, KVKIT_PROP_INDEX, NULL, &err),
+                     0);
+    ck_assert_int_eq(kvkit_schema_add_enum(post, "status", status, 3, KVKIT_PROP_INDEX, NULL, &err),
+                     0);
     ck_assert_int_eq(kvkit_schema_add_ref(post, "author", user,
-                                          KVKIT_PROP_INDEX | KVKIT_PROP_LOAD_ON_DEMAND, NULL,
-                                          &err), 0);
+                                          KVKIT_PROP_INDEX | KVKIT_PROP_LOAD_ON_DEMAND, NULL, &err),
+                     0);
     ck_assert_int_eq(kvkit_schema_add(post, "body", KVKIT_PROP_STRING, 0, NULL, &err), 0);
     for (int i = 0; i < 10; i++) {
         kvkit_doc_t *d;
@@ -44,8 +44,9 @@ static void setup(void)
             ck_assert_int_eq(kvkit_doc_attr_set_real(d, "score", 5.5, &err), 0);
         else
             ck_assert_int_eq(kvkit_doc_attr_set_integer(d, "score", i, &err), 0);
-        ck_assert_int_eq(kvkit_doc_attr_set_new(d, "tags", json_pack("[ss]", "all",
-                                                i % 2 ? "odd" : "even"), &err), 0);
+        ck_assert_int_eq(kvkit_doc_attr_set_new(
+                             d, "tags", json_pack("[ss]", "all", i % 2 ? "odd" : "even"), &err),
+                         0);
         ck_assert_int_eq(kvkit_doc_attr_set_string(d, "status", status[i % 3], &err), 0);
         ck_assert_int_eq(kvkit_doc_attr_set_string(d, "author", author, &err), 0);
         ck_assert_msg(kvkit_doc_save(d, &err) == 0, "%s", err.text);
@@ -163,8 +164,7 @@ START_TEST(test_query_index_not_indexed)
     FAILS(KVKIT_NOT_INDEXED, "field \"nope\" is not indexed (no such property)",
           kvkit_query_index_keys(post, "nope", v, NULL, collect_key, NULL, &err));
     kvkit_error_t e = {0};
-    ck_assert_int_eq(kvkit_query_index_docs(post, "body", v, NULL, NULL, NULL, &e),
-                     KVKIT_INVALID);
+    ck_assert_int_eq(kvkit_query_index_docs(post, "body", v, NULL, NULL, NULL, &e), KVKIT_INVALID);
     json_decref(v);
 }
 END_TEST

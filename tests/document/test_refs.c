@@ -18,11 +18,11 @@ static void setup(void)
     ck_assert_int_eq(kvkit_schema_create("Post", NULL, store, &post, &err), 0);
     ck_assert_int_eq(kvkit_schema_add_ref(post, "author", user, 0, NULL, &err), 0);
     ck_assert_int_eq(kvkit_schema_create("LazyPost", NULL, store, &lazy_post, &err), 0);
-    ck_assert_int_eq(kvkit_schema_add_ref(lazy_post, "author", user, KVKIT_PROP_LOAD_ON_DEMAND,
-                                          NULL, &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add_ref(lazy_post, "author", user, KVKIT_PROP_LOAD_ON_DEMAND, NULL, &err), 0);
     ck_assert_int_eq(kvkit_schema_create("LenientPost", NULL, store, &lenient_post, &err), 0);
-    ck_assert_int_eq(kvkit_schema_add_ref(lenient_post, "author", user, KVKIT_PROP_LENIENT,
-                                          NULL, &err), 0);
+    ck_assert_int_eq(
+        kvkit_schema_add_ref(lenient_post, "author", user, KVKIT_PROP_LENIENT, NULL, &err), 0);
     ck_assert_int_eq(kvkit_schema_create("Node", NULL, store, &node, &err), 0);
     ck_assert_int_eq(kvkit_schema_add_ref(node, "next", node, 0, NULL, &err), 0);
     kvkit_doc_t *u;

@@ -148,8 +148,8 @@ START_TEST(test_schema_list_load_file_blog)
                      kvkit_schema_list_find(l, "Item"));
 
     /* the simple API the command-line tool uses */
-    json_t *u = json_pack("{s:s,s:s,s:{s:s}}", "name", "ann", "role", "editor", "address", "zip",
-                          "12345");
+    json_t *u =
+        json_pack("{s:s,s:s,s:{s:s}}", "name", "ann", "role", "editor", "address", "zip", "12345");
     OK(kvkit_schema_validate(user, u, &err));
     kvkit_index_set_t *set = kvkit_index_set_create();
     OK(kvkit_schema_index_set(user, u, set, &err));
@@ -244,8 +244,7 @@ START_TEST(test_schema_list_load_string_self_reference)
     kvkit_schema_t *n = kvkit_schema_list_find(l, "Node");
     ck_assert_ptr_eq(kvkit_prop_target(kvkit_schema_prop(n, "kids")), n);
     ck_assert_uint_eq(kvkit_prop_flags(kvkit_schema_prop(n, "up")), KVKIT_PROP_LENIENT);
-    json_t *tree = json_loads("{\"kids\": [{\"kids\": []}, {\"kids\": [{\"kids\": 5}]}]}", 0,
-                              NULL);
+    json_t *tree = json_loads("{\"kids\": [{\"kids\": []}, {\"kids\": [{\"kids\": 5}]}]}", 0, NULL);
     FAILS(KVKIT_VALIDATION, "\"kids[1].kids[0].kids\": expected an array of objects",
           kvkit_schema_validate(n, tree, &err));
     json_decref(tree);
