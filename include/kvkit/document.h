@@ -291,7 +291,8 @@ int kvkit_doc_save(kvkit_doc_t *doc, kvkit_error_t *err);
 /* As kvkit_doc_save, but only if the stored document is still the revision
  * this one was read at (a new document: only if the key is free).
  * KVKIT_CONFLICT otherwise; KVKIT_NOT_SUPPORTED on backends without
- * revisions; KVKIT_INVALID after an unchecked save (reload first). */
+ * revisions; KVKIT_INVALID when the revision is unknown - after an
+ * unchecked save, or for a document that came from a query (reload it). */
 int kvkit_doc_save_checked(kvkit_doc_t *doc, kvkit_error_t *err);
 
 /* Delete the document (and its index entries) from the store; the object
