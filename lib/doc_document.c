@@ -319,6 +319,10 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
     int rc = need_store(s, err);
     if (rc != KVKIT_OK)
         return rc;
+    if (checked && !kvkit_store_supports(s->store, "save_if"))
+        return kvkit__error(err, KVKIT_NOT_SUPPORTED, d->key,
+                            "%s: save_if is not supported by this backend: no checked saves",
+                            kvkit_store_backend(s->store));
     if (checked && d->rev_state == KVKIT__REV_UNKNOWN)
         return kvkit__error(err, KVKIT_INVALID, d->key,
                             "document \"%s\": revision unknown (saved unchecked or read "

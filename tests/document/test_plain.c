@@ -142,7 +142,8 @@ START_TEST(test_doc_save_get_without_revisions)
     const char *t;
     OK(kvkit_doc_attr_get_string(g, "text", &t, &err));
     ck_assert_str_eq(t, "hi");
-    FAILS(KVKIT_INVALID, "revision unknown", kvkit_doc_save_checked(g, &err));
+    FAILS(KVKIT_NOT_SUPPORTED, "plaindoc: save_if is not supported",
+          kvkit_doc_save_checked(g, &err));
     kvkit_doc_t *fresh;
     OK(kvkit_doc_new(note, "n2", &fresh, &err));
     FAILS(KVKIT_NOT_SUPPORTED, "plaindoc: save_if is not supported by this backend",
