@@ -424,6 +424,50 @@ START_TEST(test_prop_depth_limit)
 }
 END_TEST
 
+START_TEST(test_prop_enum_inside_embedded_converted)
+{
+    /* Line{unit: enum} embedded once and as a list: stored as indexes at
+     * every level, read back as values */
+    kvkit_schema_t *line, *order;
+    static const char *const units[] = {"kg", "g", "piece"};
+    OK(kvkit_schema_create("Line", NULL, NULL, &line, &err));
+    OK(kvkit_schema_add_enum(line, "unit", units, 3, KVKIT_PROP_REQUIRED, NULL, &err));
+    OK(kvkit_schema_create("Order", NULL, store, &order, &err));
+    OK(kvkit_schema_add_embedded(order, "main", line, 0, 0, NULL, &err));
+    OK(kvkit_schema_add_embedded(order, "lines", line, 1, 0, NULL, &err));
+    kvkit_doc_t *d, *back;
+    OK(kvkit_doc_new(order, "o1", &d, &err));
+    json_t *main_line = json_pack("{s:s}", "unit", "g");
+    json_t *lines = json_pack("[{s:s},{s:s}]", "unit", "piece", "unit", "kg");
+    OK(kvkit_doc_attr_set(d, "main", main_line, &err));
+    OK(kvkit_doc_attr_set(d, "lines", lines, &err));
+    OK(kvkit_doc_save(d, &err));
+    /* the document's own values are untouched by the conversion */
+    ck_assert_str_eq(json_string_value(json_object_get(main_line, "unit")), "g");
+    char *raw;
+    size_t len;
+    OK(kvkit_store_get(store, "Order", "o1", &raw, &len, &err));
+    ck_assert_str_eq(raw, "{\"main\":{\"unit\":1},\"lines\":[{\"unit\":2},{\"unit\":0}]}");
+    free(raw);
+    OK(kvkit_doc_get(order, "o1", &back, &err));
+    json_t *got;
+    OK(kvkit_doc_attr_get(back, "lines", &got, &err));
+    ck_assert(json_equal(got, lines));
+    OK(kvkit_doc_attr_get(back, "main", &got, &err));
+    ck_assert(json_equal(got, main_line));
+    /* an invalid value deep inside is named by its path */
+    json_object_set_new(json_array_get(lines, 1), "unit", json_string("ton"));
+    FAILS(KVKIT_VALIDATION, "\"lines[1].unit\": not one of the enum values",
+          kvkit_doc_save(d, &err));
+    json_decref(main_line);
+    json_decref(lines);
+    kvkit_doc_destroy(back);
+    kvkit_doc_destroy(d);
+    kvkit_schema_destroy(order);
+    kvkit_schema_destroy(line);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("props");
@@ -442,6 +486,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_prop_set_default_fn_each_document);
     tcase_add_test(tc, test_prop_integer_accepts_integral_real);
     tcase_add_test(tc, test_prop_enum_stored_as_index);
+    tcase_add_test(tc, test_prop_enum_inside_embedded_converted);
     tcase_add_test(tc, test_prop_datetime_typed);
     tcase_add_test(tc, test_prop_password_hash_and_check);
     tcase_add_test(tc, test_prop_depth_limit);
