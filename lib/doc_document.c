@@ -134,8 +134,10 @@ static int load_eager_refs(kvkit_doc_t *d, const kvkit__loading_t *here, kvkit_e
     const kvkit_schema_t *s = d->schema;
     for (size_t i = 0; i < s->n_props; i++) {
         const kvkit_prop_t *p = s->props[i];
+        /* a target without a store (schemas loaded for validation only)
+         * is left for kvkit_doc_ref_get to report */
         if (p->kind != KVKIT_PROP_REFERENCE || (p->flags & KVKIT_PROP_LOAD_ON_DEMAND) ||
-            p->target == NULL)
+            p->target == NULL || p->target->store == NULL)
             continue;
         json_t *k = json_object_get(d->data, p->name);
         if (!json_is_string(k))

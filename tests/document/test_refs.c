@@ -227,6 +227,26 @@ START_TEST(test_doc_ref_attr_set_drops_cache)
 }
 END_TEST
 
+START_TEST(test_doc_ref_get_target_without_store)
+{
+    /* schemas loaded without a store (as the command-line tool does), the
+     * store given to one of them only: reading works, the reference says why
+     * it cannot load */
+    kvkit_schema_list_t *l;
+    OK(kvkit_schema_list_load_string("{\"Author\": {}, \"Entry\": {\"properties\": {"
+                                     "\"by\": {\"type\": \"reference\", \"schema\": \"Author\"}}}}",
+                                     NULL, &l, &err));
+    kvkit_schema_t *entry = kvkit_schema_list_find(l, "Entry");
+    kvkit_schema_set_store(entry, store);
+    save_ref(entry, "e1", "by", "someone");
+    kvkit_doc_t *d, *a;
+    OK(kvkit_doc_get(entry, "e1", &d, &err));
+    FAILS(KVKIT_INVALID, "schema \"Author\" has no store", kvkit_doc_ref_get(d, "by", &a, &err));
+    kvkit_doc_destroy(d);
+    kvkit_schema_list_destroy(l);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("references");
@@ -240,6 +260,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_doc_ref_get_long_chain);
     tcase_add_test(tc, test_doc_ref_set_by_document);
     tcase_add_test(tc, test_doc_ref_attr_set_drops_cache);
+    tcase_add_test(tc, test_doc_ref_get_target_without_store);
     suite_add_tcase(s, tc);
     return s;
 }
