@@ -230,7 +230,7 @@ static long exercise(const char *name, op_fn op, bool is_write)
             ck_assert_msg(n < 100000, "%s: no end in sight", name);
         }
     }
-    printf("alloc points: %-8s %-14s %ld\n", C.backend, name, points);
+    printf("alloc points: %-8s %-16s %ld\n", C.backend, name, points);
     fflush(stdout);
     return points;
 }
@@ -391,6 +391,48 @@ static int op_batch(void)
     return rc;
 }
 
+static int op_save_if(void)
+{
+    char *v = NULL;
+    size_t vl = 0;
+    uint64_t rev = 0, nrev = 0;
+    ck_assert_int_eq(kvkit_store_get_rev(C.s, "b", "k3", &v, &vl, &rev, NULL), KVKIT_OK);
+    free(v);
+    v = NULL;
+    char value[64];
+    int n = snprintf(value, sizeof value, "{\"if\": %ld}", C.round);
+    arm();
+    int rc = kvkit_store_get_rev(C.s, "b", "k3", &v, &vl, &rev, &C.err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_store_save_if(C.s, "b", "k3", value, (size_t)n, C.set, rev, &nrev, &C.err);
+    disarm();
+    free(v);
+    if (rc == KVKIT_OK)
+        ck_assert_uint_ne(nrev, rev);
+    return rc;
+}
+
+static int op_list_keys(void)
+{
+    json_t *lo = json_string("k2"), *hi = json_string("k5");
+    int n1 = 0, n2 = 0, n3 = 0;
+    arm();
+    int rc = kvkit_store_list_keys(C.s, "b", "k1", "k4", count_key, &n1, &C.err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_store_index_keys(C.s, "b", "$key", lo, hi, count_key, &n2, &C.err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_store_index_keys(C.s, "b", "$bucket", NULL, NULL, count_key, &n3, &C.err);
+    disarm();
+    if (rc == KVKIT_OK) {
+        ck_assert_int_eq(n1, 4);
+        ck_assert_int_eq(n2, 4);
+        ck_assert_int_ge(n3, 10);
+    }
+    json_decref(lo);
+    json_decref(hi);
+    return rc;
+}
+
 static int op_schema_build(void)
 {
     kvkit_schema_list_t *l = NULL;
@@ -436,6 +478,78 @@ static int op_doc_get(void)
     }
     kvkit_doc_destroy(d);
     disarm();
+    return rc;
+}
+
+static int op_doc_delete(void)
+{
+    kvkit_doc_t *d = NULL;
+    ck_assert_int_eq(kvkit_doc_new(person(), "d2", &d, NULL), KVKIT_OK);
+    ck_assert_int_eq(kvkit_doc_attr_set_string(d, "name", "carol", NULL), KVKIT_OK);
+    ck_assert_int_eq(kvkit_doc_save(d, NULL), KVKIT_OK);
+    arm();
+    int rc = kvkit_doc_delete(d, &C.err);
+    disarm();
+    kvkit_doc_destroy(d);
+    return rc;
+}
+
+static int op_schema_json(void)
+{
+    json_t *obj = json_pack("{s:s, s:i, s:[s], s:s, s:{s:s}}", "name", "x", "age", 3, "tags",
+                            "t", "role", "user", "addr", "zip", "1"),
+           *db = NULL, *back = NULL;
+    arm();
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    int rc = set ? kvkit_schema_validate(person(), obj, &C.err)
+                 : kvkit_backend_error(&C.err, KVKIT_NOMEM, "", "index set: no memory");
+    if (rc == KVKIT_OK)
+        rc = kvkit_schema_prepare(person(), obj, &db, set, &C.err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_schema_from_db(person(), db, &back, &C.err);
+    /* the result's content under failures is test_regress_nomem's job
+     * (jansson's json_copy drops members when it cannot allocate) */
+    kvkit_index_set_destroy(set);
+    json_decref(db);
+    json_decref(back);
+    disarm();
+    json_decref(obj);
+    return rc;
+}
+
+static int op_doc_serialize(void)
+{
+    kvkit_doc_t *d = NULL;
+    ck_assert_int_eq(kvkit_doc_get(person(), "d0", &d, NULL), KVKIT_OK);
+    json_t *js = NULL, *inv = NULL;
+    arm();
+    int rc = kvkit_doc_serialize(d, NULL, KVKIT_SERIALIZE_KEY, &js, &C.err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_doc_deserialize(d, js, &C.err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_doc_invalids(d, &inv, &C.err);
+    disarm();
+    json_decref(js);
+    json_decref(inv);
+    kvkit_doc_destroy(d);
+    return rc;
+}
+
+static int count_doc_q(void *ctx, kvkit_doc_t *doc)
+{
+    (void)doc;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int op_doc_query_all(void)
+{
+    int n = 0;
+    arm();
+    int rc = kvkit_query_all_docs(person(), NULL, NULL, count_doc_q, &n, &C.err);
+    disarm();
+    if (rc == KVKIT_OK)
+        ck_assert_int_ge(n, 1);
     return rc;
 }
 
@@ -546,10 +660,16 @@ static void run_all(const char *backend)
     exercise("index_docs", op_index_docs, false);
     exercise("iterate", op_iter, false);
     exercise("batch_write", op_batch, true);
+    exercise("get_rev+save_if", op_save_if, true);
+    exercise("list_keys", op_list_keys, false);
     exercise("schema_build", op_schema_build, false);
     exercise("doc_save", op_doc_save, true);
     exercise("doc_get", op_doc_get, false);
     exercise("doc_query", op_doc_query, false);
+    exercise("doc_query_all", op_doc_query_all, false);
+    exercise("doc_delete", op_doc_delete, true);
+    exercise("schema_json", op_schema_json, false);
+    exercise("doc_serialize", op_doc_serialize, false);
     teardown_backend();
 }
 
