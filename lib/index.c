@@ -177,35 +177,61 @@ done:
 
 /*** index sets ***/
 
-/* Entries point into blocks owned by the set: one block per add call holds
- * the field name and the sortable/string bytes of its values. */
+/* Entries point into memory owned by the set: chunks carved by bump
+ * allocation (one malloc per few KiB, not per call), kept across clears.
+ * Entries are sorted and deduplicated once, when they are handed out
+ * (kvkit__index_set_entries), not on every add. */
+#define CHUNK_SIZE 2048
+
 struct kvkit_index_set {
     kvkit_index_entry_t *entries;
     size_t n, cap;
-    void **blocks;
+    bool sorted;   /* entries are sorted and unique */
+    void **blocks; /* every chunk; the last one is being carved */
     size_t n_blocks, cap_blocks;
+    unsigned char *chunk; /* free space of the last chunk */
+    size_t chunk_left;
+    bool chunk_std;       /* the last block is a standard CHUNK_SIZE chunk */
 };
 
 kvkit_index_set_t *kvkit_index_set_create(void)
 {
-    return kvkit__calloc(1, sizeof(kvkit_index_set_t));
+    kvkit_index_set_t *set = kvkit__calloc(1, sizeof(kvkit_index_set_t));
+    if (set != NULL)
+        set->sorted = true;
+    return set;
 }
 
 void kvkit_index_set_clear(kvkit_index_set_t *set)
 {
     if (set == NULL)
         return;
-    for (size_t i = 0; i < set->n_blocks; i++)
+    /* keep the chunk being carved when it is a standard one: a set reused
+     * per document then allocates nothing */
+    bool keep = set->n_blocks > 0 && set->chunk_std;
+    size_t last = keep ? set->n_blocks - 1 : set->n_blocks;
+    for (size_t i = 0; i < last; i++)
         kvkit__free(set->blocks[i]);
-    set->n_blocks = 0;
+    if (keep) {
+        set->blocks[0] = set->blocks[last];
+        set->chunk = set->blocks[0];
+        set->chunk_left = CHUNK_SIZE;
+        set->n_blocks = 1;
+    } else {
+        set->n_blocks = 0;
+        set->chunk = NULL;
+        set->chunk_left = 0;
+    }
     set->n = 0;
+    set->sorted = true;
 }
 
 void kvkit_index_set_destroy(kvkit_index_set_t *set)
 {
     if (set == NULL)
         return;
-    kvkit_index_set_clear(set);
+    for (size_t i = 0; i < set->n_blocks; i++)
+        kvkit__free(set->blocks[i]);
     kvkit__free(set->blocks);
     kvkit__free(set->entries);
     kvkit__free(set);
@@ -213,7 +239,45 @@ void kvkit_index_set_destroy(kvkit_index_set_t *set)
 
 size_t kvkit_index_set_size(const kvkit_index_set_t *set)
 {
-    return set ? set->n : 0;
+    size_t n = 0;
+    kvkit__index_set_entries(set, &n); /* duplicates count once */
+    return n;
+}
+
+/* bytes from the set's chunks (NULL when out of memory) */
+static unsigned char *set_alloc(kvkit_index_set_t *set, size_t bytes)
+{
+    if (bytes > set->chunk_left) {
+        if (set->n_blocks == set->cap_blocks) {
+            size_t cap = set->cap_blocks ? 2 * set->cap_blocks : 4;
+            void **grown = kvkit__realloc(set->blocks, cap * sizeof *grown);
+            if (grown == NULL)
+                return NULL;
+            set->blocks = grown;
+            set->cap_blocks = cap;
+        }
+        /* a large request gets a block of its own; the chunk being carved
+         * stays the last one only when the new block is a standard chunk */
+        size_t size = bytes > CHUNK_SIZE ? bytes : CHUNK_SIZE;
+        unsigned char *block = kvkit__malloc(size);
+        if (block == NULL)
+            return NULL;
+        if (size > CHUNK_SIZE && set->n_blocks > 0) {
+            /* insert before the chunk being carved */
+            set->blocks[set->n_blocks] = set->blocks[set->n_blocks - 1];
+            set->blocks[set->n_blocks - 1] = block;
+            set->n_blocks++;
+            return block;
+        }
+        set->blocks[set->n_blocks++] = block;
+        set->chunk = block;
+        set->chunk_left = size;
+        set->chunk_std = size == CHUNK_SIZE;
+    }
+    unsigned char *p = set->chunk;
+    set->chunk += bytes;
+    set->chunk_left -= bytes;
+    return p;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -234,26 +298,19 @@ static int entry_cmp(const void *a, const void *b)
 /* Sort and drop duplicates, keeping the contract of kvkit_index_entry_t. */
 static void normalize(kvkit_index_set_t *set)
 {
-    if (set->n < 2)
-        return;
-    qsort(set->entries, set->n, sizeof *set->entries, entry_cmp);
-    size_t w = 1;
-    for (size_t r = 1; r < set->n; r++)
-        if (entry_cmp(&set->entries[w - 1], &set->entries[r]) != 0)
-            set->entries[w++] = set->entries[r];
-    set->n = w;
+    if (set->n > 1) {
+        qsort(set->entries, set->n, sizeof *set->entries, entry_cmp);
+        size_t w = 1;
+        for (size_t r = 1; r < set->n; r++)
+            if (entry_cmp(&set->entries[w - 1], &set->entries[r]) != 0)
+                set->entries[w++] = set->entries[r];
+        set->n = w;
+    }
+    set->sorted = true;
 }
 
 static int reserve(kvkit_index_set_t *set, size_t more)
 {
-    if (set->n_blocks == set->cap_blocks) {
-        size_t cap = set->cap_blocks ? 2 * set->cap_blocks : 8;
-        void **grown = kvkit__realloc(set->blocks, cap * sizeof *grown);
-        if (grown == NULL)
-            return KVKIT_NOMEM;
-        set->blocks = grown;
-        set->cap_blocks = cap;
-    }
     if (set->n + more > set->cap) {
         size_t cap = set->cap ? 2 * set->cap : 8;
         while (cap < set->n + more)
@@ -296,9 +353,8 @@ int kvkit_index_set_add(kvkit_index_set_t *set, const char *field,
             bytes += json_string_length(v) + 1;
     }
     unsigned char *block;
-    if (reserve(set, count) != KVKIT_OK || (block = kvkit__malloc(bytes)) == NULL)
+    if (reserve(set, count) != KVKIT_OK || (block = set_alloc(set, bytes)) == NULL)
         return kvkit__error(err, KVKIT_NOMEM, field, "out of memory adding index entries for \"%s\"", field);
-    set->blocks[set->n_blocks++] = block;
     memcpy(block, field, flen + 1);
     unsigned char *p = block + flen + 1;
     size_t first = set->n;
@@ -309,7 +365,7 @@ int kvkit_index_set_add(kvkit_index_set_t *set, const char *field,
         kvkit_index_entry_t *e = &set->entries[set->n];
         int rc = kvkit__index_value(v, p, &e->value, field, err);
         if (rc != KVKIT_OK) {
-            set->n = first; /* the block stays with the set until clear */
+            set->n = first; /* the bytes stay with the set until clear */
             return rc;
         }
         e->field = (const char *)block;
@@ -322,40 +378,44 @@ int kvkit_index_set_add(kvkit_index_set_t *set, const char *field,
         }
         set->n++;
     }
-    normalize(set);
+    if (set->n > 1)
+        set->sorted = false;
     return KVKIT_OK;
 }
 
 const kvkit_index_entry_t *kvkit__index_set_entries(const kvkit_index_set_t *set,
                                                     size_t *n)
 {
-    *n = set ? set->n : 0;
-    return set ? set->entries : NULL;
+    if (set == NULL) {
+        *n = 0;
+        return NULL;
+    }
+    /* sorting on first use is a cache fill: the set is logically unchanged,
+     * and sets belong to one thread at a time */
+    if (!set->sorted)
+        normalize((kvkit_index_set_t *)set);
+    *n = set->n;
+    return set->entries;
 }
 
 kvkit_index_set_t *kvkit__index_set_copy(const kvkit_index_set_t *set)
 {
     kvkit_index_set_t *copy = kvkit_index_set_create();
-    if (copy == NULL || set == NULL || set->n == 0)
+    size_t n;
+    const kvkit_index_entry_t *src = kvkit__index_set_entries(set, &n);
+    if (copy == NULL || n == 0)
         return copy;
     /* one block: fields, sortable bytes and strings of every entry */
     size_t bytes = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        const kvkit_index_entry_t *e = &set->entries[i];
-        bytes += strlen(e->field) + 1 + e->value.sortable_len + e->value.string_len + 1;
-    }
-    if (reserve(copy, set->n) != KVKIT_OK) {
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(src[i].field) + 1 + src[i].value.sortable_len + src[i].value.string_len + 1;
+    unsigned char *p;
+    if (reserve(copy, n) != KVKIT_OK || (p = set_alloc(copy, bytes)) == NULL) {
         kvkit_index_set_destroy(copy);
         return NULL;
     }
-    unsigned char *p = kvkit__malloc(bytes);
-    if (p == NULL) {
-        kvkit_index_set_destroy(copy);
-        return NULL;
-    }
-    copy->blocks[copy->n_blocks++] = p;
-    for (size_t i = 0; i < set->n; i++) {
-        const kvkit_index_entry_t *e = &set->entries[i];
+    for (size_t i = 0; i < n; i++) {
+        const kvkit_index_entry_t *e = &src[i];
         kvkit_index_entry_t *c = &copy->entries[i];
         *c = *e;
         size_t flen = strlen(e->field) + 1;
@@ -372,6 +432,6 @@ kvkit_index_set_t *kvkit__index_set_copy(const kvkit_index_set_t *set)
             p += e->value.string_len + 1;
         }
     }
-    copy->n = set->n;
+    copy->n = n;
     return copy;
 }

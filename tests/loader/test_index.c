@@ -199,6 +199,63 @@ START_TEST(test_index_set_add_kinds)
 }
 END_TEST
 
+static int count_key(void *ctx, const char *key, size_t len)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(test_index_set_large_values_and_reuse)
+{
+    /* values larger than the set's chunks, small ones around them, reuse
+     * across clears and batch copies: every entry must stay intact */
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(kvkit_plugin_dir_add(MEMORY_DIR, &err), KVKIT_OK);
+    kvkit_store_t *s = kvkit_store_open("memory:", &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    kvkit_batch_t *batch = kvkit_batch_create();
+    char *big = malloc(10001);
+    memset(big, 'x', 10000);
+    big[10000] = '\0';
+    for (int round = 0; round < 3; round++) {
+        kvkit_index_set_clear(set);
+        json_t *small = json_integer(round);
+        json_t *huge = json_string(big);
+        json_t *list = json_pack("[s,s,i]", "b", "a", round + 100);
+        ck_assert_int_eq(kvkit_index_set_add(set, "n", small, &err), KVKIT_OK);
+        ck_assert_int_eq(kvkit_index_set_add(set, "big", huge, &err), KVKIT_OK);
+        ck_assert_int_eq(kvkit_index_set_add(set, "l", list, &err), KVKIT_OK);
+        ck_assert_int_eq(kvkit_index_set_add(set, "n", small, &err), KVKIT_OK); /* duplicate */
+        ck_assert_uint_eq(kvkit_index_set_size(set), 5);
+        char key[16];
+        snprintf(key, sizeof key, "k%d", round);
+        /* saved directly and through a batch (which copies the set) */
+        ck_assert_int_eq(kvkit_store_save(s, "b", key, "{}", 2, set, &err), KVKIT_OK);
+        snprintf(key, sizeof key, "c%d", round);
+        ck_assert_int_eq(kvkit_batch_save(batch, "b", key, "{}", 2, set, &err), KVKIT_OK);
+        json_decref(small), json_decref(huge), json_decref(list);
+    }
+    ck_assert_int_eq(kvkit_store_write(s, batch, &err), KVKIT_OK);
+    json_t *huge = json_string(big), *a = json_string("a"), *one = json_integer(1);
+    int n = 0;
+    ck_assert_int_eq(kvkit_store_index_keys(s, "b", "big", huge, NULL, count_key, &n, &err),
+                     KVKIT_OK);
+    ck_assert_int_eq(n, 6);
+    n = 0;
+    ck_assert_int_eq(kvkit_store_index_keys(s, "b", "l", a, NULL, count_key, &n, &err), KVKIT_OK);
+    ck_assert_int_eq(n, 6);
+    n = 0;
+    ck_assert_int_eq(kvkit_store_index_keys(s, "b", "n", one, NULL, count_key, &n, &err), KVKIT_OK);
+    ck_assert_int_eq(n, 2);
+    json_decref(huge), json_decref(a), json_decref(one);
+    free(big);
+    kvkit_batch_destroy(batch);
+    kvkit_index_set_destroy(set);
+    kvkit_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("index encoding");
@@ -209,6 +266,7 @@ int main(void)
     tcase_add_test(tc, test_index_encode_prefix_free_roundtrip);
     tcase_add_test(tc, test_index_decode_rejects_garbage);
     tcase_add_test(tc, test_index_set_add_kinds);
+    tcase_add_test(tc, test_index_set_large_values_and_reuse);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
