@@ -5,6 +5,8 @@
  */
 #include "helpers.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 static kvkit_store_t *store;
@@ -452,6 +454,54 @@ START_TEST(test_doc_strict_extra_props)
 }
 END_TEST
 
+/*** threads: one schema, one store, several threads ***/
+
+static void *worker(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    kvkit_error_t err = {0};
+    char key[32];
+    for (int i = 0; i < 200; i++) {
+        kvkit_doc_t *d, *g;
+        snprintf(key, sizeof key, "t%d-%d", id, i);
+        if (kvkit_doc_new(post, key, &d, &err) ||
+            kvkit_doc_attr_set_string(d, "title", key, &err) ||
+            kvkit_doc_attr_set_new(d, "tags", json_pack("[si]", "thread", id), &err) ||
+            kvkit_doc_save(d, &err) || kvkit_doc_get(post, key, &g, &err))
+            return strdup(err.text);
+        const char *t;
+        int ok = kvkit_doc_attr_get_string(g, "title", &t, &err) == 0 && strcmp(t, key) == 0;
+        kvkit_doc_destroy(g);
+        kvkit_doc_destroy(d);
+        if (!ok)
+            return strdup("title mismatch");
+    }
+    return NULL;
+}
+
+START_TEST(test_doc_save_get_threads)
+{
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 4; i++) {
+        void *res;
+        pthread_join(th[i], &res);
+        ck_assert_msg(res == NULL, "thread %d: %s", i, (char *)res);
+    }
+    kvkit_query_t *q;
+    json_t *tag = json_integer(2);
+    OK(kvkit_query_index(post, "tags", tag, NULL, KVKIT_QUERY_KEYS, &q, &err));
+    int n = 0;
+    for (; kvkit_query_valid(q); kvkit_query_next(q))
+        n++;
+    OK(kvkit_query_status(q, &err));
+    kvkit_query_destroy(q);
+    json_decref(tag);
+    ck_assert_int_eq(n, 200);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("document");
@@ -478,6 +528,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_doc_serialize_restricted_and_key);
     tcase_add_test(tc, test_doc_deserialize_declared_key_kept);
     tcase_add_test(tc, test_doc_strict_extra_props);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_doc_save_get_threads);
     suite_add_tcase(s, tc);
     return s;
 }
