@@ -147,6 +147,8 @@ typedef json_t *(*kvkit_default_fn)(void *ctx);
 /* Returns non-zero when `value` (borrowed, never null) is acceptable. */
 typedef int (*kvkit_validator_fn)(void *ctx, const json_t *value);
 
+/* Accessors: the name is borrowed from the property, the target schema is
+ * the borrowed pointer given to kvkit_prop_set_target (NULL if none). */
 const char *kvkit_prop_name(const kvkit_prop_t *prop);
 kvkit_prop_kind_t kvkit_prop_kind(const kvkit_prop_t *prop);
 unsigned kvkit_prop_flags(const kvkit_prop_t *prop);
@@ -391,7 +393,7 @@ int kvkit_doc_merge(kvkit_doc_t *doc, const json_t *object, unsigned flags, kvki
 int kvkit_doc_clear(kvkit_doc_t *doc, unsigned flags, kvkit_error_t *err);
 
 /* The JSON form of the document as a new object (*out, a new reference):
- * every set attribute except the NULL-terminated `restricted` names (may
+ * deep copies of every set attribute except the NULL-terminated `restricted` names (may
  * be NULL), plus "key" with KVKIT_SERIALIZE_KEY. */
 #define KVKIT_SERIALIZE_KEY (1u << 0)
 int kvkit_doc_serialize(const kvkit_doc_t *doc, const char *const *restricted, unsigned flags,
@@ -435,6 +437,8 @@ int kvkit_query_index(const kvkit_schema_t *schema, const char *field, const jso
 int kvkit_query_all(const kvkit_schema_t *schema, const char *lo, const char *hi, unsigned flags,
                     kvkit_query_t **out, kvkit_error_t *err);
 
+/* 1 while the query is on a result; next drops the current key and
+ * document (not one taken with kvkit_query_take_doc). */
 int kvkit_query_valid(const kvkit_query_t *query);
 void kvkit_query_next(kvkit_query_t *query);
 /* Borrowed until the next kvkit_query_next / _destroy. */
@@ -447,6 +451,7 @@ kvkit_doc_t *kvkit_query_doc(kvkit_query_t *query);
 kvkit_doc_t *kvkit_query_take_doc(kvkit_query_t *query);
 /* KVKIT_OK after a clean end, else the error (also copied into err). */
 int kvkit_query_status(const kvkit_query_t *query, kvkit_error_t *err);
+/* Free the query and its current document.  NULL is allowed. */
 void kvkit_query_destroy(kvkit_query_t *query);
 
 /* Callback forms.  `doc` is borrowed for the call (steal nothing); return
