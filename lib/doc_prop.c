@@ -129,11 +129,9 @@ json_t *kvkit__prop_default(const kvkit_prop_t *p)
     }
     if (p->def == NULL)
         return json_null();
-    /* Scalars are immutable in practice; containers get their own copy so
-     * documents never share them. */
-    if (json_is_object(p->def) || json_is_array(p->def))
-        return json_deep_copy(p->def);
-    return json_incref(p->def);
+    /* A copy, not a reference: the schema may be used by several threads,
+     * and documents never share a value with it. */
+    return json_deep_copy(p->def);
 }
 
 /*** validators, targets, enums ***/

@@ -355,7 +355,8 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
                 return kvkit__error(
                     err, KVKIT_CORRUPT, p->name, "enum \"%s\" holds %s, not an index of its values",
                     p->name, json_is_integer(value) ? "an out-of-range number" : "a non-integer");
-            *out = json_incref(json_array_get(p->values, (size_t)json_integer_value(value)));
+            /* copied: the schema's values are shared between threads */
+            *out = json_copy(json_array_get(p->values, (size_t)json_integer_value(value)));
         }
         break;
     case KVKIT_PROP_EMBEDDED:
