@@ -41,8 +41,11 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
     size_t len;
     const char *a = (const char *)fuzz_chunk(&answers, "\xff\xfe", &len);
     const char *end = a + len;
+    /* libcurl reports a status of 100..599 for every answer it accepts */
     for (size_t i = 0; i < len && i < 3 && a[i] >= '0' && a[i] <= '9'; i++)
         out->status = out->status * 10 + (a[i] - '0');
+    if (out->status < 100)
+        out->status = 200;
     const char *p = memchr(a, '\n', len);
     p = p ? p + 1 : end;
     /* header lines (with their CRLF, as libcurl hands them over) until an
