@@ -164,11 +164,9 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *s, const char *key, size_t key_l
 {
     *out = NULL;
     json_error_t jerr;
+    jerr.text[0] = '\0';
     json_t *data = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
-    /* jansson names every syntax error; a failure without text (or with the
-     * out-of-memory code) is an allocation failure, not corrupt data */
-    if (data == NULL &&
-        (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+    if (data == NULL && kvkit__json_nomem(&jerr))
         return kvkit__error(err, KVKIT_NOMEM, key, "out of memory reading \"%.*s\"", (int)key_len,
                             key);
     if (data == NULL || !json_is_object(data)) {
@@ -368,7 +366,7 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
             d->rev_state = KVKIT__REV_UNKNOWN;
         }
     }
-    free(bytes); /* jansson's allocator */
+    kvkit__json_free(bytes);
     return rc;
 }
 

@@ -392,7 +392,10 @@ int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store, kvkit_
     if (text == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "schema description is NULL");
     json_error_t jerr;
+    jerr.text[0] = '\0';
     json_t *desc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (desc == NULL && kvkit__json_nomem(&jerr))
+        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory reading a schema description");
     if (desc == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "schema description: line %d column %d: %s",
                             jerr.line, jerr.column, jerr.text);
@@ -412,8 +415,12 @@ int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store, kvkit_sc
     if (f == NULL)
         return kvkit__error(err, KVKIT_IO, path, "schema file \"%s\": %s", path, strerror(errno));
     json_error_t jerr;
+    jerr.text[0] = '\0';
     json_t *desc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
     fclose(f);
+    if (desc == NULL && kvkit__json_nomem(&jerr))
+        return kvkit__error(err, KVKIT_NOMEM, path, "out of memory reading schema file \"%s\"",
+                            path);
     if (desc == NULL)
         return kvkit__error(err, KVKIT_INVALID, path, "schema file \"%s\": line %d column %d: %s",
                             path, jerr.line, jerr.column, jerr.text);

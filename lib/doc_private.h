@@ -115,6 +115,10 @@ int kvkit__from_db(const kvkit_schema_t *schema, json_t *object, kvkit_error_t *
 int kvkit__index_entries(const kvkit_schema_t *schema, const json_t *object, bool db,
                          kvkit_index_set_t *set, kvkit_error_t *err);
 
+/* A shallow copy (new reference), or NULL when out of memory - never a
+ * container with members missing, as json_copy can return. */
+json_t *kvkit__json_copy(json_t *value);
+
 /* Nesting depth of a value (a scalar is 0, [] is 1), stopping early once
  * past `limit`. */
 size_t kvkit__json_depth(const json_t *value, size_t limit);
@@ -137,6 +141,23 @@ struct kvkit_doc {
     int rev_state;      /* KVKIT__REV_* */
     kvkit__ref_t *refs; /* loaded references */
 };
+
+/* After a failed json_load*: was it out of memory rather than bad JSON?
+ * jansson names every syntax error, so an empty text means allocation; the
+ * text is tested first (the code byte may be uninitialised then). */
+static inline bool kvkit__json_nomem(const json_error_t *jerr)
+{
+    return jerr->text[0] == '\0' || json_error_code(jerr) == json_error_out_of_memory;
+}
+
+/* jansson's free (json_dumps output): the application may have replaced
+ * jansson's allocator. */
+static inline void kvkit__json_free(void *p)
+{
+    json_free_t f;
+    json_get_alloc_funcs(NULL, &f);
+    f(p);
+}
 
 /* Documents being loaded, innermost first: eager reference loading stops
  * at a document already on the chain (a cycle) or past a depth. */

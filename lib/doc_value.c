@@ -331,6 +331,43 @@ int kvkit_schema_validate(const kvkit_schema_t *s, const json_t *object, kvkit_e
 
 /*** JSON form <-> stored form ***/
 
+/* A shallow copy of an object or array, or NULL when out of memory.
+ * jansson's json_copy is not used: when an allocation fails it returns the
+ * container with members missing. */
+json_t *kvkit__json_copy(json_t *v)
+{
+    json_t *copy;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *m;
+        if ((copy = json_object()) == NULL)
+            return NULL;
+        json_object_foreach(v, k, m)
+        {
+            if (json_object_set_nocheck(copy, k, m) != 0) {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        if ((copy = json_array()) == NULL)
+            return NULL;
+        json_array_foreach(v, i, m)
+        {
+            if (json_array_append(copy, m) != 0) {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    return json_copy(v); /* scalars: NULL on failure, never partial */
+}
+
 static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t **out,
                       kvkit_error_t *err);
 
@@ -356,7 +393,7 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
                     err, KVKIT_CORRUPT, p->name, "enum \"%s\" holds %s, not an index of its values",
                     p->name, json_is_integer(value) ? "an out-of-range number" : "a non-integer");
             /* copied: the schema's values are shared between threads */
-            *out = json_copy(json_array_get(p->values, (size_t)json_integer_value(value)));
+            *out = kvkit__json_copy(json_array_get(p->values, (size_t)json_integer_value(value)));
         }
         break;
     case KVKIT_PROP_EMBEDDED:
@@ -378,7 +415,7 @@ static int conv_value(const kvkit_prop_t *p, json_t *value, bool to_db, json_t *
             }
             if (conv == NULL)
                 continue;
-            if (copy == NULL && (copy = json_copy(value)) == NULL) {
+            if (copy == NULL && (copy = kvkit__json_copy(value)) == NULL) {
                 json_decref(conv);
                 return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
             }
@@ -416,7 +453,7 @@ static int conv_object(const kvkit_schema_t *s, json_t *object, bool to_db, json
         }
         if (conv == NULL)
             continue;
-        if (copy == NULL && (copy = json_copy(object)) == NULL) {
+        if (copy == NULL && (copy = kvkit__json_copy(object)) == NULL) {
             json_decref(conv);
             return kvkit__error(err, KVKIT_NOMEM, "", "out of memory converting a document");
         }
@@ -475,7 +512,7 @@ int kvkit_schema_from_db(const kvkit_schema_t *s, const json_t *object, json_t *
         return kvkit__error(err, KVKIT_INVALID, "",
                             "kvkit_schema_from_db: needs a schema and "
                             "an object");
-    json_t *copy = json_copy((json_t *)object);
+    json_t *copy = kvkit__json_copy((json_t *)object);
     if (copy == NULL)
         return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory");
     kvkit_error_t lower;
