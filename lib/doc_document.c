@@ -164,9 +164,9 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *s, const char *key, size_t key_l
 {
     *out = NULL;
     json_error_t jerr;
-    jerr.text[0] = '\0';
-    json_t *data = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (data == NULL && kvkit__json_nomem(&jerr))
+    bool nomem;
+    json_t *data = kvkit__json_parse(bytes, len, &jerr, &nomem);
+    if (nomem)
         return kvkit__error(err, KVKIT_NOMEM, key, "out of memory reading \"%.*s\"", (int)key_len,
                             key);
     if (data == NULL || !json_is_object(data)) {
@@ -281,37 +281,6 @@ int kvkit_doc_reload(kvkit_doc_t *d, kvkit_error_t *err)
 
 /*** save / delete ***/
 
-/* One index set per thread, reused by every save: filling a set with
- * capacity is much cheaper than growing a fresh one.  No user code runs
- * between its clear and the store call, so reuse cannot nest. */
-static pthread_key_t iset_key;
-static pthread_once_t iset_once = PTHREAD_ONCE_INIT;
-static bool iset_key_ok;
-
-static void iset_free(void *set)
-{
-    kvkit_index_set_destroy(set);
-}
-
-static void iset_key_create(void)
-{
-    iset_key_ok = pthread_key_create(&iset_key, iset_free) == 0;
-}
-
-static kvkit_index_set_t *thread_iset(void)
-{
-    pthread_once(&iset_once, iset_key_create);
-    if (!iset_key_ok)
-        return NULL;
-    kvkit_index_set_t *set = pthread_getspecific(iset_key);
-    if (set == NULL && (set = kvkit_index_set_create()) != NULL &&
-        pthread_setspecific(iset_key, set) != 0) {
-        kvkit_index_set_destroy(set);
-        set = NULL;
-    }
-    return set;
-}
-
 static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
 {
     CHECK_DOC(d, err);
@@ -338,35 +307,34 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
     json_t *db;
     if ((rc = kvkit__to_db(s, d->data, &db, err)) != KVKIT_OK)
         return rc;
-    kvkit_index_set_t *iset = thread_iset();
-    if (iset == NULL) {
+    kvkit__scratch_t *sc = kvkit__scratch();
+    if (sc == NULL) {
         json_decref(db);
         return kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory saving \"%s\"", d->key);
     }
-    kvkit_index_set_clear(iset);
-    rc = kvkit__index_entries(s, db, true, iset, err);
-    char *bytes = rc == KVKIT_OK ? json_dumps(db, JSON_COMPACT) : NULL;
+    kvkit_index_set_clear(sc->iset);
+    rc = kvkit__index_entries(s, db, true, sc->iset, err);
+    if (rc == KVKIT_OK && kvkit__scratch_dump(sc, db) != 0)
+        rc = kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory serializing \"%s\"", d->key);
     json_decref(db);
     if (rc != KVKIT_OK)
         return rc;
-    if (bytes == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory serializing \"%s\"", d->key);
     if (checked) {
         uint64_t expected = d->rev_state == KVKIT__REV_KNOWN ? d->rev : 0, rev = 0;
-        rc = kvkit_store_save_if(s->store, s->bucket, d->key, bytes, strlen(bytes), iset, expected,
+        rc = kvkit_store_save_if(s->store, s->bucket, d->key, sc->buf, sc->len, sc->iset, expected,
                                  &rev, err);
         if (rc == KVKIT_OK) {
             d->rev = rev;
             d->rev_state = KVKIT__REV_KNOWN;
         }
     } else {
-        rc = kvkit_store_save(s->store, s->bucket, d->key, bytes, strlen(bytes), iset, err);
+        rc = kvkit_store_save(s->store, s->bucket, d->key, sc->buf, sc->len, sc->iset, err);
         if (rc == KVKIT_OK) {
             d->rev = 0;
             d->rev_state = KVKIT__REV_UNKNOWN;
         }
     }
-    kvkit__json_free(bytes);
+    kvkit__scratch_trim(sc);
     return rc;
 }
 

@@ -392,9 +392,9 @@ int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store, kvkit_
     if (text == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "schema description is NULL");
     json_error_t jerr;
-    jerr.text[0] = '\0';
-    json_t *desc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (desc == NULL && kvkit__json_nomem(&jerr))
+    bool nomem;
+    json_t *desc = kvkit__json_parse(text, strlen(text), &jerr, &nomem);
+    if (nomem)
         return kvkit__error(err, KVKIT_NOMEM, "", "out of memory reading a schema description");
     if (desc == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "schema description: line %d column %d: %s",
@@ -404,6 +404,43 @@ int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store, kvkit_
     return rc;
 }
 
+/* The whole file in a kvkit__malloc'd buffer (parsed from memory so a
+ * failed parse can be tried again). */
+static int read_file(const char *path, char **text, size_t *len, kvkit_error_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return kvkit__error(err, KVKIT_IO, path, "schema file \"%s\": %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = kvkit__malloc(cap);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *grown = kvkit__realloc(buf, cap * 2);
+        if (grown == NULL) {
+            kvkit__free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = buf != NULL && ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (buf == NULL)
+        return kvkit__error(err, KVKIT_NOMEM, path, "out of memory reading schema file \"%s\"",
+                            path);
+    if (failed) {
+        kvkit__free(buf);
+        return kvkit__error(err, KVKIT_IO, path, "schema file \"%s\": %s", path, strerror(saved));
+    }
+    *text = buf;
+    *len = n;
+    return KVKIT_OK;
+}
+
 int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store, kvkit_schema_list_t **out,
                                 kvkit_error_t *err)
 {
@@ -411,20 +448,22 @@ int kvkit_schema_list_load_file(const char *path, kvkit_store_t *store, kvkit_sc
         *out = NULL;
     if (path == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "schema file path is NULL");
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return kvkit__error(err, KVKIT_IO, path, "schema file \"%s\": %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &text, &len, err);
+    if (rc != KVKIT_OK)
+        return rc;
     json_error_t jerr;
-    jerr.text[0] = '\0';
-    json_t *desc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-    fclose(f);
-    if (desc == NULL && kvkit__json_nomem(&jerr))
+    bool nomem;
+    json_t *desc = kvkit__json_parse(text, len, &jerr, &nomem);
+    kvkit__free(text);
+    if (nomem)
         return kvkit__error(err, KVKIT_NOMEM, path, "out of memory reading schema file \"%s\"",
                             path);
     if (desc == NULL)
         return kvkit__error(err, KVKIT_INVALID, path, "schema file \"%s\": line %d column %d: %s",
                             path, jerr.line, jerr.column, jerr.text);
-    int rc = kvkit_schema_list_load_json(desc, store, out, err);
+    rc = kvkit_schema_list_load_json(desc, store, out, err);
     json_decref(desc);
     return rc;
 }

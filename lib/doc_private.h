@@ -142,22 +142,29 @@ struct kvkit_doc {
     kvkit__ref_t *refs; /* loaded references */
 };
 
-/* After a failed json_load*: was it out of memory rather than bad JSON?
- * jansson names every syntax error, so an empty text means allocation; the
- * text is tested first (the code byte may be uninitialised then). */
-static inline bool kvkit__json_nomem(const json_error_t *jerr)
-{
-    return jerr->text[0] == '\0' || json_error_code(jerr) == json_error_out_of_memory;
-}
+/* Parse a JSON text (duplicate keys refused).  On failure *nomem tells
+ * an allocation failure from bad JSON: jansson's lexer reports some
+ * allocation failures as syntax errors, so a failed parse is tried once
+ * more - bad JSON fails the same way twice; a transient allocation failure
+ * then succeeds, and a difference between the two failures is one too. */
+json_t *kvkit__json_parse(const char *text, size_t len, json_error_t *jerr, bool *nomem);
 
-/* jansson's free (json_dumps output): the application may have replaced
- * jansson's allocator. */
-static inline void kvkit__json_free(void *p)
-{
-    json_free_t f;
-    json_get_alloc_funcs(NULL, &f);
-    f(p);
-}
+/*** per-thread scratch for saves (doc_scratch.c) ***/
+
+typedef struct kvkit__scratch {
+    kvkit_index_set_t *iset; /* the saved document's index entries */
+    char *buf;               /* its serialization: len bytes, not NUL-terminated */
+    size_t len, cap;
+} kvkit__scratch_t;
+
+/* The calling thread's scratch (freed when the thread ends), or NULL when
+ * out of memory. */
+kvkit__scratch_t *kvkit__scratch(void);
+/* Serialize `value` compactly into sc->buf / sc->len; -1 when out of
+ * memory. */
+int kvkit__scratch_dump(kvkit__scratch_t *sc, const json_t *value);
+/* Give back a buffer that one large document made large. */
+void kvkit__scratch_trim(kvkit__scratch_t *sc);
 
 /* Documents being loaded, innermost first: eager reference loading stops
  * at a document already on the chain (a cycle) or past a depth. */

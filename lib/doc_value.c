@@ -329,6 +329,34 @@ int kvkit_schema_validate(const kvkit_schema_t *s, const json_t *object, kvkit_e
     return kvkit__vctx_report(&v, what, err);
 }
 
+/*** parsing ***/
+
+static bool parse_nomem(const json_error_t *jerr)
+{
+    /* the text first: the code byte is unset when the lexer never started */
+    return jerr->text[0] == '\0' || json_error_code(jerr) == json_error_out_of_memory;
+}
+
+json_t *kvkit__json_parse(const char *text, size_t len, json_error_t *jerr, bool *nomem)
+{
+    *nomem = false;
+    jerr->text[0] = '\0';
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, jerr);
+    if (v != NULL)
+        return v;
+    if (parse_nomem(jerr)) {
+        *nomem = true;
+        return NULL;
+    }
+    json_error_t again;
+    again.text[0] = '\0';
+    v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &again);
+    if (v == NULL)
+        *nomem = parse_nomem(&again) || again.position != jerr->position ||
+                 strcmp(again.text, jerr->text) != 0;
+    return v;
+}
+
 /*** JSON form <-> stored form ***/
 
 /* A shallow copy of an object or array, or NULL when out of memory.

@@ -6,6 +6,7 @@
 #include "helpers.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /*** schemas in C ***/
 
@@ -232,6 +233,20 @@ START_TEST(test_schema_list_load_file_missing)
 }
 END_TEST
 
+START_TEST(test_schema_list_load_file_syntax_error)
+{
+    char path[] = "/tmp/kvkit-schema-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "{\"A\": {}}\n{", 11), 11);
+    close(fd);
+    kvkit_schema_list_t *l;
+    FAILS(KVKIT_INVALID, "\": line 2 column 1: end of file expected",
+          kvkit_schema_list_load_file(path, NULL, &l, &err));
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_schema_list_load_string_self_reference)
 {
     /* a tree: nodes embed lists of nodes and reference their parent */
@@ -279,6 +294,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_schema_list_load_string_errors, 0,
                         sizeof bad_descriptions / sizeof bad_descriptions[0]);
     tcase_add_test(tc, test_schema_list_load_file_missing);
+    tcase_add_test(tc, test_schema_list_load_file_syntax_error);
     tcase_add_test(tc, test_schema_list_load_string_self_reference);
     suite_add_tcase(s, tc);
     return s;
