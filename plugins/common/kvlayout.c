@@ -235,6 +235,8 @@ static void pred_value(buf_t *b, const mentry_t *pred)
     }
 }
 
+static bool has_prefix(const unsigned char *k, size_t klen, const buf_t *prefix);
+
 /*** save and delete, into a batch ***/
 
 /* Manifests written earlier in the same batch, so a batch that touches one
@@ -343,11 +345,105 @@ static int overlay_set(overlay_t *o, const buf_t *mkey, const buf_t *manifest)
     return KVKIT_OK;
 }
 
-/* Read the stored manifest of bucket/key (through the overlay). *raw is
- * malloc'd (NULL when none); *v points into it; *rev is 0 when absent. */
+/* `expected` of a save that checks nothing. */
+#define UNCHECKED UINT64_MAX
+/* The revision reported for a key whose manifest had to be rebuilt: it
+ * matches no revision a reader can hold, so save-if-unchanged conflicts. */
+#define REV_UNKNOWN (UINT64_MAX - 1)
+
+static int mentry_qsort_cmp(const void *a, const void *b)
+{
+    return mentry_cmp(a, b);
+}
+
+/* A manifest damaged beyond parsing: rebuild it from the index itself, by
+ * scanning every index entry of the bucket for ones that belong to `key`.
+ * Slow (the bucket's whole index), but only taken on damage, and it lets
+ * the next save or delete of the key put things right instead of failing
+ * forever.  *raw receives a synthetic manifest (REV_UNKNOWN, then the
+ * entries in (field, sortable) order). */
+static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key, char **raw,
+                            size_t *len, kvkit_error_t *err)
+{
+    size_t key_len = strlen(key);
+    buf_t prefix = {0}, scratch = {0}, out = {0};
+    buf_byte(&prefix, KVL_INDEX);
+    buf_lp(&prefix, bucket, strlen(bucket));
+    mentry_t *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = KVKIT_OK;
+    void *it = prefix.failed ? NULL : l->ops->iter_new(l->eng);
+    if (it == NULL)
+        return nomem(l, err, key);
+    /* pass 1: copy each matching (field, sortable) into scratch; offsets
+     * stand in for pointers until scratch stops moving */
+    for (l->ops->iter_seek(it, prefix.p, prefix.len); l->ops->iter_valid(it);
+         l->ops->iter_next(it)) {
+        size_t klen;
+        const unsigned char *k = l->ops->iter_key(it, &klen);
+        kvl_key_t d;
+        if (!has_prefix(k, klen, &prefix))
+            break;
+        if (kvl_key_decode(k, klen, &d) != KVKIT_OK || d.key_len != key_len ||
+            memcmp(d.key, key, key_len) != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            mentry_t *g = realloc(v, cap * sizeof *g);
+            if (g == NULL) {
+                rc = KVKIT_NOMEM;
+                break;
+            }
+            v = g;
+        }
+        v[n].field = (const char *)(uintptr_t)scratch.len;
+        v[n].field_len = d.field_len;
+        buf_add(&scratch, d.field, d.field_len);
+        v[n].sortable = (const unsigned char *)(uintptr_t)scratch.len;
+        v[n].sortable_len = d.sortable_len;
+        buf_add(&scratch, d.sortable, d.sortable_len);
+        n++;
+    }
+    if (rc == KVKIT_OK)
+        rc = l->ops->iter_status(it, err);
+    l->ops->iter_free(it);
+    if (rc == KVKIT_OK && scratch.failed)
+        rc = KVKIT_NOMEM;
+    /* pass 2: sort and write the synthetic manifest */
+    if (rc == KVKIT_OK) {
+        for (size_t i = 0; i < n; i++) {
+            v[i].field = (const char *)scratch.p + (uintptr_t)v[i].field;
+            v[i].sortable = scratch.p + (uintptr_t)v[i].sortable;
+        }
+        qsort(v, n, sizeof *v, mentry_qsort_cmp);
+        unsigned char rev[8];
+        put_be64(rev, REV_UNKNOWN);
+        buf_add(&out, rev, 8);
+        for (size_t i = 0; i < n; i++) {
+            buf_lp(&out, v[i].field, v[i].field_len);
+            buf_add(&out, v[i].sortable, v[i].sortable_len);
+        }
+        if (out.failed)
+            rc = KVKIT_NOMEM;
+    }
+    free(v);
+    buf_free(&prefix);
+    buf_free(&scratch);
+    if (rc != KVKIT_OK) {
+        buf_free(&out);
+        return rc == KVKIT_NOMEM ? nomem(l, err, key) : rc;
+    }
+    *raw = (char *)out.p;
+    *len = out.len;
+    return KVKIT_OK;
+}
+
+/* Read the stored manifest of bucket/key (through the overlay), for a
+ * writer.  *raw is malloc'd (NULL when none); *v points into it; *rev is 0
+ * when absent.  A corrupt manifest is rebuilt from the index. */
 static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
-                         const char *key, char **raw, uint64_t *rev, mentry_t **v,
-                         size_t *n, kvkit_error_t *err)
+                         const char *bucket, const char *key, char **raw, uint64_t *rev,
+                         mentry_t **v, size_t *n, kvkit_error_t *err)
 {
     *raw = NULL;
     *v = NULL;
@@ -371,16 +467,20 @@ static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
             return rc;
     }
     rc = manifest_parse((const unsigned char *)*raw, len, rev, v, n);
+    if (rc == KVKIT_CORRUPT) {
+        free(*raw);
+        *raw = NULL;
+        if ((rc = manifest_rebuild(l, bucket, key, raw, &len, err)) != KVKIT_OK)
+            return rc;
+        rc = manifest_parse((const unsigned char *)*raw, len, rev, v, n);
+    }
     if (rc == KVKIT_NOMEM)
         return nomem(l, err, key);
     if (rc != KVKIT_OK)
         return kvkit_backend_error(err, KVKIT_CORRUPT, key,
-                                   "%s: index manifest of \"%s\" is corrupt (run a repair)",
-                                   l->name, key);
+                                   "%s: index manifest of \"%s\" is corrupt", l->name, key);
     return KVKIT_OK;
 }
-
-#define UNCHECKED UINT64_MAX
 
 static int save_into(kvl_t *l, void *batch, overlay_t *o, const char *bucket,
                      const char *key, const char *value, size_t value_len,
@@ -400,7 +500,8 @@ static int save_into(kvl_t *l, void *batch, overlay_t *o, const char *bucket,
         rc = nomem(l, err, key);
         goto out;
     }
-    if ((rc = manifest_read(l, o, &k, key, &raw, &old_rev, &old, &n_old, err)) != KVKIT_OK)
+    if ((rc = manifest_read(l, o, &k, bucket, key, &raw, &old_rev, &old, &n_old, err)) !=
+        KVKIT_OK)
         goto out;
     if (expected != UNCHECKED && old_rev != expected) {
         rc = kvkit_backend_error(err, KVKIT_CONFLICT, key,
@@ -489,7 +590,7 @@ static int delete_into(const kvl_t *l, void *batch, overlay_t *o, const char *bu
     uint64_t old_rev;
     key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
     int rc = k.failed ? nomem(l, err, key)
-                      : manifest_read(l, o, &k, key, &raw, &old_rev, &old, &n_old, err);
+                      : manifest_read(l, o, &k, bucket, key, &raw, &old_rev, &old, &n_old, err);
     for (size_t i = 0; rc == KVKIT_OK && i < n_old; i++) {
         key_index(&k, bucket, old[i].field, old[i].field_len, old[i].sortable,
                   old[i].sortable_len, key, key_len);
@@ -609,7 +710,7 @@ int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **valu
             *revision = get_be64((const unsigned char *)m);
         else if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
             rc = kvkit_backend_error(err, KVKIT_CORRUPT, key,
-                                     "%s: document \"%s\" has no valid manifest (run a repair)",
+                                     "%s: document \"%s\" has no valid manifest (save or delete it to rebuild)",
                                      l->name, key);
         if (rc != KVKIT_OK) {
             free(*value);
