@@ -294,6 +294,28 @@ static int run_check(check_t *c)
     return rc;
 }
 
+/* Save the document again with all of its entries.  A plain save only
+ * writes the entries its stored manifest says changed, so an entry lost
+ * underneath the manifest (a LevelDB repair) would stay lost; where a batch
+ * is all-or-nothing, delete and save in one batch, which rewrites every
+ * entry without a moment when the document is missing. */
+static int resave_document(check_t *c, const char *key, const char *value, size_t len,
+                  const kvkit_index_set_t *set)
+{
+    if (!(kvkit_store_descriptor(c->store)->flags & KVKIT_BACKEND_ATOMIC_BATCH))
+        return kvkit_store_save(c->store, c->bucket, key, value, len, set, &c->err);
+    kvkit_batch_t *b = kvkit_batch_create();
+    int rc = b ? KVKIT_OK : KVKIT_NOMEM;
+    if (rc == KVKIT_OK)
+        rc = kvkit_batch_delete(b, c->bucket, key, &c->err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_batch_save(b, c->bucket, key, value, len, set, &c->err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_store_write(c->store, b, &c->err);
+    kvkit_batch_destroy(b);
+    return rc;
+}
+
 /* Re-save documents with their recomputed entries; clear orphans. */
 static int repair(check_t *c, uint64_t *fixed)
 {
@@ -315,7 +337,7 @@ static int repair(check_t *c, uint64_t *fixed)
             rc = kvkit_store_get(c->store, c->bucket, key, &value, &len, &c->err);
             json_t *doc = rc == KVKIT_OK ? json_loadb(value, len, JSON_DECODE_ANY, NULL) : NULL;
             if (doc != NULL && cli_indexer_prepare(c->ix, doc, 1, NULL, set, &c->err) == KVKIT_OK)
-                rc = kvkit_store_save(c->store, c->bucket, key, value, len, set, &c->err);
+                rc = resave_document(c, key, value, len, set);
             else if (rc == KVKIT_NOTFOUND)
                 rc = KVKIT_OK; /* deleted meanwhile: nothing to fix */
             else if (rc == KVKIT_OK)

@@ -3,8 +3,8 @@
  *
  * The line format of export and import is one JSON object per line,
  * {"key": KEY, "value": DOCUMENT}.  Writes go through kvkit_batch_* and
- * kvkit_store_write, --batch documents at a time (atomic per batch on
- * KVKIT_BACKEND_ATOMIC engines).  A progress bar is drawn when stderr is a
+ * kvkit_store_write, --batch documents at a time (all or nothing per batch on
+ * KVKIT_BACKEND_ATOMIC_BATCH engines).  A progress bar is drawn when stderr is a
  * terminal; a summary line ends every run unless -q.
  */
 #include <config.h>
