@@ -1,8 +1,6 @@
 /*
  * test_regress_nomem - regressions for allocation failures reported as
- * something else (found by test_alloc).  Listed in XFAIL_TESTS until the
- * document layer is fixed; remove it from there then (make check reports
- * XPASS as an error, as a reminder).
+ * something else (found by test_alloc, fixed in the document layer).
  *
  *  1. kvkit_schema_list_load_string: when jansson cannot allocate while
  *     parsing the description, lib/doc_json.c reports KVKIT_INVALID
