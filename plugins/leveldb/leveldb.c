@@ -93,7 +93,7 @@ static int engine_error(kvkit_error_t *err, const char *what, const char *subjec
     int code = status_code(msg);
     kvkit_backend_error(err, code, subject, "%s \"%s\": %s%s", what, subject, msg,
                         code == KVKIT_CORRUPT
-                            ? " (the database is damaged: repair it, see kvkit_backend_repair)"
+                            ? " (the database is damaged: repair it with `kvkit repair` or kvkit_repair(3))"
                             : "");
     leveldb_free(msg);
     return code;

@@ -18,8 +18,9 @@
  * siblings is cached, so saving the application's merged value replaces
  * them (the resolution path that needs no ABI change).  siblings=newest
  * resolves in the backend: the sibling with the newest Last-Modified wins
- * and is written back with the clock.  An application resolver callback
- * needs an ABI addition (see the report / README).
+ * and is written back with the clock.  An application resolver
+ * (kvkit_store_set_resolver) reads every sibling through get_siblings
+ * (ABI 1.1) and saves the merge the same way.
  *
  * Not exported on purpose: write_batch, get_rev and save_if.  Riak has no
  * multi-key transaction (a document and its index entries are one object,
