@@ -185,7 +185,10 @@ int cli_schema_run_query(struct cli_schema *s, kvkit_store_t *store, const char 
 {
     kvkit_error_t err = {0};
     kvkit_query_t *q = NULL;
-    kvkit_schema_set_store(s->cur, store);
+    /* every named schema, not only this one: documents with references
+     * load their targets through the target schema's store */
+    for (size_t i = 0, n = kvkit_schema_list_count(s->list); i < n; i++)
+        kvkit_schema_set_store(kvkit_schema_list_at(s->list, i), store);
     unsigned flags = docs ? 0 : KVKIT_QUERY_KEYS;
     int rc = kvkit_schema_set_bucket(s->cur, bucket, &err);
     if (rc == KVKIT_OK && strcmp(field, "$bucket") == 0)
