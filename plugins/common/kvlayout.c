@@ -373,8 +373,10 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
     size_t n = 0, cap = 0;
     int rc = KVKIT_OK;
     void *it = prefix.failed ? NULL : l->ops->iter_new(l->eng);
-    if (it == NULL)
+    if (it == NULL) {
+        buf_free(&prefix);
         return nomem(l, err, key);
+    }
     /* pass 1: copy each matching (field, sortable) into scratch; offsets
      * stand in for pointers until scratch stops moving */
     for (l->ops->iter_seek(it, prefix.p, prefix.len); l->ops->iter_valid(it);
@@ -415,7 +417,8 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
             v[i].field = (const char *)scratch.p + (uintptr_t)v[i].field;
             v[i].sortable = scratch.p + (uintptr_t)v[i].sortable;
         }
-        qsort(v, n, sizeof *v, mentry_qsort_cmp);
+        if (n > 1) /* v is NULL when nothing matched: qsort must not see it */
+            qsort(v, n, sizeof *v, mentry_qsort_cmp);
         unsigned char rev[8];
         put_be64(rev, REV_UNKNOWN);
         buf_add(&out, rev, 8);

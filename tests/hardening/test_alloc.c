@@ -162,22 +162,6 @@ static char *dump(void)
 
 /*** the driver ***/
 
-/* Known bugs, reported to their owners; test_regress_nomem asserts the
- * fixed behaviour (an XFAIL test until then).  While they stand, these
- * exact wrong answers are counted and printed instead of failing, so the
- * rest of each operation's failure points still run. */
-static long known_hits;
-
-static bool known_bug(int rc)
-{
-    /* lib/doc_json.c: json_loads failing for memory -> KVKIT_INVALID */
-    if (rc == KVKIT_INVALID && strstr(C.err.text, "schema description: line") != NULL)
-        return true;
-    /* lib/doc_document.c: json_loadb failing for memory -> KVKIT_CORRUPT */
-    if (rc == KVKIT_CORRUPT && strstr(C.err.text, "stored data is not a JSON object") != NULL)
-        return true;
-    return false;
-}
 
 typedef int (*op_fn)(void);
 
@@ -204,13 +188,6 @@ static long exercise(const char *name, op_fn op, bool is_write)
                 if (mode == 0)
                     points = n - 1;
                 break;
-            }
-            if (known_bug(rc)) {
-                known_hits++;
-                printf("KNOWN BUG: %s on %s, allocation %ld: %s: %s\n", name, C.backend, n,
-                       kvkit_status_name(rc), C.err.text);
-                free(before);
-                continue;
             }
             ck_assert_msg(rc == KVKIT_OK || rc == KVKIT_NOMEM,
                           "%s on %s, %s allocation %ld failing: %s (%s)", name, C.backend,
