@@ -12,8 +12,8 @@
 #   tests/loader/test_loader, tests/loader/test_index,
 #   tests/conformance/kvkit-conformance on memory: and on a leveldb: store,
 #   tests/document/test_* (every program there),
-#   tests/hardening/test_alloc, test_stress (fewer threads' worth of time
-#   under valgrind, same code), test_plugin_perms.
+#   tests/hardening/test_alloc, test_stress, test_plugin_perms and the
+#   test_regress_* programs.
 # Check's fork mode is turned off (CK_FORK=no) so leaks are seen; libtool
 # wrappers run through `libtool --mode=execute`.  Each program gets
 # VALGRIND_TIMEOUT seconds (default 900).  Logs: BUILDDIR/valgrind/.
@@ -70,6 +70,8 @@ done
 run hardening-test_alloc tests/hardening ./test_alloc
 run hardening-test_stress tests/hardening ./test_stress
 run hardening-test_plugin_perms tests/hardening ./test_plugin_perms
+run hardening-test_regress_nomem tests/hardening ./test_regress_nomem
+run hardening-test_regress_kvlayout tests/hardening ./test_regress_kvlayout
 
 echo "valgrind: $total programs, $fail failing (logs in $out)"
 [ "$fail" -eq 0 ]
