@@ -477,14 +477,12 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .description = "LevelDB database in a directory: leveldb:/path/to/dir?cache_mb=..&sync=..",
 };
 
-KVKIT_BACKEND_DECLARE(open);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
-                                             const kvkit_backend_option_t *options,
-                                             size_t n_options, void **handle,
-                                             kvkit_error_t *err)
+/* What open and repair share: parse and check the options and location,
+ * and a handle with its LevelDB options built from them. */
+static int handle_new(const char *location, const kvkit_backend_option_t *options,
+                      size_t n_options, settings_t *s, ldb_t **out, kvkit_error_t *err)
 {
-    settings_t s;
-    int rc = parse_options(options, n_options, &s, err);
+    int rc = parse_options(options, n_options, s, err);
     if (rc != KVKIT_OK)
         return rc;
     if (location[0] == '\0')
@@ -494,8 +492,23 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
     if (h == NULL)
         return nomem(err, location);
     pthread_mutex_init(&h->write_lock, NULL);
+    h->options = make_options(s, h);
+    *out = h;
+    return KVKIT_OK;
+}
+
+KVKIT_BACKEND_DECLARE(open);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
+                                             const kvkit_backend_option_t *options,
+                                             size_t n_options, void **handle,
+                                             kvkit_error_t *err)
+{
+    settings_t s;
+    ldb_t *h;
+    int rc = handle_new(location, options, n_options, &s, &h, err);
+    if (rc != KVKIT_OK)
+        return rc;
     h->paranoid = s.paranoid;
-    h->options = make_options(&s, h);
     h->read = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(h->read, (unsigned char)s.paranoid);
     h->write = leveldb_writeoptions_create();
@@ -710,17 +723,10 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
                                                size_t n_options, kvkit_error_t *err)
 {
     settings_t s;
-    int rc = parse_options(options, n_options, &s, err);
+    ldb_t *h;
+    int rc = handle_new(location, options, n_options, &s, &h, err);
     if (rc != KVKIT_OK)
         return rc;
-    if (location[0] == '\0')
-        return kvkit_backend_error(err, KVKIT_INVALID, "",
-                                   "a database directory is required (leveldb:/path/to/dir)");
-    ldb_t *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return nomem(err, location);
-    pthread_mutex_init(&h->write_lock, NULL);
-    h->options = make_options(&s, h);
     /* LevelDB's repairer takes no lock: refuse a database that is open */
     int lock_fd = -1;
     rc = lock_for_repair(h->options, location, &lock_fd, err);
