@@ -649,7 +649,9 @@ int kvl_open(kvl_t *l, kvkit_error_t *err)
         return KVKIT_OK;
     if (rc != KVKIT_OK)
         return rc;
-    if (vlen != 8)
+    /* a counter past 2^63 cannot come from counting saves; taking it would
+     * let ++revision wrap to 0 (a "never stored" revision) and reuse numbers */
+    if (vlen != 8 || get_be64((const unsigned char *)v) > UINT64_MAX / 2)
         rc = kvkit_backend_error(err, KVKIT_CORRUPT, "", "%s: revision counter is corrupt", l->name);
     else
         l->revision = l->ceiling = get_be64((const unsigned char *)v);

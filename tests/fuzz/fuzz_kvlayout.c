@@ -381,6 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&err, 0, sizeof err);
         rc = kvl_get_rev(&l, "b", "k", &v, &vl, &r, &err);
         FUZZ_CHECK(rc == KVKIT_OK && r == l.revision, "get_rev after save: %d", rc);
+        FUZZ_CHECK(r != 0, "a saved document has revision 0");
         free(v);
         found_t g2 = {0, "k"};
         memset(&err, 0, sizeof err);
@@ -392,7 +393,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "saved key found %d times (rc %d)", g2.hit, rc);
         memset(&err, 0, sizeof err);
         uint64_t nr = 0;
-        rc = kvl_save_if(&l, "b", "k", "{}", 2, entries, 1, r + 1, &nr, &err);
+        /* r + 1 is never the stored revision; UINT64_MAX is refused as
+         * out of range, so stay below it */
+        rc = kvl_save_if(&l, "b", "k", "{}", 2, entries, 1, r + 1 < UINT64_MAX ? r + 1 : r - 1,
+                         &nr, &err);
         FUZZ_CHECK(rc == KVKIT_CONFLICT, "save_if with a wrong revision: %d", rc);
     }
     eng_free(&before);
