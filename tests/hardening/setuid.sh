@@ -1,16 +1,17 @@
 #!/bin/sh
 # A set-uid program ignores KVKIT_PLUGIN_PATH (libkvkit reads it with
 # secure_getenv): a set-uid root copy of setuid_probe, run as user nobody
-# with KVKIT_PLUGIN_PATH pointing at the memory plugin, must not list that
-# directory nor load memory.so from it; the same copy without the set-uid
-# bit, run the same way, must do both (the control).
+# with KVKIT_PLUGIN_PATH pointing at a directory holding the test plugin
+# "minimal" (never installed, so only that directory can provide it), must
+# not list that directory nor load minimal.so; the same copy without the
+# set-uid bit, run the same way, must do both (the control).
 # Needs root (to chown/chmod u+s and switch to nobody) and setpriv from
 # util-linux; skipped (77) otherwise.
 set -u
 builddir=${HARDENING_BUILDDIR:-$(cd "$(dirname "$0")" && pwd)}
 probe=$builddir/setuid_probe
-plugdir=$(cd "$builddir/../../plugins/memory/.libs" 2>/dev/null && pwd) || {
-    echo "memory plugin not built"; exit 99; }
+plugdir=$(cd "$builddir/../plugins/.libs" 2>/dev/null && pwd) &&
+    [ -f "$plugdir/minimal.so" ] || { echo "tests/plugins not built (make check there)"; exit 99; }
 
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: not root"; exit 77; fi
 command -v setpriv >/dev/null 2>&1 || { echo "SKIP: no setpriv (util-linux)"; exit 77; }
@@ -21,8 +22,8 @@ trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
 cp "$probe" "$tmp/probe" && chown root:root "$tmp/probe" || exit 99
 # a copy of the plugin that nobody can read whatever the build tree's modes
-mkdir -m 755 "$tmp/plugins" && cp "$plugdir/memory.so" "$tmp/plugins/" &&
-    chmod 755 "$tmp/plugins/memory.so" || exit 99
+mkdir -m 755 "$tmp/plugins" && cp "$plugdir/minimal.so" "$tmp/plugins/" &&
+    chmod 755 "$tmp/plugins/minimal.so" || exit 99
 plugdir=$tmp/plugins
 # the probe finds libkvkit through its compiled-in path into the build tree
 if ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$tmp/probe" >/dev/null 2>&1; then
@@ -32,7 +33,7 @@ fi
 
 run_as_nobody() {
     setpriv --reuid=nobody --regid=nogroup --clear-groups \
-        env KVKIT_PLUGIN_PATH="$plugdir" "$tmp/probe"
+        env KVKIT_PLUGIN_PATH="$plugdir" "$tmp/probe" minimal
 }
 
 fail=0
@@ -41,8 +42,8 @@ control=$(run_as_nobody) || { echo "control run failed: $control"; exit 99; }
 echo "--- without set-uid:"; echo "$control"
 echo "$control" | grep -qx "dir KVKIT_PLUGIN_PATH $plugdir" || {
     echo "FAIL: the control run does not see KVKIT_PLUGIN_PATH"; fail=1; }
-echo "$control" | grep -qx "open memory: OK" || {
-    echo "FAIL: the control run cannot open memory: from KVKIT_PLUGIN_PATH"; fail=1; }
+echo "$control" | grep -qx "open minimal: OK" || {
+    echo "FAIL: the control run cannot open minimal: from KVKIT_PLUGIN_PATH"; fail=1; }
 
 chmod 4755 "$tmp/probe"
 out=$(run_as_nobody) || { echo "set-uid run failed: $out"; exit 99; }
@@ -52,6 +53,6 @@ echo "$out" | grep -q "^uid 65534 euid 0$" || {
 if echo "$out" | grep -q "^dir KVKIT_PLUGIN_PATH"; then
     echo "FAIL: a set-uid program searched KVKIT_PLUGIN_PATH"; fail=1
 fi
-echo "$out" | grep -q "^open memory: OK$" && {
-    echo "FAIL: a set-uid program loaded memory.so from KVKIT_PLUGIN_PATH"; fail=1; }
+echo "$out" | grep -qx "open minimal: NO_BACKEND" || {
+    echo "FAIL: a set-uid program did not answer NO_BACKEND for minimal: (loaded it from KVKIT_PLUGIN_PATH?)"; fail=1; }
 exit $fail

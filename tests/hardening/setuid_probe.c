@@ -1,9 +1,10 @@
 /*
- * setuid_probe - prints where libkvkit would look for plugins and whether
- * "memory:" opens, for setuid.sh (which runs a set-uid root copy of it as
- * user nobody with KVKIT_PLUGIN_PATH set).  Output, one per line:
+ * setuid_probe [NAME] - prints where libkvkit would look for plugins and
+ * whether backend NAME (default memory) opens, for setuid.sh (which runs a
+ * set-uid root copy of it as user nobody with KVKIT_PLUGIN_PATH set).
+ * Output, one per line:
  *   dir ORIGIN PATH        for each plugin directory in search order
- *   open memory: STATUS    the status name of kvkit_store_open("memory:")
+ *   open NAME: STATUS      the status name of kvkit_store_open("NAME:")
  */
 #include <kvkit/kvkit.h>
 
@@ -17,13 +18,16 @@ static int print_dir(void *ctx, const char *dir, const char *origin)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *name = argc > 1 ? argv[1] : "memory";
+    char uri[128];
+    snprintf(uri, sizeof uri, "%s:", name);
     printf("uid %d euid %d\n", (int)getuid(), (int)geteuid());
     kvkit_plugin_dirs_each(print_dir, NULL);
     kvkit_error_t err = {0};
-    kvkit_store_t *s = kvkit_store_open("memory:", &err);
-    printf("open memory: %s\n", s ? "OK" : kvkit_status_name(err.code));
+    kvkit_store_t *s = kvkit_store_open(uri, &err);
+    printf("open %s: %s\n", name, s ? "OK" : kvkit_status_name(err.code));
     kvkit_store_close(s);
     return 0;
 }
