@@ -180,7 +180,8 @@ int kvkit_index_encode(const json_t *value, unsigned char **out, size_t *out_len
                        kvkit_error_t *err);
 
 /* Decode sortable bytes back to a new JSON scalar (reference owned by the
- * caller).  Integers come back as integers, reals as reals. */
+ * caller).  Numbers come back as integers when they are whole and fit an
+ * int64 (3.0 and 3 encode alike, since they compare equal), else as reals. */
 int kvkit_index_decode(const unsigned char *in, size_t len, json_t **out,
                        kvkit_error_t *err);
 
