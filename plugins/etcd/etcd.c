@@ -309,14 +309,28 @@ typedef struct list_ctx {
     size_t skip; /* bytes of P 'd' lp(bucket) */
     kvkit_backend_key_fn fn;
     void *ctx;
+    const buf_t *start, *end; /* the requested range [start, end) */
+    const char *bucket;
 } list_ctx_t;
+
+static int key_cmp(const unsigned char *a, size_t alen, const buf_t *b)
+{
+    int c = memcmp(a, b->p, alen < b->len ? alen : b->len);
+    return c ? c : (alen > b->len) - (alen < b->len);
+}
 
 static int list_one(void *vctx, const unsigned char *k, size_t klen, const unsigned char *v,
                     size_t vlen, int64_t rev, int *stop, kvkit_error_t *err)
 {
     list_ctx_t *l = vctx;
-    if (klen > l->skip)
-        *stop = l->fn(l->ctx, (const char *)k + l->skip, klen - l->skip, NULL, 0);
+    /* a server answer outside the range asked for would hand over another
+     * bucket's keys: refuse it rather than trust it (found by fuzz_etcd) */
+    if (klen <= l->skip || key_cmp(k, klen, l->start) < 0 || key_cmp(k, klen, l->end) >= 0)
+        return kvkit_backend_error(err, KVKIT_BACKEND, l->bucket,
+                                   "etcd: range answer for bucket \"%s\" holds a key outside "
+                                   "the requested range",
+                                   l->bucket);
+    *stop = l->fn(l->ctx, (const char *)k + l->skip, klen - l->skip, NULL, 0);
     return KVKIT_OK;
 }
 
@@ -335,7 +349,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *handle, const char *buck
         et_key_doclike(&end, e, 'd', bucket, "", 0);
         et_prefix_end(&end);
     }
-    list_ctx_t l = {e->prefix_len + 2 + strlen(bucket), fn, ctx};
+    list_ctx_t l = {e->prefix_len + 2 + strlen(bucket), fn, ctx, &start, &end, bucket};
     int rc = scan(e, &start, &end, true, list_one, &l, bucket, err);
     et_buf_free(&start);
     et_buf_free(&end);
