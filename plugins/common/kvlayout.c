@@ -202,9 +202,8 @@ corrupt:
 
 static int mentry_cmp(const mentry_t *a, const mentry_t *b)
 {
-    int c = memcmp(a->field, b->field, a->field_len < b->field_len ? a->field_len : b->field_len);
-    if (c == 0)
-        c = (a->field_len > b->field_len) - (a->field_len < b->field_len);
+    int c = sortable_cmp((const unsigned char *)a->field, a->field_len,
+                         (const unsigned char *)b->field, b->field_len);
     return c ? c : sortable_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len);
 }
 
