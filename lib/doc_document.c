@@ -248,9 +248,14 @@ int kvkit_doc_get_or_new(const kvkit_schema_t *s, const char *key, kvkit_doc_t *
 {
     if (created)
         *created = 0;
-    int rc = kvkit_doc_get(s, key, out, err);
+    /* only the document's own absence means "create": a missing reference
+     * target is KVKIT_REF_MISSING and fails the call (a fresh document saved
+     * over the stored one would lose it).  The probe reports into its own
+     * record so that creating leaves err untouched. */
+    kvkit_error_t probe = {0};
+    int rc = kvkit_doc_get(s, key, out, &probe);
     if (rc != KVKIT_NOTFOUND)
-        return rc;
+        return rc == KVKIT_OK ? rc : kvkit__error_copy(err, &probe, rc);
     rc = kvkit_doc_new(s, key, out, err);
     if (rc == KVKIT_OK && created)
         *created = 1;

@@ -59,16 +59,21 @@ int kvkit__ref_load(kvkit_doc_t *d, const kvkit_prop_t *p, const kvkit__loading_
                             p->target->name);
     kvkit__loading_t self = {d->schema->bucket, d->key, NULL, 0};
     kvkit_doc_t *t = NULL;
-    int rc = kvkit__doc_read(p->target, key, up ? up : &self, &t, err);
+    /* NOTFOUND here is an outcome (a lenient reference reads as NULL), so the
+     * read reports into its own record: nothing is left in err on KVKIT_OK */
+    kvkit_error_t lower = {0};
+    int rc = kvkit__doc_read(p->target, key, up ? up : &self, &t, &lower);
     if (rc == KVKIT_NOTFOUND) {
+        /* KVKIT_REF_MISSING, never KVKIT_NOTFOUND: a caller reading the
+         * referring document must not take it for absent (issue 11) */
         if (!(p->flags & KVKIT_PROP_LENIENT))
-            return kvkit__error(err, KVKIT_NOTFOUND, key,
+            return kvkit__error(err, KVKIT_REF_MISSING, key,
                                 "%s \"%s\": reference \"%s\": %s \"%s\" not found", d->schema->name,
                                 d->key, p->name, p->target->name, key);
         rc = KVKIT_OK; /* lenient: reads as NULL */
     }
-    if (rc != KVKIT_OK)
-        return rc;
+    if (rc != KVKIT_OK) /* the target is there but cannot load: not "missing" */
+        return kvkit__error_copy(err, &lower, rc);
     if (t == NULL)
         return KVKIT_OK; /* not cached: a later access looks again */
     if ((r = kvkit__calloc(1, sizeof *r)) == NULL) {

@@ -41,6 +41,13 @@ const char *kvkit_version(void)
     return PACKAGE_VERSION;
 }
 
+int kvkit__error_copy(kvkit_error_t *err, const kvkit_error_t *from, int code)
+{
+    if (from->text[0] == '\0') /* the lower call failed without saying why */
+        return kvkit__error(err, code, from->subject, "%s", kvkit_strerror(code));
+    return kvkit__error(err, code, from->subject, "%s", from->text);
+}
+
 int kvkit__error_from_backend(kvkit_error_t *err, const kvkit_error_t *berr,
                               int code, const char *backend, const char *op,
                               const char *subject)

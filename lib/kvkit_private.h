@@ -24,6 +24,11 @@ int kvkit__error_from_backend(kvkit_error_t *err, const kvkit_error_t *berr,
                               int code, const char *backend, const char *op,
                               const char *subject);
 
+/* Pass on the report of a call made with a record of its own (a probe whose
+ * KVKIT_NOTFOUND is an outcome, so that err stays untouched on KVKIT_OK):
+ * `from`'s subject and text under `code`, first error wins.  Returns code. */
+int kvkit__error_copy(kvkit_error_t *err, const kvkit_error_t *from, int code);
+
 /*** allocation (alloc.c): every libkvkit allocation goes through these ***/
 
 void *kvkit__malloc(size_t size);

@@ -32,7 +32,8 @@
     X(BAD_OPTION, 18, "unknown or malformed store option")                     \
     X(LOCKED, 19, "store is locked by another process")                        \
     X(OUTCOME_UNKNOWN, 20, "outcome unknown: the write may have committed")    \
-    X(TOO_LARGE, 21, "value or request too large")
+    X(TOO_LARGE, 21, "value or request too large")                             \
+    X(REF_MISSING, 22, "referenced document not found")
 
 typedef enum kvkit_status {
 #define KVKIT_STATUS_ENUM_(name, value, text) KVKIT_##name = value,

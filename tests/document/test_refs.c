@@ -99,14 +99,14 @@ START_TEST(test_doc_ref_get_strict_missing)
 {
     save_ref(post, "p", "author", "ghost");
     kvkit_doc_t *p = (kvkit_doc_t *)1;
-    FAILS(KVKIT_NOTFOUND, "Post \"p\": reference \"author\": User \"ghost\" not found",
+    FAILS(KVKIT_REF_MISSING, "Post \"p\": reference \"author\": User \"ghost\" not found",
           kvkit_doc_get(post, "p", &p, &err));
     ck_assert_ptr_null(p);
     /* on demand the same error comes from the access */
     save_ref(lazy_post, "q", "author", "ghost");
     kvkit_doc_t *a = (kvkit_doc_t *)1;
     OK(kvkit_doc_get(lazy_post, "q", &p, &err));
-    FAILS(KVKIT_NOTFOUND, "reference \"author\": User \"ghost\" not found",
+    FAILS(KVKIT_REF_MISSING, "reference \"author\": User \"ghost\" not found",
           kvkit_doc_ref_get(p, "author", &a, &err));
     ck_assert_ptr_null(a);
     kvkit_doc_destroy(p);
@@ -247,6 +247,99 @@ START_TEST(test_doc_ref_get_target_without_store)
 }
 END_TEST
 
+/* A stored post whose author was deleted afterwards (issue 11, item 1). */
+static void save_orphan(const char *key)
+{
+    kvkit_error_t err = {0};
+    kvkit_doc_t *d;
+    ck_assert_int_eq(kvkit_doc_new(post, key, &d, &err), 0);
+    ck_assert_int_eq(kvkit_doc_attr_set_string(d, "author", "ann", &err), 0);
+    ck_assert_int_eq(kvkit_doc_attr_set_string(d, "title", "precious", &err), 0);
+    ck_assert_msg(kvkit_doc_save(d, &err) == 0, "%s", err.text);
+    kvkit_doc_destroy(d);
+    ck_assert_int_eq(kvkit_doc_delete_key(user, "ann", &err), 0);
+}
+
+/* The stored bytes of post `key`, which must still hold the title. */
+static void assert_still_stored(const char *key)
+{
+    char *value = NULL;
+    size_t len = 0;
+    OK(kvkit_store_get(store, "Post", key, &value, &len, &err));
+    ck_assert_ptr_nonnull(strstr(value, "\"precious\""));
+    free(value);
+}
+
+START_TEST(test_doc_get_or_new_ref_missing)
+{
+    /* the post is there, its author is not: that is an error, never "absent,
+     * here is a fresh document" (saving which would overwrite the post) */
+    save_orphan("k");
+    kvkit_doc_t *d = (kvkit_doc_t *)1;
+    int created = -1;
+    FAILS(KVKIT_REF_MISSING, "Post \"k\": reference \"author\": User \"ann\" not found",
+          kvkit_doc_get_or_new(post, "k", &d, &created, &err));
+    ck_assert_ptr_null(d);
+    ck_assert_int_eq(created, 0);
+    assert_still_stored("k");
+    /* a key that is really absent is still created, with a clean report */
+    kvkit_error_t e = {0};
+    ck_assert_int_eq(kvkit_doc_get_or_new(post, "fresh", &d, &created, &e), KVKIT_OK);
+    ck_assert_int_eq(created, 1);
+    ck_assert_int_eq(e.code, KVKIT_OK);
+    ck_assert_str_eq(e.text, "");
+    kvkit_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(test_doc_reload_ref_missing)
+{
+    /* reload answers NOTFOUND only when the document itself is gone */
+    save_ref(post, "k", "author", "ann");
+    kvkit_doc_t *d;
+    OK(kvkit_doc_get(post, "k", &d, &err));
+    OK(kvkit_doc_attr_set_string(d, "title", "unsaved", &err));
+    OK(kvkit_doc_delete_key(user, "ann", &err));
+    FAILS(KVKIT_REF_MISSING, "reference \"author\": User \"ann\" not found",
+          kvkit_doc_reload(d, &err));
+    const char *t;
+    OK(kvkit_doc_attr_get_string(d, "title", &t, &err)); /* unchanged */
+    ck_assert_str_eq(t, "unsaved");
+    kvkit_doc_destroy(d);
+}
+END_TEST
+
+START_TEST(test_doc_query_ref_missing)
+{
+    save_orphan("k");
+    kvkit_query_t *q;
+    OK(kvkit_query_all(post, NULL, NULL, 0, &q, &err));
+    ck_assert_int_eq(kvkit_query_valid(q), 1);
+    ck_assert_ptr_null(kvkit_query_doc(q));
+    FAILS(KVKIT_REF_MISSING, "Post \"k\": reference \"author\": User \"ann\" not found",
+          kvkit_query_status(q, &err));
+    kvkit_query_destroy(q);
+}
+END_TEST
+
+START_TEST(test_doc_ref_lenient_to_broken_target)
+{
+    /* a lenient reference reads a missing target as NULL; a target that is
+     * there but cannot load (its own strict reference is missing) is an
+     * error, not "missing" - and never OK with a message left behind */
+    kvkit_schema_t *pin;
+    OK(kvkit_schema_create("Pin", NULL, store, &pin, &err));
+    OK(kvkit_schema_add_ref(pin, "post", post, KVKIT_PROP_LENIENT, NULL, &err));
+    save_ref(post, "p", "author", "ghost");
+    save_ref(pin, "c", "post", "p");
+    kvkit_doc_t *d = (kvkit_doc_t *)1;
+    FAILS(KVKIT_REF_MISSING, "Post \"p\": reference \"author\": User \"ghost\" not found",
+          kvkit_doc_get(pin, "c", &d, &err));
+    ck_assert_ptr_null(d);
+    kvkit_schema_destroy(pin);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("references");
@@ -261,6 +354,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_doc_ref_set_by_document);
     tcase_add_test(tc, test_doc_ref_attr_set_drops_cache);
     tcase_add_test(tc, test_doc_ref_get_target_without_store);
+    tcase_add_test(tc, test_doc_get_or_new_ref_missing);
+    tcase_add_test(tc, test_doc_reload_ref_missing);
+    tcase_add_test(tc, test_doc_query_ref_missing);
+    tcase_add_test(tc, test_doc_ref_lenient_to_broken_target);
     suite_add_tcase(s, tc);
     return s;
 }
