@@ -335,6 +335,10 @@ int kvkit_index_set_add(kvkit_index_set_t *set, const char *field,
         return kvkit__error(err, KVKIT_INVALID, field,
                             "invalid index field name \"%s\": 1 to %d bytes, not starting with '$'",
                             field, KVKIT_FIELD_MAX);
+    /* backend.h promises plugins UTF-8 field names; this is where they enter */
+    if (!kvkit__utf8_valid((const unsigned char *)field, flen))
+        return kvkit__error(err, KVKIT_INVALID, field, "index field name \"%s\" is not valid UTF-8",
+                            field);
     bool list = json_is_array(value);
     size_t count = list ? json_array_size(value) : 1;
     /* one block per call: the field name, then per value its sortable bytes

@@ -100,6 +100,9 @@ struct kvkit_store {
 
 int kvkit__check_bucket_key(const char *bucket, const char *key,
                             kvkit_error_t *err);
+/* Whether s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF): the one check for every name a backend sees. */
+bool kvkit__utf8_valid(const unsigned char *s, size_t n);
 
 /* Return KVKIT_INVALID from the calling function when store is NULL. */
 #define CHECK_STORE(store, err)                                                \

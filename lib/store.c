@@ -9,7 +9,7 @@
 
 /*** argument checks ***/
 
-static bool utf8_valid(const unsigned char *s, size_t n)
+bool kvkit__utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -56,7 +56,7 @@ static int check_name(const char *what, const char *s, size_t max, kvkit_error_t
     if (n > max)
         return kvkit__error(err, KVKIT_INVALID, "", "%s \"%.40s...\" is %zu bytes, longer than the limit of %zu",
                             what, s, n, max);
-    if (!utf8_valid((const unsigned char *)s, n))
+    if (!kvkit__utf8_valid((const unsigned char *)s, n))
         return kvkit__error(err, KVKIT_INVALID, "", "%s \"%.40s\" is not valid UTF-8", what, s);
     return KVKIT_OK;
 }

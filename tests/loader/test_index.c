@@ -199,6 +199,31 @@ START_TEST(test_index_set_add_kinds)
 }
 END_TEST
 
+START_TEST(test_index_set_add_field_not_utf8)
+{
+    /* backend.h promises plugins UTF-8 field names (issue 11, item 16) */
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    kvkit_error_t err = {0};
+    json_t *one = json_integer(1);
+    static const char *const bad[] = {"caf\xe9", "\xc3", "\xed\xa0\x80", "\xc0\xaf", "a\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kvkit_error_clear(&err);
+        ck_assert_int_eq(kvkit_index_set_add(set, bad[i], one, &err), KVKIT_INVALID);
+        ck_assert_int_eq(err.code, KVKIT_INVALID);
+        ck_assert_msg(strstr(err.text, "index field name") != NULL &&
+                          strstr(err.text, "is not valid UTF-8") != NULL,
+                      "message: %s", err.text);
+    }
+    ck_assert_uint_eq(kvkit_index_set_size(set), 0);
+    kvkit_error_clear(&err);
+    ck_assert_int_eq(kvkit_index_set_add(set, "caf\xc3\xa9", one, &err), KVKIT_OK);
+    ck_assert_int_eq(kvkit_index_set_add(set, "\xf0\x9f\x94\x91", one, &err), KVKIT_OK);
+    ck_assert_uint_eq(kvkit_index_set_size(set), 2);
+    json_decref(one);
+    kvkit_index_set_destroy(set);
+}
+END_TEST
+
 static int count_key(void *ctx, const char *key, size_t len)
 {
     (*(int *)ctx)++;
@@ -266,6 +291,7 @@ int main(void)
     tcase_add_test(tc, test_index_encode_prefix_free_roundtrip);
     tcase_add_test(tc, test_index_decode_rejects_garbage);
     tcase_add_test(tc, test_index_set_add_kinds);
+    tcase_add_test(tc, test_index_set_add_field_not_utf8);
     tcase_add_test(tc, test_index_set_large_values_and_reuse);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
