@@ -13,6 +13,10 @@ static int check_name(const kvkit_doc_t *d, const char *name, kvkit_error_t *err
         return kvkit__error(err, KVKIT_INVALID, "", "document is NULL");
     if (name == NULL || name[0] == '\0')
         return kvkit__error(err, KVKIT_INVALID, "", "attribute name is empty");
+    /* jansson refuses such an object key too, which would read as NOMEM */
+    if (!kvkit__utf8_valid((const unsigned char *)name, strlen(name)))
+        return kvkit__error(err, KVKIT_INVALID, name, "attribute name \"%s\" is not valid UTF-8",
+                            name);
     return KVKIT_OK;
 }
 

@@ -184,6 +184,10 @@ int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind
         return kvkit__error(err, KVKIT_INVALID, name ? name : "",
                             "schema \"%s\": property name must be 1 to %d bytes", s->name,
                             KVKIT_FIELD_MAX);
+    if (!kvkit__utf8_valid((const unsigned char *)name, strlen(name)))
+        return kvkit__error(err, KVKIT_INVALID, name,
+                            "schema \"%s\": property name \"%s\" is not valid UTF-8", s->name,
+                            name);
     if (name[0] == '$' || strcmp(name, "_extra_props") == 0)
         return kvkit__error(err, KVKIT_INVALID, name,
                             "schema \"%s\": property name \"%s\" is reserved", s->name, name);

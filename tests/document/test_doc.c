@@ -265,6 +265,9 @@ START_TEST(test_doc_attr_get_undeclared)
     FAILS(KVKIT_INVALID, "JSON has no NaN", kvkit_doc_attr_set_real(d, "r", 0.0 / 0.0, &err));
     FAILS(KVKIT_INVALID, "not valid UTF-8", kvkit_doc_attr_set_string(d, "s", "\xff", &err));
     FAILS(KVKIT_INVALID, "attribute name is empty", kvkit_doc_attr_set(d, "", NULL, &err));
+    /* a name that is not UTF-8 is the caller's mistake, not out of memory */
+    FAILS(KVKIT_INVALID, "attribute name \"a\xff\" is not valid UTF-8",
+          kvkit_doc_attr_set_integer(d, "a\xff", 1, &err));
     /* unset: undeclared disappears, declared reads null */
     OK(kvkit_doc_attr_unset(d, "flag", &err));
     FAILS(KVKIT_INVALID, "\"flag\"", kvkit_doc_attr_get(d, "flag", &v, &err));

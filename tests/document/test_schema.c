@@ -46,6 +46,9 @@ START_TEST(test_schema_add_errors)
           kvkit_schema_add(s, "$key", KVKIT_PROP_STRING, 0, NULL, &err));
     FAILS(KVKIT_INVALID, "a boolean property cannot be indexed",
           kvkit_schema_add(s, "flag", KVKIT_PROP_BOOLEAN, KVKIT_PROP_INDEX, NULL, &err));
+    /* property names become attribute and index field names: UTF-8 only */
+    FAILS(KVKIT_INVALID, "property name \"caf\xe9\" is not valid UTF-8",
+          kvkit_schema_add(s, "caf\xe9", KVKIT_PROP_STRING, KVKIT_PROP_INDEX, NULL, &err));
     FAILS(KVKIT_INVALID, "unknown kind 99",
           kvkit_schema_add(s, "x", (kvkit_prop_kind_t)99, 0, NULL, &err));
     FAILS(KVKIT_INVALID, "needs a target schema",
