@@ -40,7 +40,7 @@ typedef struct check {
     const char *const *fields; /* the checked fields; ct_entry_t.field indexes them */
     size_t n_fields;
     check_table_t *t;
-    json_t *reported; /* "key|field" -> true: one stale/orphan report per pair */
+    json_t *reported; /* report_key(key, field) -> true: one stale/orphan report per pair */
     json_t *fix;      /* key -> true (re-save) or false (orphan: clear) */
     uint64_t n_docs, n_problems;
     kvkit_error_t err;
@@ -127,10 +127,19 @@ static int scan_document(check_t *c, const char *key, const char *value, size_t 
 
 /*** passes 2 and 3: ask the index ***/
 
+/* "LEN:KEY FIELD": the key's length first, so no key or field name, whatever
+ * bytes it holds, can make two pairs spell the same string ("a|b"+"c" and
+ * "a"+"b|c" did with "KEY|FIELD"). */
+#define REPORT_KEY_MAX (20 + 1 + KVKIT_KEY_MAX + 1 + KVKIT_FIELD_MAX + 1)
+static void report_key(char *out, const char *key, const char *field)
+{
+    snprintf(out, REPORT_KEY_MAX, "%zu:%s %s", strlen(key), key, field);
+}
+
 static void extra_key(check_t *c, const char *key, const char *field, const json_t *value)
 {
-    char rk[KVKIT_KEY_MAX + KVKIT_FIELD_MAX + 2];
-    snprintf(rk, sizeof rk, "%s|%s", key, field);
+    char rk[REPORT_KEY_MAX];
+    report_key(rk, key, field);
     if (json_object_get(c->reported, rk) != NULL || ct_is_skipped(c->t, key))
         return;
     json_object_set_new(c->reported, rk, json_true());

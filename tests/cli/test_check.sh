@@ -88,4 +88,22 @@ test_check_empty_bucket() {
     expect_err_has "checked 0 documents"
 }
 
+# "a|b" + field "c" and "a" + field "b|c" once shared the remembered
+# report key "a|b|c", so the second stale entry was never reported nor fixed.
+test_check_stale_entries_with_pipe_in_key_and_field() {
+    local s=$(new_store)
+    "$KVKIT" -s "$s" put --entry c=5 b 'a|b' '{"x":1}'
+    "$KVKIT" -s "$s" put --entry 'b|c=5' b a '{"x":1}'
+    kv -s "$s" check --index 'c,b|c' b
+    expect_status 3
+    expect_out_has '{"bucket":"b","key":"a|b","problem":"stale_entry","field":"c"}'
+    expect_out_has '{"bucket":"b","key":"a","problem":"stale_entry","field":"b|c"}'
+    kv -s "$s" check --index 'c,b|c' --repair b
+    expect_status 0
+    kv -s "$s" index b 'b|c' 5
+    expect_out ""
+    kv -s "$s" index b c 5
+    expect_out ""
+}
+
 run_tests
