@@ -2,6 +2,12 @@
  * iter.c - streaming query results in constant memory: pages of at most
  * ITER_PAGE results, each fetched by resuming the backend's scan strictly
  * after the last position seen, with no backend lock held between pages.
+ *
+ * On a backend with views (KVKIT_BACKEND_SNAPSHOT) every page, and every
+ * document fetched for it, is read in one view opened with the first page:
+ * the iteration sees the store as it was when it began, so a loop that
+ * writes what it reads (moves a document forward in the index) meets each
+ * key once.  Elsewhere pages read the live store.
  */
 #include "kvkit_private.h"
 
@@ -28,6 +34,8 @@ struct kvkit_iter {
     char *field_copy;
     json_t *lo, *hi; /* kept alive: q points into them */
     bool want_docs;
+    void *view;        /* the backend's view, or NULL: pages read the live store */
+    bool view_tried;   /* the first page opened it (or found no view support) */
     iter_item_t items[ITER_PAGE];
     size_t n, pos;
     bool more;       /* the backend may have further results */
@@ -94,17 +102,69 @@ static int page_doc(void *vctx, const char *key, size_t key_len, const char *val
     return page_add(vctx, key, key_len, value, value_len, sortable, sortable_len);
 }
 
+/* Pin the view every page of the iteration reads (once, before the first). */
+static int view_open(kvkit_iter_t *it)
+{
+    kvkit_store_t *s = it->store;
+    it->view_tried = true;
+    if (s->backend->ops.view_open == NULL)
+        return KVKIT_OK;
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.view_open(s->handle, &it->view, &berr);
+    kvkit__store_leave(s);
+    if (rc != KVKIT_OK) {
+        it->view = NULL;
+        return kvkit__store_fail(s, &it->err, &berr, rc, "view_open", it->bucket);
+    }
+    return KVKIT_OK;
+}
+
+static void view_close(kvkit_iter_t *it)
+{
+    kvkit_store_t *s = it->store;
+    if (it->view == NULL)
+        return;
+    kvkit__store_enter(s);
+    s->backend->ops.view_close(s->handle, it->view);
+    kvkit__store_leave(s);
+    it->view = NULL;
+}
+
+/* A document of the page: from the view when there is one, so documents and
+ * index agree; else through kvkit_store_get (siblings resolved). */
+static int page_get(kvkit_iter_t *it, iter_item_t *item)
+{
+    kvkit_store_t *s = it->store;
+    if (it->view == NULL)
+        return kvkit_store_get(s, it->bucket, item->key, &item->value, &item->value_len,
+                               &it->err);
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.view_get(it->view, it->bucket, item->key, &item->value,
+                                      &item->value_len, &berr);
+    kvkit__store_leave(s);
+    if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
+        return rc;
+    return kvkit__store_fail(s, &it->err, &berr, rc, "get", item->key);
+}
+
 static void fetch_page(kvkit_iter_t *it)
 {
     kvkit_store_t *s = it->store;
     page_clear(it);
     if (!it->more || it->err.code != KVKIT_OK)
         return;
+    if (!it->view_tried && view_open(it) != KVKIT_OK) {
+        it->more = false;
+        return;
+    }
     int rc;
     bool fused = false;
     if (it->q.kind == KVKIT__Q_KEYS) {
-        rc = kvkit__list_keys_call(s, it->bucket, it->have_after ? it->after_key : it->q.klo,
-                            it->q.khi, page_key, it, &it->err);
+        rc = kvkit__list_keys_call(s, it->view, it->bucket,
+                                   it->have_after ? it->after_key : it->q.klo, it->q.khi,
+                                   page_key, it, &it->err);
     } else {
         kvkit_index_position_t after = {it->after_sortable, it->after_sortable_len,
                                         it->after_key, it->after_key_len};
@@ -113,13 +173,18 @@ static void fetch_page(kvkit_iter_t *it)
             kvkit_error_t berr = {0};
             fused = true;
             kvkit__store_enter(s);
-            rc = s->backend->ops.index_docs(s->handle, it->bucket, it->q.field, &it->q.lo,
-                                            &it->q.hi, ap, page_doc, it, &berr);
+            rc = it->view ? s->backend->ops.view_index_docs(it->view, it->bucket, it->q.field,
+                                                            &it->q.lo, &it->q.hi, ap, page_doc,
+                                                            it, &berr)
+                          : s->backend->ops.index_docs(s->handle, it->bucket, it->q.field,
+                                                       &it->q.lo, &it->q.hi, ap, page_doc, it,
+                                                       &berr);
             kvkit__store_leave(s);
             if (rc != KVKIT_OK)
                 kvkit__store_fail(s, &it->err, &berr, rc, "index_docs", it->q.field);
         } else {
-            rc = kvkit__index_lookup_call(s, it->bucket, &it->q, ap, page_key, it, &it->err);
+            rc = kvkit__index_lookup_call(s, it->view, it->bucket, &it->q, ap, page_key, it,
+                                          &it->err);
         }
     }
     if (it->err.code != KVKIT_OK) {
@@ -155,7 +220,7 @@ static void fetch_page(kvkit_iter_t *it)
         size_t w = 0;
         for (size_t i = 0; i < it->n; i++) {
             iter_item_t *item = &it->items[i];
-            rc = kvkit_store_get(s, it->bucket, item->key, &item->value, &item->value_len, &it->err);
+            rc = page_get(it, item);
             if (rc == KVKIT_OK) {
                 it->items[w++] = *item;
                 continue;
@@ -182,6 +247,8 @@ static void iter_settle(kvkit_iter_t *it)
     /* skip empty pages (every key of a page deleted meanwhile) */
     while (it->pos >= it->n && it->more && it->err.code == KVKIT_OK)
         fetch_page(it);
+    if (!it->more)
+        view_close(it); /* the scan is done: release the pinned state early */
 }
 
 static kvkit_iter_t *iter_new(kvkit_store_t *s, const char *bucket, int want_docs)
@@ -294,6 +361,7 @@ void kvkit_iter_destroy(kvkit_iter_t *it)
     if (it == NULL)
         return;
     page_clear(it);
+    view_close(it);
     if (it->q.kind == KVKIT__Q_INDEX)
         kvkit__query_free(&it->q);
     json_decref(it->lo);

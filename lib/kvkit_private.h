@@ -139,11 +139,13 @@ int kvkit__query_parse(kvkit_store_t *s, const char *bucket, const char *field,
                        const json_t *lo, const json_t *hi, kvkit__query_t *q,
                        kvkit_error_t *err);
 void kvkit__query_free(kvkit__query_t *q);
-int kvkit__list_keys_call(kvkit_store_t *s, const char *bucket, const char *lo,
+/* The backend's scans, on the live store (view NULL) or in a view opened
+ * with the backend's view_open (see kvkit__view_open in iter.c). */
+int kvkit__list_keys_call(kvkit_store_t *s, void *view, const char *bucket, const char *lo,
                           const char *hi, kvkit_backend_key_fn fn, void *ctx,
                           kvkit_error_t *err);
-int kvkit__index_lookup_call(kvkit_store_t *s, const char *bucket, const kvkit__query_t *q,
-                             const kvkit_index_position_t *after,
+int kvkit__index_lookup_call(kvkit_store_t *s, void *view, const char *bucket,
+                             const kvkit__query_t *q, const kvkit_index_position_t *after,
                              kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err);
 
 #endif /* KVKIT_PRIVATE_H */

@@ -61,12 +61,48 @@ static const op_slot_t op_slots[] = {
     OP_SLOT("get_siblings", get_siblings, false),
     OP_SLOT("compact", compact, false),
     OP_SLOT("repair", repair, false),
+    OP_SLOT("view_open", view_open, false),
+    OP_SLOT("view_close", view_close, false),
+    OP_SLOT("view_get", view_get, false),
+    OP_SLOT("view_index_lookup", view_index_lookup, false),
+    OP_SLOT("view_list_keys", view_list_keys, false),
+    OP_SLOT("view_index_docs", view_index_docs, false),
 };
 #define N_OP_SLOTS (sizeof op_slots / sizeof op_slots[0])
 
 static void **op_ptr(kvkit_backend_ops_t *ops, const op_slot_t *slot)
 {
     return (void **)((char *)ops + slot->offset);
+}
+
+/* A backend that declares KVKIT_BACKEND_SNAPSHOT must be able to serve
+ * every read of an iteration from a view: view_open, view_close, view_get,
+ * and the view form of each scan it exports.  A backend without the flag
+ * has its view operations ignored. */
+static int check_views(kvkit_backend_ops_t *ops, const char *name, const char *where,
+                       kvkit_error_t *err)
+{
+    if (!(ops->descriptor->flags & KVKIT_BACKEND_SNAPSHOT)) {
+        ops->view_open = NULL;
+        ops->view_close = NULL;
+        ops->view_get = NULL;
+        ops->view_index_lookup = NULL;
+        ops->view_list_keys = NULL;
+        ops->view_index_docs = NULL;
+        return KVKIT_OK;
+    }
+    const char *missing = ops->view_open == NULL                                ? "view_open"
+                          : ops->view_close == NULL                             ? "view_close"
+                          : ops->view_get == NULL                               ? "view_get"
+                          : ops->index_lookup && ops->view_index_lookup == NULL ? "view_index_lookup"
+                          : ops->list_keys && ops->view_list_keys == NULL       ? "view_list_keys"
+                          : ops->index_docs && ops->view_index_docs == NULL     ? "view_index_docs"
+                                                                                : NULL;
+    if (missing == NULL)
+        return KVKIT_OK;
+    return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                        "backend \"%s\" (%s) declares KVKIT_BACKEND_SNAPSHOT but lacks kvkit_backend_%s",
+                        name, where, missing);
 }
 
 /*** plugin directories ***/
@@ -332,6 +368,8 @@ static int load_file_locked(const char *path, const char *name,
         *op_ptr(&b->ops, &op_slots[i]) = fn;
     }
     b->ops.descriptor = b->desc;
+    if ((rc = check_views(&b->ops, name, path, err)) != KVKIT_OK)
+        goto fail;
     if (b->desc->flags & KVKIT_BACKEND_RESIDENT)
         lt_dlmakeresident(dl);
     *out = b;
@@ -452,6 +490,10 @@ int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err)
     }
     b->ops = *ops;
     b->desc = ops->descriptor;
+    if ((rc = check_views(&b->ops, name, "(built-in)", err)) != KVKIT_OK) {
+        backend_free(b);
+        return rc;
+    }
     pthread_mutex_lock(&loader_lock);
     kvkit__backend_t *old = loaded_locked(name);
     if (old != NULL) {

@@ -103,7 +103,7 @@ static int key_adapter(void *vctx, const char *key, size_t len,
     return a->fn(a->ctx, buf, len);
 }
 
-int kvkit__list_keys_call(kvkit_store_t *s, const char *bucket, const char *lo,
+int kvkit__list_keys_call(kvkit_store_t *s, void *view, const char *bucket, const char *lo,
                           const char *hi, kvkit_backend_key_fn fn, void *ctx,
                           kvkit_error_t *err)
 {
@@ -111,19 +111,22 @@ int kvkit__list_keys_call(kvkit_store_t *s, const char *bucket, const char *lo,
         return kvkit__store_unsupported(s, "list_keys", err);
     kvkit_error_t berr = {0};
     kvkit__store_enter(s);
-    int rc = s->backend->ops.list_keys(s->handle, bucket, lo, hi, fn, ctx, &berr);
+    int rc = view ? s->backend->ops.view_list_keys(view, bucket, lo, hi, fn, ctx, &berr)
+                  : s->backend->ops.list_keys(s->handle, bucket, lo, hi, fn, ctx, &berr);
     kvkit__store_leave(s);
     return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "list_keys", bucket);
 }
 
-int kvkit__index_lookup_call(kvkit_store_t *s, const char *bucket, const kvkit__query_t *q,
-                             const kvkit_index_position_t *after,
+int kvkit__index_lookup_call(kvkit_store_t *s, void *view, const char *bucket,
+                             const kvkit__query_t *q, const kvkit_index_position_t *after,
                              kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
 {
     kvkit_error_t berr = {0};
     kvkit__store_enter(s);
-    int rc = s->backend->ops.index_lookup(s->handle, bucket, q->field, &q->lo, &q->hi,
-                                          after, fn, ctx, &berr);
+    int rc = view ? s->backend->ops.view_index_lookup(view, bucket, q->field, &q->lo, &q->hi,
+                                                      after, fn, ctx, &berr)
+                  : s->backend->ops.index_lookup(s->handle, bucket, q->field, &q->lo, &q->hi,
+                                                 after, fn, ctx, &berr);
     kvkit__store_leave(s);
     return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "index_lookup", q->field);
 }
@@ -144,9 +147,9 @@ int kvkit_store_index_keys(kvkit_store_t *s, const char *bucket, const char *fie
     if (q.empty)
         rc = KVKIT_OK;
     else if (q.kind == KVKIT__Q_KEYS)
-        rc = kvkit__list_keys_call(s, bucket, q.klo, q.khi, key_adapter, &a, err);
+        rc = kvkit__list_keys_call(s, NULL, bucket, q.klo, q.khi, key_adapter, &a, err);
     else
-        rc = kvkit__index_lookup_call(s, bucket, &q, NULL, key_adapter, &a, err);
+        rc = kvkit__index_lookup_call(s, NULL, bucket, &q, NULL, key_adapter, &a, err);
     kvkit__query_free(&q);
     return rc;
 }
@@ -164,7 +167,7 @@ int kvkit_store_list_keys(kvkit_store_t *s, const char *bucket, const char *lo,
     if (lo != NULL && hi != NULL && strcmp(lo, hi) > 0)
         return KVKIT_OK;
     key_adapter_t a = {fn, ctx};
-    return kvkit__list_keys_call(s, bucket, lo, hi, key_adapter, &a, err);
+    return kvkit__list_keys_call(s, NULL, bucket, lo, hi, key_adapter, &a, err);
 }
 
 typedef struct doc_adapter {

@@ -166,6 +166,8 @@ int kvkit_store_supports(const kvkit_store_t *s, const char *op)
         return o->compact != NULL;
     if (strcmp(op, "repair") == 0)
         return o->repair != NULL;
+    if (strcmp(op, "snapshot") == 0)
+        return o->view_open != NULL;
     return 0;
 }
 

@@ -50,7 +50,7 @@ extern "C" {
 /*** versions and limits ***/
 
 #define KVKIT_BACKEND_ABI_MAJOR 1 /* changed only by an incompatible change */
-#define KVKIT_BACKEND_ABI_MINOR 1 /* bumped when an optional operation is added */
+#define KVKIT_BACKEND_ABI_MINOR 2 /* bumped when an optional operation is added */
 
 #define KVKIT_KEY_MAX 1024   /* bytes in a document key */
 #define KVKIT_BUCKET_MAX 255 /* bytes in a bucket name */
@@ -65,6 +65,8 @@ extern "C" {
 #define KVKIT_BACKEND_ATOMIC (1u << 3)      /* a save/delete changes doc + index atomically */
 #define KVKIT_BACKEND_DURABLE (1u << 4)     /* data outlives the process */
 #define KVKIT_BACKEND_ATOMIC_BATCH (1u << 5) /* write_batch applies all or nothing */
+#define KVKIT_BACKEND_SNAPSHOT (1u << 6)     /* ABI 1.2: exports the view_* operations:
+                                                iterations read one view of the store */
 
 /* Exported (const, static storage) as KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor).
  * libkvkit refuses the plugin unless abi_major equals its own and abi_minor
@@ -280,6 +282,38 @@ typedef kvkit_backend_compact_f *kvkit_backend_compact_fn;
 typedef int kvkit_backend_repair_f(const char *location,
         const kvkit_backend_option_t *options, size_t n_options, kvkit_error_t *err);
 typedef kvkit_backend_repair_f *kvkit_backend_repair_fn;
+
+/* Optional (ABI 1.2), all or none: read views.  An iteration in libkvkit
+ * reads one view of the store, the store as it was when the iteration
+ * began, across all of its pages, however long it runs and whatever is
+ * written meanwhile (a loop that re-saves what it reads sees each key
+ * once).  A backend that can give that declares KVKIT_BACKEND_SNAPSHOT and
+ * exports view_open, view_close, view_get, and view_OP for each of
+ * index_lookup, list_keys and index_docs that it exports; libkvkit refuses
+ * a plugin that declares the flag without them.  A backend without the flag
+ * is iterated page by page on the live store: say in its documentation what
+ * an iteration then guarantees.
+ *
+ * view_open pins the store's current state in *view (LevelDB: a snapshot;
+ * etcd: a revision); view_close releases it (never fails; libkvkit closes
+ * every view it opens, before closing the store).  The view_OP operations
+ * have OP's signature and contract, with the view in place of the handle,
+ * and read the pinned state.  Views may be used by one thread at a time
+ * (libkvkit never shares one); writes through the store handle are allowed
+ * while views are open and are not seen by them.  A view the engine can no
+ * longer serve (history compacted away) answers KVKIT_CONFLICT, saying so. */
+typedef int kvkit_backend_view_open_f(void *handle, void **view, kvkit_error_t *err);
+typedef kvkit_backend_view_open_f *kvkit_backend_view_open_fn;
+typedef void kvkit_backend_view_close_f(void *handle, void *view);
+typedef kvkit_backend_view_close_f *kvkit_backend_view_close_fn;
+typedef kvkit_backend_get_f kvkit_backend_view_get_f;
+typedef kvkit_backend_view_get_f *kvkit_backend_view_get_fn;
+typedef kvkit_backend_index_lookup_f kvkit_backend_view_index_lookup_f;
+typedef kvkit_backend_view_index_lookup_f *kvkit_backend_view_index_lookup_fn;
+typedef kvkit_backend_list_keys_f kvkit_backend_view_list_keys_f;
+typedef kvkit_backend_view_list_keys_f *kvkit_backend_view_list_keys_fn;
+typedef kvkit_backend_index_docs_f kvkit_backend_view_index_docs_f;
+typedef kvkit_backend_view_index_docs_f *kvkit_backend_view_index_docs_fn;
 
 /*** helpers for plugin authors (header-only: no libkvkit symbol needed) ***/
 

@@ -96,7 +96,13 @@ typedef struct kvkit_backend_ops {
     kvkit_backend_get_siblings_fn get_siblings;   /* optional (ABI 1.1) */
     kvkit_backend_compact_fn compact;             /* optional (ABI 1.1) */
     kvkit_backend_repair_fn repair;               /* optional (ABI 1.1) */
-    void *reserved[11];                           /* zero: room for new ops */
+    kvkit_backend_view_open_fn view_open;         /* with KVKIT_BACKEND_SNAPSHOT (ABI 1.2) */
+    kvkit_backend_view_close_fn view_close;
+    kvkit_backend_view_get_fn view_get;
+    kvkit_backend_view_index_lookup_fn view_index_lookup;
+    kvkit_backend_view_list_keys_fn view_list_keys;
+    kvkit_backend_view_index_docs_fn view_index_docs;
+    void *reserved[5];                            /* zero: room for new ops */
 } kvkit_backend_ops_t;
 
 int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err);
@@ -144,7 +150,8 @@ const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *st
 
 /* 1 if the backend implements the optional operation ("index_lookup",
  * "list_keys", "index_docs", "write_batch", "get_rev", "save_if",
- * "get_siblings", "compact", "repair"), else 0. */
+ * "get_siblings", "compact", "repair"), else 0.  "snapshot": 1 if its
+ * iterations read one view of the store (KVKIT_BACKEND_SNAPSHOT). */
 int kvkit_store_supports(const kvkit_store_t *store, const char *op);
 
 /*** maintenance ***/

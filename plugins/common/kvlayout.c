@@ -371,7 +371,7 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
     mentry_t *v = NULL;
     size_t n = 0, cap = 0;
     int rc = KVKIT_OK;
-    void *it = prefix.failed ? NULL : l->ops->iter_new(l->eng);
+    void *it = prefix.failed ? NULL : l->ops->iter_new(l->eng, NULL);
     if (it == NULL) {
         buf_free(&prefix);
         return nomem(l, err, key);
@@ -701,7 +701,7 @@ int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **valu
     buf_t k = {0};
     char *m = NULL;
     size_t mlen = 0;
-    void *it = l->ops->iter_new(l->eng);
+    void *it = l->ops->iter_new(l->eng, NULL);
     if (it == NULL)
         return nomem(l, err, key);
     key_doclike(&k, KVL_DOC, bucket, key, key_len);
@@ -753,13 +753,23 @@ int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *w, size_t n,
     return commit(l, batch, rc, err);
 }
 
-int kvl_get(const kvl_t *l, const char *bucket, const char *key, char **value,
+int kvl_get(const kvl_t *l, void *snap, const char *bucket, const char *key, char **value,
             size_t *value_len, kvkit_error_t *err)
 {
     buf_t k = {0};
     key_doclike(&k, KVL_DOC, bucket, key, strlen(key));
-    int rc = k.failed ? nomem(l, err, key)
-                      : l->ops->get(l->eng, k.p, k.len, value, value_len, err);
+    if (k.failed)
+        return nomem(l, err, key);
+    int rc;
+    if (snap == NULL) {
+        rc = l->ops->get(l->eng, k.p, k.len, value, value_len, err);
+    } else {
+        void *it = l->ops->iter_new(l->eng, snap);
+        rc = it == NULL ? nomem(l, err, key)
+                        : l->ops->iter_get(it, k.p, k.len, value, value_len, err);
+        if (it != NULL)
+            l->ops->iter_free(it);
+    }
     buf_free(&k);
     return rc;
 }
@@ -771,7 +781,7 @@ static bool has_prefix(const unsigned char *k, size_t klen, const buf_t *prefix)
     return klen >= prefix->len && memcmp(k, prefix->p, prefix->len) == 0;
 }
 
-int kvl_index_lookup(const kvl_t *l, const char *bucket, const char *field,
+int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char *field,
                      const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
                      const kvkit_index_position_t *after, kvkit_backend_key_fn key_fn,
                      kvkit_backend_doc_fn doc_fn, void *ctx, kvkit_error_t *err)
@@ -789,7 +799,7 @@ int kvl_index_lookup(const kvl_t *l, const char *bucket, const char *field,
         buf_free(&seek);
         return nomem(l, err, field);
     }
-    void *it = l->ops->iter_new(l->eng);
+    void *it = l->ops->iter_new(l->eng, snap);
     if (it == NULL) {
         buf_free(&prefix);
         buf_free(&seek);
@@ -862,14 +872,14 @@ int kvl_index_lookup(const kvl_t *l, const char *bucket, const char *field,
     return rc;
 }
 
-int kvl_list_keys(const kvl_t *l, const char *bucket, const char *lo, const char *hi,
+int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo, const char *hi,
                   kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
 {
     buf_t prefix = {0}, seek = {0};
     key_doclike(&prefix, KVL_DOC, bucket, "", 0);
     key_doclike(&seek, KVL_DOC, bucket, lo ? lo : "", lo ? strlen(lo) : 0);
     size_t hi_len = hi ? strlen(hi) : 0;
-    void *it = prefix.failed || seek.failed ? NULL : l->ops->iter_new(l->eng);
+    void *it = prefix.failed || seek.failed ? NULL : l->ops->iter_new(l->eng, snap);
     if (it == NULL) {
         buf_free(&prefix);
         buf_free(&seek);

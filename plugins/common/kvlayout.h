@@ -45,8 +45,14 @@ typedef struct kvl_ops {
     /* Apply atomically; the batch is still freed by batch_free. */
     int (*batch_commit)(void *eng, void *batch, kvkit_error_t *err);
     void (*batch_free)(void *batch);
-    /* Iterators see one consistent state of the engine. */
-    void *(*iter_new)(void *eng);
+    /* Pin the engine's current state (a snapshot) and release it.  Writes
+     * committed after snap_new are not seen through it.  snap_new returns
+     * NULL only when out of memory. */
+    void *(*snap_new)(void *eng);
+    void (*snap_free)(void *eng, void *snap);
+    /* Iterators see one consistent state of the engine: `snap`'s when not
+     * NULL, else the state when the iterator was made. */
+    void *(*iter_new)(void *eng, void *snap);
     void (*iter_seek)(void *it, const unsigned char *k, size_t klen);
     int (*iter_valid)(void *it);
     void (*iter_next)(void *it);
@@ -72,8 +78,10 @@ typedef struct kvl {
 int kvl_open(kvl_t *l, kvkit_error_t *err);
 
 /* The backend operations, on top of the engine.  Writers (save, delete,
- * write_batch, save_if) must hold the store's write lock. */
-int kvl_get(const kvl_t *l, const char *bucket, const char *key, char **value,
+ * write_batch, save_if) must hold the store's write lock.  Readers take
+ * `snap`: a snapshot from ops->snap_new to read in (a backend's view), or
+ * NULL for the current state. */
+int kvl_get(const kvl_t *l, void *snap, const char *bucket, const char *key, char **value,
             size_t *value_len, kvkit_error_t *err);
 int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **value,
                 size_t *value_len, uint64_t *revision, kvkit_error_t *err);
@@ -88,12 +96,12 @@ int kvl_delete(kvl_t *l, const char *bucket, const char *key,
                kvkit_error_t *err);
 int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *writes,
                     size_t n_writes, kvkit_error_t *err);
-int kvl_index_lookup(const kvl_t *l, const char *bucket, const char *field,
+int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char *field,
                      const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
                      const kvkit_index_position_t *after,
                      kvkit_backend_key_fn key_fn, kvkit_backend_doc_fn doc_fn,
                      void *ctx, kvkit_error_t *err);
-int kvl_list_keys(const kvl_t *l, const char *bucket, const char *lo,
+int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo,
                   const char *hi, kvkit_backend_key_fn fn, void *ctx,
                   kvkit_error_t *err);
 

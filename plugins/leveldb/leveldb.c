@@ -247,23 +247,37 @@ static void e_batch_free(void *vb)
     free(b);
 }
 
-/* A scan or consistent read: a snapshot, and an iterator over it made on
- * the first seek (get_rev and iter_get alone need no iterator). */
+/* A view's snapshot is LevelDB's own. */
+static void *e_snap_new(void *eng)
+{
+    return (void *)leveldb_create_snapshot(((ldb_t *)eng)->db);
+}
+
+static void e_snap_free(void *eng, void *snap)
+{
+    leveldb_release_snapshot(((ldb_t *)eng)->db, snap);
+}
+
+/* A scan or consistent read: a snapshot (the view's, or one of its own),
+ * and an iterator over it made on the first seek (get_rev and iter_get
+ * alone need no iterator). */
 typedef struct iter {
     ldb_t *h;
     const leveldb_snapshot_t *snap;
+    bool own_snap;
     leveldb_readoptions_t *ro;
     leveldb_iterator_t *it;
 } iter_t;
 
-static void *e_iter_new(void *eng)
+static void *e_iter_new(void *eng, void *snap)
 {
     ldb_t *h = eng;
     iter_t *it = calloc(1, sizeof *it);
     if (it == NULL)
         return NULL;
     it->h = h;
-    it->snap = leveldb_create_snapshot(h->db);
+    it->own_snap = snap == NULL;
+    it->snap = snap ? snap : leveldb_create_snapshot(h->db);
     it->ro = leveldb_readoptions_create();
     leveldb_readoptions_set_snapshot(it->ro, it->snap);
     leveldb_readoptions_set_verify_checksums(it->ro, h->paranoid);
@@ -329,7 +343,8 @@ static void e_iter_free(void *vit)
     if (it->it != NULL)
         leveldb_iter_destroy(it->it);
     leveldb_readoptions_destroy(it->ro);
-    leveldb_release_snapshot(it->h->db, it->snap);
+    if (it->own_snap)
+        leveldb_release_snapshot(it->h->db, it->snap);
     free(it);
 }
 
@@ -340,6 +355,8 @@ static const kvl_ops_t engine = {
     .batch_del = e_batch_del,
     .batch_commit = e_batch_commit,
     .batch_free = e_batch_free,
+    .snap_new = e_snap_new,
+    .snap_free = e_snap_free,
     .iter_new = e_iter_new,
     .iter_seek = e_iter_seek,
     .iter_valid = e_iter_valid,
@@ -471,7 +488,8 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     /* resident: LevelDB's background compaction thread lives as long as the
      * process, so libleveldb must never be unmapped under it */
     .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC |
-             KVKIT_BACKEND_ATOMIC_BATCH | KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT,
+             KVKIT_BACKEND_ATOMIC_BATCH | KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT |
+             KVKIT_BACKEND_SNAPSHOT,
     .name = "leveldb",
     .version = "1.0",
     .description = "LevelDB database in a directory: leveldb:/path/to/dir?cache_mb=..&sync=..",
@@ -543,7 +561,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const c
                                             char **value, size_t *value_len,
                                             kvkit_error_t *err)
 {
-    return kvl_get(&((ldb_t *)h)->layout, bucket, key, value, value_len, err);
+    return kvl_get(&((ldb_t *)h)->layout, NULL, bucket, key, value, value_len, err);
 }
 
 KVKIT_BACKEND_DECLARE(get_rev);
@@ -610,7 +628,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(
     const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
     kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
 {
-    return kvl_index_lookup(&((ldb_t *)h)->layout, bucket, field, lo, hi, after, fn, NULL, ctx,
+    return kvl_index_lookup(&((ldb_t *)h)->layout, NULL, bucket, field, lo, hi, after, fn, NULL, ctx,
                             err);
 }
 
@@ -620,7 +638,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(
     const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
     kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
 {
-    return kvl_index_lookup(&((ldb_t *)h)->layout, bucket, field, lo, hi, after, NULL, fn, ctx,
+    return kvl_index_lookup(&((ldb_t *)h)->layout, NULL, bucket, field, lo, hi, after, NULL, fn, ctx,
                             err);
 }
 
@@ -630,7 +648,77 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket,
                                                   kvkit_backend_key_fn fn, void *ctx,
                                                   kvkit_error_t *err)
 {
-    return kvl_list_keys(&((ldb_t *)h)->layout, bucket, lo, hi, fn, ctx, err);
+    return kvl_list_keys(&((ldb_t *)h)->layout, NULL, bucket, lo, hi, fn, ctx, err);
+}
+
+/*** views: a LevelDB snapshot held across an iteration's pages ***/
+
+typedef struct view {
+    ldb_t *h;
+    void *snap;
+} view_t;
+
+KVKIT_BACKEND_DECLARE(view_open);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_open)(void *h, void **view, kvkit_error_t *err)
+{
+    view_t *v = malloc(sizeof *v);
+    if (v == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, "", "leveldb: out of memory");
+    v->h = h;
+    v->snap = e_snap_new(h);
+    *view = v;
+    return KVKIT_OK;
+}
+
+KVKIT_BACKEND_DECLARE(view_close);
+void KVKIT_BACKEND_SYMBOL(kvkit_backend_view_close)(void *h, void *view)
+{
+    view_t *v = view;
+    if (v == NULL)
+        return;
+    e_snap_free(h, v->snap);
+    free(v);
+}
+
+KVKIT_BACKEND_DECLARE(view_get);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_get)(void *view, const char *bucket, const char *key,
+                                                 char **value, size_t *value_len,
+                                                 kvkit_error_t *err)
+{
+    view_t *v = view;
+    return kvl_get(&v->h->layout, v->snap, bucket, key, value, value_len, err);
+}
+
+KVKIT_BACKEND_DECLARE(view_index_lookup);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_lookup)(
+    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
+    kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
+{
+    view_t *v = view;
+    return kvl_index_lookup(&v->h->layout, v->snap, bucket, field, lo, hi, after, fn, NULL, ctx,
+                            err);
+}
+
+KVKIT_BACKEND_DECLARE(view_index_docs);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_docs)(
+    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
+    kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
+{
+    view_t *v = view;
+    return kvl_index_lookup(&v->h->layout, v->snap, bucket, field, lo, hi, after, NULL, fn, ctx,
+                            err);
+}
+
+KVKIT_BACKEND_DECLARE(view_list_keys);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_list_keys)(void *view, const char *bucket,
+                                                       const char *lo, const char *hi,
+                                                       kvkit_backend_key_fn fn, void *ctx,
+                                                       kvkit_error_t *err)
+{
+    view_t *v = view;
+    return kvl_list_keys(&v->h->layout, v->snap, bucket, lo, hi, fn, ctx, err);
 }
 
 /*** maintenance (ABI 1.1 optional ops) ***/

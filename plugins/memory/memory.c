@@ -7,7 +7,8 @@
  * share it, a save or delete holds it exclusively, so a document and its
  * index entries change together.  "memory:" is a private store per open;
  * "memory:NAME" is shared by every open of NAME in the process and lives
- * until its last close.
+ * until its last close.  Views (KVKIT_BACKEND_SNAPSHOT) read the skip list
+ * as of one commit: nodes keep older versions while a view may need them.
  */
 #define KVKIT_BACKEND_NAME memory
 #include <kvkit/backend.h>
@@ -21,16 +22,39 @@
 
 #define MAX_LEVEL 24
 
-/*** the skip list ***/
+/*** the skip list, with versions for views ***/
+
+/* A node holds one key and its versions, newest first.  A commit gives each
+ * version it writes the commit's sequence number; a deletion is a version
+ * too (`dead`) while a view may still need what it hides.  A view reads, at
+ * each node, the newest version with seq <= the view's: the store as of the
+ * view's commit.  Without open views a node keeps only its newest version
+ * and a deleted key leaves the list at once, so the cost of views is paid
+ * only while one is open. */
+typedef struct version {
+    struct version *older;
+    uint64_t seq;
+    bool dead;
+    size_t value_len;
+    unsigned char value[];
+} version_t;
 
 typedef struct node {
-    unsigned char *key; /* key and value share one allocation */
+    unsigned char *key; /* in the node's own allocation */
     size_t key_len;
-    unsigned char *value;
-    size_t value_len;
+    version_t *v;        /* newest first; never NULL while linked */
+    bool pending;        /* on the store's list of nodes to prune */
+    struct node *next_pending;
     int level;
     struct node *next[]; /* level entries */
 } node_t;
+
+/* An open view: the commit it reads at.  Views are kept in opening order,
+ * so the oldest (the one that needs the most history) is first. */
+typedef struct snap {
+    uint64_t seq;
+    struct snap *prev, *next;
+} snap_t;
 
 typedef struct mem {
     pthread_rwlock_t lock;
@@ -38,12 +62,19 @@ typedef struct mem {
     node_t *head;
     int level;
     uint64_t rng;
-    size_t count;
+    uint64_t seq; /* the last commit */
+    /* views: opened under the read lock (snap_lock orders them), closed
+     * under the write lock */
+    pthread_mutex_t snap_lock;
+    snap_t *snaps, *snaps_tail;
+    node_t *pending; /* nodes holding history that views may need */
     /* for shared stores */
     char *name;
     unsigned refs;
     struct mem *next_shared;
 } mem_t;
+
+#define SEQ_LIVE UINT64_MAX /* reads of the current state */
 
 static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
 {
@@ -51,9 +82,9 @@ static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, 
     return c ? c : (alen > blen) - (alen < blen);
 }
 
-static node_t *node_new(int level, const void *k, size_t klen, const void *v, size_t vlen)
+static node_t *node_new(int level, const void *k, size_t klen)
 {
-    node_t *n = malloc(sizeof *n + (size_t)level * sizeof(node_t *) + klen + vlen + 1);
+    node_t *n = malloc(sizeof *n + (size_t)level * sizeof(node_t *) + klen + 1);
     if (n == NULL)
         return NULL;
     n->level = level;
@@ -61,13 +92,76 @@ static node_t *node_new(int level, const void *k, size_t klen, const void *v, si
         n->next[i] = NULL;
     n->key = (unsigned char *)&n->next[level];
     n->key_len = klen;
-    n->value = n->key + klen;
-    n->value_len = vlen;
     if (klen)
         memcpy(n->key, k, klen);
-    if (vlen)
-        memcpy(n->value, v, vlen);
+    n->v = NULL;
+    n->pending = false;
+    n->next_pending = NULL;
     return n;
+}
+
+static version_t *version_new(const void *v, size_t vlen, bool dead)
+{
+    version_t *x = malloc(sizeof *x + vlen + 1);
+    if (x == NULL)
+        return NULL;
+    x->older = NULL;
+    x->seq = 0;
+    x->dead = dead;
+    x->value_len = vlen;
+    if (vlen)
+        memcpy(x->value, v, vlen);
+    return x;
+}
+
+static void versions_free(version_t *x)
+{
+    while (x) {
+        version_t *older = x->older;
+        free(x);
+        x = older;
+    }
+}
+
+static void node_free(node_t *n)
+{
+    versions_free(n->v);
+    free(n);
+}
+
+/* What a reader at `seq` sees at n: a live version, or NULL. */
+static const version_t *visible(const node_t *n, uint64_t seq)
+{
+    const version_t *x = n->v;
+    while (x && x->seq > seq)
+        x = x->older;
+    return x && !x->dead ? x : NULL;
+}
+
+/* The oldest commit an open view reads at (SEQ_LIVE: no view is open).
+ * Called with the write lock held. */
+static uint64_t horizon(const mem_t *m)
+{
+    return m->snaps ? m->snaps->seq : SEQ_LIVE;
+}
+
+/* Drop the versions no reader can see: every version newer than the oldest
+ * view, and the newest of those at or below it, are kept.  Returns true
+ * when what is left is one live version (nothing more to prune later). */
+static bool prune(node_t *n, uint64_t h)
+{
+    version_t *x = n->v;
+    while (x->seq > h && x->older)
+        x = x->older;
+    versions_free(x->older);
+    x->older = NULL;
+    return n->v->older == NULL && !n->v->dead;
+}
+
+/* True when the node can leave the list: deleted, and no view sees it. */
+static bool gone(const node_t *n, uint64_t h)
+{
+    return n->v->dead && n->v->older == NULL && (h == SEQ_LIVE || n->v->seq <= h);
 }
 
 static int random_level(mem_t *m)
@@ -87,7 +181,7 @@ static int random_level(mem_t *m)
 
 /* Fill update[] with the last node before k on each level; returns the
  * first node >= k (or NULL). */
-static node_t *find_ge(mem_t *m, const unsigned char *k, size_t klen, node_t **update)
+static node_t *find_ge(const mem_t *m, const unsigned char *k, size_t klen, node_t **update)
 {
     node_t *x = m->head;
     for (int i = m->level - 1; i >= 0; i--) {
@@ -99,39 +193,88 @@ static node_t *find_ge(mem_t *m, const unsigned char *k, size_t klen, node_t **u
     return x->next[0];
 }
 
-/* Link a prepared node (replacing an equal key); cannot fail. */
-static void sl_put(mem_t *m, node_t *n)
+static void sl_unlink(mem_t *m, node_t *x, node_t **update)
 {
-    node_t *update[MAX_LEVEL];
-    node_t *x = find_ge(m, n->key, n->key_len, update);
-    if (x && key_cmp(x->key, x->key_len, n->key, n->key_len) == 0) {
-        for (int i = 0; i < x->level; i++)
-            update[i]->next[i] = x->next[i];
-        free(x);
-        m->count--;
-    }
-    if (n->level > m->level) {
-        for (int i = m->level; i < n->level; i++)
-            update[i] = m->head;
-        m->level = n->level;
-    }
-    for (int i = 0; i < n->level; i++) {
-        n->next[i] = update[i]->next[i];
-        update[i]->next[i] = n;
-    }
-    m->count++;
-}
-
-static void sl_del(mem_t *m, const unsigned char *k, size_t klen)
-{
-    node_t *update[MAX_LEVEL];
-    node_t *x = find_ge(m, k, klen, update);
-    if (x == NULL || key_cmp(x->key, x->key_len, k, klen) != 0)
-        return;
     for (int i = 0; i < x->level; i++)
         update[i]->next[i] = x->next[i];
-    free(x);
-    m->count--;
+}
+
+static void mark_pending(mem_t *m, node_t *n)
+{
+    if (n->pending)
+        return;
+    n->pending = true;
+    n->next_pending = m->pending;
+    m->pending = n;
+}
+
+/* Apply one prepared write at commit `seq`: `ver` becomes the key's newest
+ * version; `spare` is a node for a key not in the list yet (it is used,
+ * and set to NULL, only then).  Cannot fail. */
+static void sl_write(mem_t *m, uint64_t seq, const unsigned char *k, size_t klen,
+                     version_t *ver, node_t **spare)
+{
+    node_t *update[MAX_LEVEL];
+    uint64_t h = horizon(m);
+    ver->seq = seq;
+    node_t *x = find_ge(m, k, klen, update);
+    if (x == NULL || key_cmp(x->key, x->key_len, k, klen) != 0) {
+        if (ver->dead || *spare == NULL) { /* deleting an absent key */
+            free(ver);
+            return;
+        }
+        node_t *n = *spare;
+        *spare = NULL;
+        n->v = ver;
+        if (n->level > m->level) {
+            for (int i = m->level; i < n->level; i++)
+                update[i] = m->head;
+            m->level = n->level;
+        }
+        for (int i = 0; i < n->level; i++) {
+            n->next[i] = update[i]->next[i];
+            update[i]->next[i] = n;
+        }
+        return;
+    }
+    ver->older = x->v;
+    x->v = ver;
+    if (prune(x, h))
+        return;
+    if (gone(x, h)) {
+        if (!x->pending) {
+            sl_unlink(m, x, update);
+            node_free(x);
+        }
+        /* a pending node leaves at the next sweep, which owns the list */
+        return;
+    }
+    mark_pending(m, x);
+}
+
+/* Prune every node that held history for views; called with the write lock
+ * after a view closed. */
+static void sweep(mem_t *m)
+{
+    uint64_t h = horizon(m);
+    node_t **pp = &m->pending;
+    while (*pp) {
+        node_t *n = *pp;
+        bool settled = prune(n, h);
+        if (!settled && !gone(n, h)) {
+            pp = &n->next_pending;
+            continue;
+        }
+        *pp = n->next_pending;
+        n->pending = false;
+        n->next_pending = NULL;
+        if (gone(n, h)) {
+            node_t *update[MAX_LEVEL];
+            find_ge(m, n->key, n->key_len, update);
+            sl_unlink(m, n, update);
+            node_free(n);
+        }
+    }
 }
 
 static const struct kvl_ops engine;
@@ -141,7 +284,7 @@ static mem_t *mem_new(void)
     mem_t *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;
-    m->head = node_new(MAX_LEVEL, NULL, 0, NULL, 0);
+    m->head = node_new(MAX_LEVEL, NULL, 0);
     if (m->head == NULL) {
         free(m);
         return NULL;
@@ -150,6 +293,7 @@ static mem_t *mem_new(void)
     m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory"};
     m->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)m;
     pthread_rwlock_init(&m->lock, NULL);
+    pthread_mutex_init(&m->snap_lock, NULL);
     return m;
 }
 
@@ -158,22 +302,24 @@ static void mem_free(mem_t *m)
     node_t *x = m->head;
     while (x) {
         node_t *next = x->next[0];
-        free(x);
+        node_free(x);
         x = next;
     }
+    while (m->snaps) { /* views libkvkit never closed: none in practice */
+        snap_t *next = m->snaps->next;
+        free(m->snaps);
+        m->snaps = next;
+    }
     pthread_rwlock_destroy(&m->lock);
+    pthread_mutex_destroy(&m->snap_lock);
     free(m->name);
     free(m);
 }
 
 /*** kvlayout engine ops (called with the store's lock held) ***/
 
-static int e_get(void *eng, const unsigned char *k, size_t klen, char **v, size_t *vlen,
-                 kvkit_error_t *err)
+static int copy_out(const version_t *x, char **v, size_t *vlen, kvkit_error_t *err)
 {
-    node_t *x = find_ge(eng, k, klen, NULL);
-    if (x == NULL || key_cmp(x->key, x->key_len, k, klen) != 0)
-        return KVKIT_NOTFOUND;
     if ((*v = malloc(x->value_len + 1)) == NULL)
         return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
     memcpy(*v, x->value, x->value_len);
@@ -182,17 +328,34 @@ static int e_get(void *eng, const unsigned char *k, size_t klen, char **v, size_
     return KVKIT_OK;
 }
 
-/* A batch holds fully built nodes (puts) and keys (deletes) in order, so
- * committing only links and unlinks: it cannot fail halfway. */
+static int get_at(const mem_t *m, uint64_t seq, const unsigned char *k, size_t klen, char **v,
+                  size_t *vlen, kvkit_error_t *err)
+{
+    node_t *x = find_ge(m, k, klen, NULL);
+    if (x == NULL || key_cmp(x->key, x->key_len, k, klen) != 0)
+        return KVKIT_NOTFOUND;
+    const version_t *ver = visible(x, seq);
+    return ver ? copy_out(ver, v, vlen, err) : KVKIT_NOTFOUND;
+}
+
+static int e_get(void *eng, const unsigned char *k, size_t klen, char **v, size_t *vlen,
+                 kvkit_error_t *err)
+{
+    return get_at(eng, SEQ_LIVE, k, klen, v, vlen, err);
+}
+
+/* A batch holds fully built versions (and a node for each put, in case its
+ * key is new) in order, so committing only links: it cannot fail halfway. */
 typedef struct batch {
     mem_t *m;
     struct op {
-        node_t *put;        /* NULL for a delete */
-        unsigned char *key; /* delete: owned copy */
+        version_t *ver;
+        node_t *node;           /* a put's node, linked if its key is new */
+        unsigned char *key_copy; /* a delete's copy of the key */
+        const unsigned char *key; /* in node or key_copy */
         size_t key_len;
     } *ops;
     size_t n, cap;
-    bool failed;
 } batch_t;
 
 static void *e_batch_new(void *eng)
@@ -220,9 +383,12 @@ static int batch_push(batch_t *b, struct op op)
 static int e_batch_put(void *vb, const unsigned char *k, size_t klen, const void *v, size_t vlen)
 {
     batch_t *b = vb;
-    node_t *n = node_new(random_level(b->m), k, klen, v, vlen);
-    if (n == NULL || batch_push(b, (struct op){n, NULL, 0}) != KVKIT_OK) {
+    node_t *n = node_new(random_level(b->m), k, klen);
+    version_t *ver = version_new(v, vlen, false);
+    if (n == NULL || ver == NULL ||
+        batch_push(b, (struct op){ver, n, NULL, n->key, klen}) != KVKIT_OK) {
         free(n);
+        free(ver);
         return KVKIT_NOMEM;
     }
     return KVKIT_OK;
@@ -232,11 +398,16 @@ static int e_batch_del(void *vb, const unsigned char *k, size_t klen)
 {
     batch_t *b = vb;
     unsigned char *copy = malloc(klen ? klen : 1);
-    if (copy == NULL)
-        return KVKIT_NOMEM;
-    memcpy(copy, k, klen);
-    if (batch_push(b, (struct op){NULL, copy, klen}) != KVKIT_OK) {
+    version_t *ver = version_new(NULL, 0, true);
+    if (copy == NULL || ver == NULL) {
         free(copy);
+        free(ver);
+        return KVKIT_NOMEM;
+    }
+    memcpy(copy, k, klen);
+    if (batch_push(b, (struct op){ver, NULL, copy, copy, klen}) != KVKIT_OK) {
+        free(copy);
+        free(ver);
         return KVKIT_NOMEM;
     }
     return KVKIT_OK;
@@ -244,14 +415,13 @@ static int e_batch_del(void *vb, const unsigned char *k, size_t klen)
 
 static int e_batch_commit(void *eng, void *vb, kvkit_error_t *err)
 {
+    mem_t *m = eng;
     batch_t *b = vb;
+    uint64_t seq = ++m->seq; /* the whole batch is one commit */
     for (size_t i = 0; i < b->n; i++) {
-        if (b->ops[i].put) {
-            sl_put(eng, b->ops[i].put);
-            b->ops[i].put = NULL; /* now owned by the list */
-        } else {
-            sl_del(eng, b->ops[i].key, b->ops[i].key_len);
-        }
+        struct op *op = &b->ops[i];
+        sl_write(m, seq, op->key, op->key_len, op->ver, &op->node);
+        op->ver = NULL; /* now owned by the list (or freed) */
     }
     return KVKIT_OK;
 }
@@ -260,30 +430,80 @@ static void e_batch_free(void *vb)
 {
     batch_t *b = vb;
     for (size_t i = 0; i < b->n; i++) {
-        free(b->ops[i].put);
-        free(b->ops[i].key);
+        free(b->ops[i].ver);
+        free(b->ops[i].node); /* NULL once linked */
+        free(b->ops[i].key_copy);
     }
     free(b->ops);
     free(b);
 }
 
+/* Called with the read lock held (view_open); the snapshot is the last
+ * commit.  snap_lock keeps concurrent openers in order. */
+static void *e_snap_new(void *eng)
+{
+    mem_t *m = eng;
+    snap_t *sn = calloc(1, sizeof *sn);
+    if (sn == NULL)
+        return NULL;
+    pthread_mutex_lock(&m->snap_lock);
+    sn->seq = m->seq;
+    sn->prev = m->snaps_tail;
+    if (m->snaps_tail)
+        m->snaps_tail->next = sn;
+    else
+        m->snaps = sn;
+    m->snaps_tail = sn;
+    pthread_mutex_unlock(&m->snap_lock);
+    return sn;
+}
+
+/* Called with the write lock held (view_close). */
+static void e_snap_free(void *eng, void *vs)
+{
+    mem_t *m = eng;
+    snap_t *sn = vs;
+    bool oldest = sn == m->snaps;
+    if (sn->prev)
+        sn->prev->next = sn->next;
+    else
+        m->snaps = sn->next;
+    if (sn->next)
+        sn->next->prev = sn->prev;
+    else
+        m->snaps_tail = sn->prev;
+    free(sn);
+    if (oldest)
+        sweep(m); /* only the oldest view held history back */
+}
+
 typedef struct iter {
     mem_t *m;
+    uint64_t seq;
     node_t *cur;
 } iter_t;
 
-static void *e_iter_new(void *eng)
+static void *e_iter_new(void *eng, void *snap)
 {
     iter_t *it = calloc(1, sizeof *it);
-    if (it)
+    if (it) {
         it->m = eng;
+        it->seq = snap ? ((snap_t *)snap)->seq : SEQ_LIVE;
+    }
     return it;
+}
+
+static void settle(iter_t *it)
+{
+    while (it->cur && visible(it->cur, it->seq) == NULL)
+        it->cur = it->cur->next[0];
 }
 
 static void e_iter_seek(void *vit, const unsigned char *k, size_t klen)
 {
     iter_t *it = vit;
     it->cur = find_ge(it->m, k, klen, NULL);
+    settle(it);
 }
 
 static int e_iter_valid(void *vit)
@@ -295,6 +515,7 @@ static void e_iter_next(void *vit)
 {
     iter_t *it = vit;
     it->cur = it->cur->next[0];
+    settle(it);
 }
 
 static const unsigned char *e_iter_key(void *vit, size_t *len)
@@ -307,8 +528,9 @@ static const unsigned char *e_iter_key(void *vit, size_t *len)
 static const unsigned char *e_iter_value(void *vit, size_t *len)
 {
     iter_t *it = vit;
-    *len = it->cur->value_len;
-    return it->cur->value;
+    const version_t *x = visible(it->cur, it->seq);
+    *len = x->value_len;
+    return x->value;
 }
 
 static int e_iter_status(void *vit, kvkit_error_t *err)
@@ -319,7 +541,8 @@ static int e_iter_status(void *vit, kvkit_error_t *err)
 static int e_iter_get(void *vit, const unsigned char *k, size_t klen, char **v, size_t *vlen,
                       kvkit_error_t *err)
 {
-    return e_get(((iter_t *)vit)->m, k, klen, v, vlen, err);
+    iter_t *it = vit;
+    return get_at(it->m, it->seq, k, klen, v, vlen, err);
 }
 
 static void e_iter_free(void *vit)
@@ -328,9 +551,23 @@ static void e_iter_free(void *vit)
 }
 
 static const struct kvl_ops engine = {
-    e_get,       e_batch_new, e_batch_put,  e_batch_del,    e_batch_commit,
-    e_batch_free, e_iter_new, e_iter_seek,  e_iter_valid,   e_iter_next,
-    e_iter_key,  e_iter_value, e_iter_status, e_iter_get,   e_iter_free,
+    .get = e_get,
+    .batch_new = e_batch_new,
+    .batch_put = e_batch_put,
+    .batch_del = e_batch_del,
+    .batch_commit = e_batch_commit,
+    .batch_free = e_batch_free,
+    .snap_new = e_snap_new,
+    .snap_free = e_snap_free,
+    .iter_new = e_iter_new,
+    .iter_seek = e_iter_seek,
+    .iter_valid = e_iter_valid,
+    .iter_next = e_iter_next,
+    .iter_key = e_iter_key,
+    .iter_value = e_iter_value,
+    .iter_status = e_iter_status,
+    .iter_get = e_iter_get,
+    .iter_free = e_iter_free,
 };
 
 /*** shared named stores ***/
@@ -345,7 +582,7 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .abi_minor = KVKIT_BACKEND_ABI_MINOR,
     .struct_size = sizeof(kvkit_backend_descriptor_t),
     .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC |
-             KVKIT_BACKEND_ATOMIC_BATCH,
+             KVKIT_BACKEND_ATOMIC_BATCH | KVKIT_BACKEND_SNAPSHOT,
     .name = "memory",
     .version = "1.0",
     .description = "in-process ordered store (skip list); memory:NAME is shared in the process",
@@ -418,7 +655,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const c
 {
     mem_t *m = h;
     pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_get(LAYOUT(m), bucket, key, value, value_len, err);
+    int rc = kvl_get(LAYOUT(m), NULL, bucket, key, value, value_len, err);
     pthread_rwlock_unlock(&m->lock);
     return rc;
 }
@@ -466,7 +703,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(
 {
     mem_t *m = h;
     pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_index_lookup(LAYOUT(m), bucket, field, lo, hi, after, fn, NULL, ctx, err);
+    int rc = kvl_index_lookup(LAYOUT(m), NULL, bucket, field, lo, hi, after, fn, NULL, ctx, err);
     pthread_rwlock_unlock(&m->lock);
     return rc;
 }
@@ -479,7 +716,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(
 {
     mem_t *m = h;
     pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_index_lookup(LAYOUT(m), bucket, field, lo, hi, after, NULL, fn, ctx, err);
+    int rc = kvl_index_lookup(LAYOUT(m), NULL, bucket, field, lo, hi, after, NULL, fn, ctx, err);
     pthread_rwlock_unlock(&m->lock);
     return rc;
 }
@@ -519,7 +756,99 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket,
 {
     mem_t *m = h;
     pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_list_keys(LAYOUT(m), bucket, lo, hi, fn, ctx, err);
+    int rc = kvl_list_keys(LAYOUT(m), NULL, bucket, lo, hi, fn, ctx, err);
     pthread_rwlock_unlock(&m->lock);
+    return rc;
+}
+
+/*** views: a snapshot of the skip list (see the versions above) ***/
+
+typedef struct view {
+    mem_t *m;
+    void *snap;
+} view_t;
+
+KVKIT_BACKEND_DECLARE(view_open);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_open)(void *h, void **view, kvkit_error_t *err)
+{
+    mem_t *m = h;
+    view_t *v = malloc(sizeof *v);
+    if (v == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
+    v->m = m;
+    pthread_rwlock_rdlock(&m->lock);
+    v->snap = e_snap_new(m);
+    pthread_rwlock_unlock(&m->lock);
+    if (v->snap == NULL) {
+        free(v);
+        return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
+    }
+    *view = v;
+    return KVKIT_OK;
+}
+
+KVKIT_BACKEND_DECLARE(view_close);
+void KVKIT_BACKEND_SYMBOL(kvkit_backend_view_close)(void *h, void *view)
+{
+    mem_t *m = h;
+    view_t *v = view;
+    if (v == NULL)
+        return;
+    pthread_rwlock_wrlock(&m->lock);
+    e_snap_free(m, v->snap);
+    pthread_rwlock_unlock(&m->lock);
+    free(v);
+}
+
+KVKIT_BACKEND_DECLARE(view_get);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_get)(void *view, const char *bucket, const char *key,
+                                                 char **value, size_t *value_len,
+                                                 kvkit_error_t *err)
+{
+    view_t *v = view;
+    pthread_rwlock_rdlock(&v->m->lock);
+    int rc = kvl_get(LAYOUT(v->m), v->snap, bucket, key, value, value_len, err);
+    pthread_rwlock_unlock(&v->m->lock);
+    return rc;
+}
+
+KVKIT_BACKEND_DECLARE(view_index_lookup);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_lookup)(
+    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
+    kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
+{
+    view_t *v = view;
+    pthread_rwlock_rdlock(&v->m->lock);
+    int rc = kvl_index_lookup(LAYOUT(v->m), v->snap, bucket, field, lo, hi, after, fn, NULL, ctx,
+                              err);
+    pthread_rwlock_unlock(&v->m->lock);
+    return rc;
+}
+
+KVKIT_BACKEND_DECLARE(view_index_docs);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_docs)(
+    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
+    kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
+{
+    view_t *v = view;
+    pthread_rwlock_rdlock(&v->m->lock);
+    int rc = kvl_index_lookup(LAYOUT(v->m), v->snap, bucket, field, lo, hi, after, NULL, fn, ctx,
+                              err);
+    pthread_rwlock_unlock(&v->m->lock);
+    return rc;
+}
+
+KVKIT_BACKEND_DECLARE(view_list_keys);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_list_keys)(void *view, const char *bucket,
+                                                       const char *lo, const char *hi,
+                                                       kvkit_backend_key_fn fn, void *ctx,
+                                                       kvkit_error_t *err)
+{
+    view_t *v = view;
+    pthread_rwlock_rdlock(&v->m->lock);
+    int rc = kvl_list_keys(LAYOUT(v->m), v->snap, bucket, lo, hi, fn, ctx, err);
+    pthread_rwlock_unlock(&v->m->lock);
     return rc;
 }

@@ -23,6 +23,7 @@ static Suite *conformance_suite(void)
     suite_add_tcase(s, conformance_store_cases());
     suite_add_tcase(s, conformance_index_cases());
     suite_add_tcase(s, conformance_stream_cases());
+    suite_add_tcase(s, conformance_view_cases());
     return s;
 }
 

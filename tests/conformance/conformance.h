@@ -48,5 +48,6 @@ keys_t *query(kvkit_store_t *s, const char *b, const char *field, const char *lo
 TCase *conformance_store_cases(void);  /* get/save/delete, values, keys */
 TCase *conformance_index_cases(void);  /* index queries, listings, pseudo-fields */
 TCase *conformance_stream_cases(void); /* iteration, batches, optional ops */
+TCase *conformance_view_cases(void);   /* what an iteration sees while the loop writes */
 
 #endif /* KVKIT_CONFORMANCE_H */

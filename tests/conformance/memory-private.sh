@@ -1,3 +1,3 @@
 #!/bin/sh
 # The conformance suite on a private in-process store.
-exec ./kvkit-conformance "memory:"
+KVKIT_CONFORMANCE_REQUIRE=snapshot exec ./kvkit-conformance "memory:"

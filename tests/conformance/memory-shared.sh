@@ -1,3 +1,3 @@
 #!/bin/sh
 # The conformance suite on a named store shared by every open in the process.
-exec ./kvkit-conformance "memory:conformance"
+KVKIT_CONFORMANCE_REQUIRE=snapshot exec ./kvkit-conformance "memory:conformance"

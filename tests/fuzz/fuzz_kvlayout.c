@@ -182,10 +182,24 @@ typedef struct iter {
     size_t pos;
 } iter_t;
 
-static void *f_iter_new(void *g)
+/* A snapshot is a copy of the engine; an iterator copies what it reads. */
+static void *f_snap_new(void *g)
+{
+    eng_t *snap = malloc(sizeof *snap);
+    if (snap != NULL)
+        *snap = eng_copy(g);
+    return snap;
+}
+static void f_snap_free(void *g, void *vs)
+{
+    (void)g;
+    eng_free(vs);
+    free(vs);
+}
+static void *f_iter_new(void *g, void *snap)
 {
     iter_t *it = calloc(1, sizeof *it);
-    it->snap = eng_copy(g);
+    it->snap = eng_copy(snap ? snap : g);
     return it;
 }
 static void f_iter_seek(void *vi, const unsigned char *k, size_t klen)
@@ -225,9 +239,24 @@ static void f_iter_free(void *vi)
 }
 
 static const kvl_ops_t fake_ops = {
-    f_get, f_batch_new, f_batch_put, f_batch_del, f_batch_commit, f_batch_free,
-    f_iter_new, f_iter_seek, f_iter_valid, f_iter_next, f_iter_key, f_iter_value,
-    f_iter_status, f_iter_get, f_iter_free};
+    .get = f_get,
+    .batch_new = f_batch_new,
+    .batch_put = f_batch_put,
+    .batch_del = f_batch_del,
+    .batch_commit = f_batch_commit,
+    .batch_free = f_batch_free,
+    .snap_new = f_snap_new,
+    .snap_free = f_snap_free,
+    .iter_new = f_iter_new,
+    .iter_seek = f_iter_seek,
+    .iter_valid = f_iter_valid,
+    .iter_next = f_iter_next,
+    .iter_key = f_iter_key,
+    .iter_value = f_iter_value,
+    .iter_status = f_iter_status,
+    .iter_get = f_iter_get,
+    .iter_free = f_iter_free,
+};
 
 /*** the target ***/
 
@@ -354,13 +383,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     found_t f = {0, "k"};
     memset(&err, 0, sizeof err);
-    rc = kvl_index_lookup(&l, "b", "f", &lo, &hi, NULL, on_key, NULL, &f, &err);
+    rc = kvl_index_lookup(&l, NULL, "b", "f", &lo, &hi, NULL, on_key, NULL, &f, &err);
     FUZZ_CHECK(ok_status(rc), "index_lookup: %d", rc);
     memset(&err, 0, sizeof err);
-    rc = kvl_index_lookup(&l, "b", "f", &lo, &hi, NULL, NULL, on_doc, &f, &err);
+    rc = kvl_index_lookup(&l, NULL, "b", "f", &lo, &hi, NULL, NULL, on_doc, &f, &err);
     FUZZ_CHECK(ok_status(rc), "index_docs: %d", rc);
     memset(&err, 0, sizeof err);
-    rc = kvl_list_keys(&l, "b", NULL, NULL, on_key, &f, &err);
+    rc = kvl_list_keys(&l, NULL, "b", NULL, NULL, on_key, &f, &err);
     FUZZ_CHECK(rc == KVKIT_OK, "list_keys: %d", rc);
 
     /* save over the (possibly corrupt) manifest: unchanged engine on failure */
@@ -374,7 +403,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         v = NULL;
         memset(&err, 0, sizeof err);
-        FUZZ_CHECK(kvl_get(&l, "b", "k", &v, &vl, &err) == KVKIT_OK && vl == 7 &&
+        FUZZ_CHECK(kvl_get(&l, NULL, "b", "k", &v, &vl, &err) == KVKIT_OK && vl == 7 &&
                    memcmp(v, "{\"a\":1}", 7) == 0, "saved value not read back");
         free(v);
         v = NULL;
@@ -385,7 +414,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(v);
         found_t g2 = {0, "k"};
         memset(&err, 0, sizeof err);
-        rc = kvl_index_lookup(&l, "b", "f", &lo, &hi, NULL, on_key, NULL, &g2, &err);
+        rc = kvl_index_lookup(&l, NULL, "b", "f", &lo, &hi, NULL, on_key, NULL, &g2, &err);
         /* a manifest from the input may claim entries the engine lacks, and
          * raw keys may add entries: only a store that held nothing foreign
          * must find the key exactly once */

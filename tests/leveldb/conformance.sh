@@ -13,6 +13,8 @@ if [ ! -x "$conformance" ]; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvkit-leveldb-conf-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
+KVKIT_CONFORMANCE_REQUIRE=snapshot
+export KVKIT_CONFORMANCE_REQUIRE
 "$conformance" "leveldb:$tmp/defaults" &&
 "$conformance" \
     "leveldb:$tmp/options?sync=true&compression=none&bloom_bits=0&cache_mb=4&paranoid_checks=true"
