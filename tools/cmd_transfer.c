@@ -101,12 +101,24 @@ static int writer_flush(writer_t *w, kvkit_error_t *err)
     return rc;
 }
 
-/* Queue one document (its entries in w->set); flushes a full batch. */
+/* Queue one document (its entries in w->set); flushes a full batch.  A key
+ * the batch refuses (empty, too long: the library's rule) is the input's
+ * fault when it came from input line `lineno` (0: it did not):
+ * KVKIT_VALIDATION "line N: ...",
+ * like every other bad line, not the store's KVKIT_INVALID. */
 static int writer_add(writer_t *w, const char *bucket, const char *key, const char *value,
-                      size_t len, kvkit_error_t *err)
+                      size_t len, uint64_t lineno, kvkit_error_t *err)
 {
-    int rc = kvkit_batch_save(w->batch, bucket, key, value, len, w->set, err);
-    if (rc == KVKIT_OK && kvkit_batch_size(w->batch) >= w->limit)
+    kvkit_error_t e = {0};
+    int rc = kvkit_batch_save(w->batch, bucket, key, value, len, w->set, &e);
+    if (rc == KVKIT_INVALID && lineno != 0)
+        return kvkit_backend_error(err, KVKIT_VALIDATION, key, "line %llu: %s",
+                                   (unsigned long long)lineno, e.text);
+    if (rc != KVKIT_OK) {
+        *err = e;
+        return rc;
+    }
+    if (kvkit_batch_size(w->batch) >= w->limit)
         rc = writer_flush(w, err);
     return rc;
 }
@@ -207,7 +219,7 @@ static int import_line(writer_t *w, cli_indexer_t *ix, int json_form, const char
                             json_string_value(key), e.text);
         goto out;
     }
-    rc = writer_add(w, bucket, json_string_value(key), value, strlen(value), err);
+    rc = writer_add(w, bucket, json_string_value(key), value, strlen(value), lineno, err);
 out:
     free(value);
     json_decref(obj);
@@ -315,7 +327,7 @@ static int copy_bucket(const cli_t *cli, kvkit_store_t *src, writer_t *w, cli_in
             }
         }
         /* the stored bytes are copied unchanged */
-        if ((rc = writer_add(w, bucket, key, value, vlen, err)) == KVKIT_OK)
+        if ((rc = writer_add(w, bucket, key, value, vlen, 0, err)) == KVKIT_OK)
             n++;
         cli_progress_update(&p, n, n);
     }

@@ -48,6 +48,22 @@ test_import_bad_line_exit_3_names_line() {
     expect_err_has 'line 1: expected {"key": STRING, "value": DOCUMENT}'
 }
 
+# A key the store refuses is a bad line like any other: exit 3, its number.
+test_import_bad_key_exit_3_names_line() {
+    local a=$(new_store) long=$(printf 'k%.0s' $(seq 1025))
+    printf '{"key":"a","value":{}}\n{"key":"","value":{}}\n' >"$TMP/empty.jsonl"
+    kv_in "$TMP/empty.jsonl" -s "$a" import data
+    expect_status 3
+    expect_err_has 'line 2: empty key'
+    printf '{"key":"a","value":{}}\n\n{"key":"%s","value":{}}\n' "$long" >"$TMP/long.jsonl"
+    kv_in "$TMP/long.jsonl" -s "$a" import data
+    expect_status 3
+    expect_err_has 'line 3: key "kkkk'
+    expect_err_has 'is 1025 bytes, longer than the limit of 1024'
+    kv -s "$a" ls data
+    expect_out ""
+}
+
 test_import_bad_batch_usage() {
     kv -s memory: import --batch 0 data
     expect_status 2
