@@ -81,7 +81,8 @@ const char *kvkit_prop_kind_name(kvkit_prop_kind_t kind);
 #define KVKIT_PROP_REQUIRED (1u << 0)       /* null or unset is invalid */
 #define KVKIT_PROP_INDEX (1u << 1)          /* maintain an index on the value */
 #define KVKIT_PROP_LOAD_ON_DEMAND (1u << 2) /* reference: load on first access */
-#define KVKIT_PROP_LENIENT (1u << 3)        /* reference: missing target reads as NULL */
+#define KVKIT_PROP_LENIENT (1u << 3)        /* reference: missing target reads as NULL
+                                             * instead of KVKIT_REF_MISSING */
 
 /*** schemas ***/
 
@@ -270,20 +271,27 @@ int kvkit_doc_new(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **o
  * KVKIT_NOTFOUND (no message needed) when absent; KVKIT_CORRUPT naming
  * bucket and key when the stored bytes are not a valid document.
  * References without KVKIT_PROP_LOAD_ON_DEMAND are loaded too (a strict
- * one whose target is missing fails with KVKIT_NOTFOUND naming it; a cycle
- * of references is cut: the repeated document is left to load on demand).
+ * one whose target is missing fails with KVKIT_REF_MISSING naming it - never
+ * KVKIT_NOTFOUND, which means the document itself is absent; a cycle of
+ * references is cut: the repeated document is left to load on demand).
  * The revision is remembered when the backend has revisions.
  * *out is the caller's (kvkit_doc_destroy). */
 int kvkit_doc_get(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **out,
                   kvkit_error_t *err);
 
 /* kvkit_doc_get, or kvkit_doc_new with that key when absent.  *created
- * (may be NULL) tells which. */
+ * (may be NULL) tells which.  Only KVKIT_NOTFOUND (the document itself is
+ * absent) creates; every other failure of the read - KVKIT_REF_MISSING,
+ * KVKIT_CORRUPT ... - is returned with *out NULL and *created 0, so a new
+ * document never replaces a stored one by mistake.  When it creates, err is
+ * left untouched. */
 int kvkit_doc_get_or_new(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **out,
                          int *created, kvkit_error_t *err);
 
 /* Re-read the document from its store, dropping unsaved changes and loaded
- * references.  KVKIT_NOTFOUND if it is no longer stored (unchanged then). */
+ * references.  KVKIT_NOTFOUND if it is no longer stored, KVKIT_REF_MISSING
+ * if a strict reference's target is not; the document is unchanged on any
+ * failure. */
 int kvkit_doc_reload(kvkit_doc_t *doc, kvkit_error_t *err);
 
 /* Validate (KVKIT_VALIDATION naming every failing field, nothing written),
@@ -371,11 +379,12 @@ int kvkit_doc_password_check(const kvkit_doc_t *doc, const char *name, const cha
 /* Reference properties.  ref_get loads the target on first access (or
  * returns the one loaded with the document); *target is borrowed from
  * `doc` until the attribute changes, the document reloads or is destroyed.
- * Unset/null: *target = NULL, KVKIT_OK.  Missing target: KVKIT_NOTFOUND
+ * Unset/null: *target = NULL, KVKIT_OK.  Missing target: KVKIT_REF_MISSING
  * naming it for a strict reference, *target = NULL and KVKIT_OK for a
- * lenient one.  ref_set stores target's key (target is only read; NULL
- * sets null); a target of another schema than the property's (or one
- * derived from it) is KVKIT_INVALID. */
+ * lenient one (a target that is stored but cannot load fails for both).
+ * ref_set stores target's key (target is only read; NULL sets null); a
+ * target of another schema than the property's (or one derived from it)
+ * is KVKIT_INVALID. */
 int kvkit_doc_ref_get(kvkit_doc_t *doc, const char *name, kvkit_doc_t **target, kvkit_error_t *err);
 int kvkit_doc_ref_set(kvkit_doc_t *doc, const char *name, const kvkit_doc_t *target,
                       kvkit_error_t *err);
