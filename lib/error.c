@@ -57,9 +57,11 @@ int kvkit__error_from_backend(kvkit_error_t *err, const kvkit_error_t *berr,
     if (code == KVKIT_OK) /* a plugin that failed without saying why */
         code = KVKIT_BACKEND;
     if (berr->text[0] != '\0') {
-        /* plugins may or may not name themselves; say it exactly once */
+        /* plugins may or may not name themselves ("NAME: ..." or
+         * "NAME /path: ..."); say it exactly once (backend.h) */
         size_t n = strlen(backend);
-        bool named = strncmp(berr->text, backend, n) == 0 && berr->text[n] == ':';
+        bool named = strncmp(berr->text, backend, n) == 0 &&
+                     (berr->text[n] == ':' || berr->text[n] == ' ');
         return kvkit__error(err, code, berr->subject[0] ? berr->subject : subject, "%s%s%s",
                             named ? "" : backend, named ? "" : ": ", berr->text);
     }

@@ -27,7 +27,10 @@
  *  - Errors: every fallible operation returns a kvkit_status_t and, on
  *    failure, fills *err (never NULL when libkvkit calls) - use
  *    kvkit_backend_error() below.  KVKIT_NOTFOUND from get is an outcome and
- *    needs no message.
+ *    needs no message.  libkvkit shows the text prefixed with the backend
+ *    name and ": " ("memory: put \"k\": ..."), so a message need not name
+ *    its backend; one that starts with the name followed by ':' or ' '
+ *    ("hashlog /path: ...") is shown as is, never named twice.
  *  - Threads: a backend whose descriptor carries KVKIT_BACKEND_THREAD_SAFE
  *    may be called concurrently on one handle; otherwise libkvkit serializes
  *    calls per store.

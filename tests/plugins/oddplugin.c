@@ -8,6 +8,7 @@
  *   ODD_NO_DESCRIPTOR omit the descriptor symbol
  *   ODD_NO_GET        omit the required get operation
  *   ODD_OPEN_FAILS    open fails with KVKIT_IO and a message
+ *   ODD_SELF_NAMED    ... and that message starts with the backend's name
  *   ODD_UNRESOLVED    call a function that exists nowhere
  *   ODD_PLAIN         export plain symbol names (no NAME_LTX_ prefix)
  *   ODD_RESIDENT      ask to stay loaded
@@ -76,7 +77,10 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
 #ifdef ODD_UNRESOLVED
     kvkit_test_function_that_exists_nowhere();
 #endif
-#ifdef ODD_OPEN_FAILS
+#if defined(ODD_OPEN_FAILS) && defined(ODD_SELF_NAMED)
+    return kvkit_backend_error(err, KVKIT_IO, location, STR(ODD_NAME) " %s: disk on fire",
+                               location);
+#elif defined(ODD_OPEN_FAILS)
     return kvkit_backend_error(err, KVKIT_IO, location, "open \"%s\": disk on fire", location);
 #else
     if (n_options > 0)
