@@ -11,16 +11,28 @@
  *  - every libltdl call happens under one mutex and its error text is copied
  *    at once (lt_dlerror is process-global);
  *  - local symbol scope, immediate binding;
- *  - a plugin file that is world-writable, or that sits in a world-writable
- *    directory without the sticky bit, is refused with KVKIT_PLUGIN_LOAD
- *    naming the path and the reason (anyone could have replaced it).
+ *  - the plugin-path rule (plugin_file.c, kvkit-backend(7)): a plugin file,
+ *    every directory above it and every link on the way must be owned by
+ *    root or the effective user and not writable by group or others (a
+ *    sticky directory excepted); otherwise KVKIT_PLUGIN_LOAD names the path
+ *    and why.  Nothing that is not a checked regular ELF file of this
+ *    machine is handed to the dynamic linker;
+ *  - entries that are not searched (empty, relative, the whole variable in
+ *    a set-uid program) and unsafe directories are reported, in the
+ *    no-backend error and through kvkit_plugin_dirs_ignored, never dropped
+ *    silently.
  */
 #include "kvkit_private.h"
+
+#include "plugin_file.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <ltdl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,6 +124,16 @@ int kvkit_plugin_dir_add(const char *dir, kvkit_error_t *err)
     if (dir == NULL || dir[0] != '/')
         return kvkit__error(err, KVKIT_INVALID, dir ? dir : "",
                             "plugin directory \"%s\" is not an absolute path", dir ? dir : "(null)");
+    /* refused up front when it exists and breaks the rule; checked again,
+     * with the plugin file, at every load */
+    char real[PATH_MAX], why[KVKIT_ERROR_TEXT_LENGTH];
+    struct stat st;
+    int chk = kvkit__path_check(dir, 1, real, sizeof real, &st, why, sizeof why);
+    if (chk == KVKIT__PATH_UNSAFE)
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, dir, "refusing plugin directory %s: %s", dir,
+                            why);
+    if (chk == KVKIT__PATH_BAD)
+        return kvkit__error(err, KVKIT_INVALID, dir, "plugin directory %s: %s", dir, why);
     char *copy = kvkit__strdup(dir);
     if (copy == NULL)
         return kvkit__error(err, KVKIT_NOMEM, dir, "out of memory adding plugin directory");
@@ -144,6 +166,8 @@ const char *kvkit_plugin_dir_default(void)
     return KVKIT_PLUGINDIR;
 }
 
+static const char setuid_why[] = "the whole variable is ignored in a set-uid or set-gid program";
+
 static const char *plugin_path_env(void)
 {
 #ifdef HAVE_SECURE_GETENV
@@ -154,38 +178,100 @@ static const char *plugin_path_env(void)
 }
 
 /* Call fn(ctx, dir, origin) for each directory in search order, with the
- * loader lock held.  Stops when fn returns non-zero and returns that. */
-static int dirs_each_locked(int (*fn)(void *, const char *, const char *), void *ctx)
+ * loader lock held, and ignored(ctx, entry, origin, why) for each entry of
+ * KVKIT_PLUGIN_PATH that is not searched (NULL: not told).  Stops when
+ * either returns non-zero and returns that. */
+static int dirs_walk_locked(int (*fn)(void *, const char *, const char *),
+                            kvkit_plugin_ignored_fn ignored, void *ctx)
 {
     int rc;
     for (size_t i = 0; i < n_api_dirs; i++)
         if ((rc = fn(ctx, api_dirs[i], "api")) != 0)
             return rc;
     const char *env = plugin_path_env();
+    if (env == NULL && ignored != NULL && (env = getenv("KVKIT_PLUGIN_PATH")) != NULL) {
+        /* secure_getenv said no: the caller may not choose our code */
+        if ((rc = ignored(ctx, env, "KVKIT_PLUGIN_PATH", setuid_why)) != 0)
+            return rc;
+        env = NULL;
+    }
     if (env != NULL) {
-        char dir[4096];
-        while (*env) {
+        char dir[PATH_MAX];
+        for (;;) {
             size_t len = strcspn(env, ":");
-            /* empty and relative entries are dropped: a relative one would
-             * resolve against the working directory (CVE-2021-4034's lesson) */
-            if (len > 0 && env[0] == '/' && len < sizeof dir) {
-                memcpy(dir, env, len);
-                dir[len] = '\0';
-                if ((rc = fn(ctx, dir, "KVKIT_PLUGIN_PATH")) != 0)
-                    return rc;
-            }
+            /* a relative entry would resolve against the working directory
+             * (CVE-2021-4034's lesson) */
+            const char *why = len == 0            ? "empty entry"
+                              : env[0] != '/'     ? "not an absolute path"
+                              : len >= sizeof dir ? "too long"
+                                                  : NULL;
+            memcpy(dir, env, len < sizeof dir ? len : sizeof dir - 1);
+            dir[len < sizeof dir ? len : sizeof dir - 1] = '\0';
+            if (why == NULL)
+                rc = fn(ctx, dir, "KVKIT_PLUGIN_PATH");
+            else
+                rc = ignored != NULL ? ignored(ctx, dir, "KVKIT_PLUGIN_PATH", why) : 0;
+            if (rc != 0)
+                return rc;
             env += len;
-            if (*env == ':')
-                env++;
+            if (*env == '\0')
+                break;
+            env++; /* ':' - and "a:" ends in an empty entry */
         }
     }
     return fn(ctx, KVKIT_PLUGINDIR, "default");
+}
+
+static int dirs_each_locked(int (*fn)(void *, const char *, const char *), void *ctx)
+{
+    return dirs_walk_locked(fn, NULL, ctx);
 }
 
 void kvkit_plugin_dirs_each(kvkit_plugin_dir_fn fn, void *ctx)
 {
     pthread_mutex_lock(&loader_lock);
     dirs_each_locked(fn, ctx);
+    pthread_mutex_unlock(&loader_lock);
+}
+
+/* For kvkit_plugin_dirs_ignored: pass ignored entries on, and check each
+ * searched directory against the rule. */
+typedef struct ignored_ctx {
+    kvkit_plugin_ignored_fn fn;
+    void *ctx;
+} ignored_ctx_t;
+
+static int pass_ignored(void *vctx, const char *entry, const char *origin, const char *why)
+{
+    ignored_ctx_t *ic = vctx;
+    return ic->fn(ic->ctx, entry, origin, why);
+}
+
+/* "unsafe: WHY" when dir breaks the rule, else "" */
+static void dir_unsafe(const char *dir, char *out, size_t cap)
+{
+    char real[PATH_MAX], why[KVKIT_ERROR_TEXT_LENGTH];
+    struct stat st;
+    out[0] = '\0';
+    if (kvkit__path_check(dir, 1, real, sizeof real, &st, why, sizeof why) == KVKIT__PATH_UNSAFE)
+        snprintf(out, cap, "unsafe: %s", why);
+}
+
+static int check_searched(void *vctx, const char *dir, const char *origin)
+{
+    ignored_ctx_t *ic = vctx;
+    char why[KVKIT_ERROR_TEXT_LENGTH + 16];
+    dir_unsafe(dir, why, sizeof why);
+    return why[0] ? ic->fn(ic->ctx, dir, origin, why) : 0;
+}
+
+void kvkit_plugin_dirs_ignored(kvkit_plugin_ignored_fn fn, void *ctx)
+{
+    if (fn == NULL)
+        return;
+    ignored_ctx_t ic = {fn, ctx};
+    pthread_mutex_lock(&loader_lock);
+    dirs_walk_locked(check_searched, pass_ignored, &ic);
     pthread_mutex_unlock(&loader_lock);
 }
 
@@ -246,62 +332,6 @@ static int check_descriptor(const kvkit_backend_descriptor_t *d, const char *nam
     return KVKIT_OK;
 }
 
-/* Refuse a plugin file that anyone could have replaced: one that is itself
- * world-writable, or one in a world-writable directory without the sticky
- * bit (where any user may rename their own file over it).  For a symbolic
- * link, the directory of the file it resolves to is checked as well.
- * Group-writable is left alone: a group is an explicit grant. */
-static int check_dir_perms(const char *dir, const char *path, const char *name,
-                           kvkit_error_t *err)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0)
-        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
-                            "backend \"%s\": refusing %s: cannot check its directory %s: %s",
-                            name, path, dir, strerror(errno));
-    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
-        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
-                            "backend \"%s\": refusing %s: its directory %s is world-writable "
-                            "without the sticky bit, so anyone could replace the plugin",
-                            name, path, dir);
-    return KVKIT_OK;
-}
-
-static int check_plugin_perms(const char *path, const char *name, kvkit_error_t *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot load %s: %s",
-                            name, path, strerror(errno));
-    if (st.st_mode & S_IWOTH)
-        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
-                            "backend \"%s\": refusing %s: the file is world-writable, so "
-                            "anyone could replace the plugin (chmod o-w it)", name, path);
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t len = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    if (len == 0 || len >= sizeof dir)
-        return KVKIT_OK; /* paths here are always absolute and bounded */
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-    int rc = check_dir_perms(dir, path, name, err);
-    if (rc != KVKIT_OK || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
-        return rc;
-    char *real = realpath(path, NULL);
-    if (real == NULL)
-        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot resolve %s: %s",
-                            name, path, strerror(errno));
-    slash = strrchr(real, '/');
-    len = slash == real ? 1 : (size_t)(slash - real);
-    if (len < sizeof dir) {
-        memcpy(dir, real, len);
-        dir[len] = '\0';
-        rc = check_dir_perms(dir, path, name, err);
-    }
-    free(real);
-    return rc;
-}
-
 /* Load path as backend `name`.  The lock is held. */
 static int load_file_locked(const char *path, const char *name,
                             kvkit__backend_t **out, kvkit_error_t *err)
@@ -309,17 +339,24 @@ static int load_file_locked(const char *path, const char *name,
     int rc = ltdl_init_locked(err);
     if (rc != KVKIT_OK)
         return rc;
-    if ((rc = check_plugin_perms(path, name, err)) != KVKIT_OK)
-        return rc;
+    /* the descriptor stays open until the library is mapped, so that the
+     * file checked is the one compared with what was loaded */
+    char real[PATH_MAX], why[KVKIT_ERROR_TEXT_LENGTH];
+    int fd = -1;
+    int chk = kvkit__plugin_file_open(path, &fd, real, sizeof real, why, sizeof why);
+    if (chk != KVKIT__PATH_OK)
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": %s %s: %s", name,
+                            chk == KVKIT__PATH_UNSAFE ? "refusing" : "cannot load", path, why);
 
     /* libltdl has no "bind now" advice.  Opening the file first with
      * RTLD_NOW resolves every symbol up front, so a plugin with an
      * unresolvable dependency or symbol fails here, with the dynamic
      * linker's own text, instead of crashing at its first call.  The ltdl
      * open below then shares the already bound object. */
-    void *probe = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *probe = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (probe == NULL) {
         const char *e = dlerror();
+        close(fd);
         return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot load %s: %s",
                             name, path, e ? e : "unknown error");
     }
@@ -328,14 +365,23 @@ static int load_file_locked(const char *path, const char *name,
     lt_dlhandle dl = NULL;
     if (lt_dladvise_init(&advise) == 0) {
         if (lt_dladvise_local(&advise) == 0)
-            dl = lt_dlopenadvise(path, advise);
+            dl = lt_dlopenadvise(real, advise);
         lt_dladvise_destroy(&advise);
     }
     dlclose(probe);
     if (dl == NULL) {
         const char *e = lt_dlerror();
+        close(fd);
         return kvkit__error(err, KVKIT_PLUGIN_LOAD, name, "backend \"%s\": cannot load %s: %s",
                             name, path, e ? e : "unknown error");
+    }
+    int same = kvkit__plugin_file_same(fd, real);
+    close(fd);
+    if (!same) {
+        lt_dlclose(dl);
+        return kvkit__error(err, KVKIT_PLUGIN_LOAD, name,
+                            "backend \"%s\": refusing %s: the file was replaced while it was being loaded",
+                            name, path);
     }
 
     kvkit__backend_t *b = kvkit__calloc(1, sizeof *b);
@@ -385,9 +431,37 @@ fail:
 typedef struct find_ctx {
     const char *name;
     char found[4096];
-    char tried[1024]; /* for the not-found message */
-    size_t tried_len;
+    char tried[1024]; /* for the not-found message: paths tried, */
+    char ignored[1024]; /* KVKIT_PLUGIN_PATH entries not searched, */
+    char unsafe[1024];  /* directories that break the rule */
 } find_ctx_t;
+
+/* Append ", "-separated text to buf (silently cut when full). */
+static void add_note(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 3 >= cap)
+        return;
+    if (used > 0) {
+        strcpy(buf + used, ", ");
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+static int find_ignored(void *vctx, const char *entry, const char *origin, const char *why)
+{
+    find_ctx_t *ctx = vctx;
+    (void)origin;
+    if (why == setuid_why)
+        add_note(ctx->ignored, sizeof ctx->ignored, "every entry (%s)", why);
+    else
+        add_note(ctx->ignored, sizeof ctx->ignored, "\"%s\" (%s)", entry, why);
+    return 0;
+}
 
 static int find_in_dir(void *vctx, const char *dir, const char *origin)
 {
@@ -396,17 +470,20 @@ static int find_in_dir(void *vctx, const char *dir, const char *origin)
     int n = snprintf(path, sizeof path, "%s/%s.so", dir, ctx->name);
     if (n < 0 || (size_t)n >= sizeof path)
         return 0;
+    /* stat, not open: a FIFO named like a plugin would block open(2); an
+     * unsafe directory is still looked into, so that a plugin there is
+     * refused rather than silently replaced by one from a later directory */
     struct stat st;
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
         memcpy(ctx->found, path, (size_t)n + 1);
         return 1;
     }
-    if (ctx->tried_len < sizeof ctx->tried) {
-        int w = snprintf(ctx->tried + ctx->tried_len, sizeof ctx->tried - ctx->tried_len,
-                         "%s%s", ctx->tried_len ? ", " : "", path);
-        if (w > 0)
-            ctx->tried_len += (size_t)w;
-    }
+    add_note(ctx->tried, sizeof ctx->tried, "%s", path);
+    char why[KVKIT_ERROR_TEXT_LENGTH + 16];
+    dir_unsafe(dir, why, sizeof why);
+    if (why[0] != '\0')
+        add_note(ctx->unsafe, sizeof ctx->unsafe, "%s (%s)", dir, why);
+    (void)origin;
     return 0;
 }
 
@@ -433,11 +510,13 @@ int kvkit__backend_acquire(const char *name, kvkit__backend_t **out,
         return KVKIT_OK;
     }
     find_ctx_t ctx = {.name = name};
-    if (!dirs_each_locked(find_in_dir, &ctx)) {
+    if (!dirs_walk_locked(find_in_dir, find_ignored, &ctx)) {
         pthread_mutex_unlock(&loader_lock);
         return kvkit__error(err, KVKIT_NO_BACKEND, name,
-                            "no backend \"%s\": tried %s (add the plugin's directory to KVKIT_PLUGIN_PATH)",
-                            name, ctx.tried);
+                            "no backend \"%s\": tried %s%s%s%s%s (add the plugin's directory to KVKIT_PLUGIN_PATH)",
+                            name, ctx.tried, ctx.ignored[0] ? "; ignored in KVKIT_PLUGIN_PATH: " : "",
+                            ctx.ignored, ctx.unsafe[0] ? "; unsafe, so any plugin there is refused: " : "",
+                            ctx.unsafe);
     }
     rc = load_file_locked(ctx.found, name, &b, err);
     if (rc == KVKIT_OK) {

@@ -62,6 +62,26 @@ static int show_dir(void *ctx, const char *dir, const char *origin)
     return 0;
 }
 
+/* Entries of the plugin path that provide nothing, and why (issue 11:
+ * never drop one silently). */
+static int show_ignored(void *ctx, const char *entry, const char *origin, const char *why)
+{
+    listing_t *l = ctx;
+    if (l->json) {
+        json_t *j = json_pack("{s:s,s:s,s:s}", "ignored", entry, "origin", origin, "why", why);
+        if (j != NULL) {
+            json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            putchar('\n');
+            json_decref(j);
+        }
+        return 0;
+    }
+    if (l->n++ == 0)
+        printf("\nIgnored plugin-path entries:\n");
+    printf("  %s  (%s: %s)\n", entry[0] ? entry : "\"\"", origin, why);
+    return 0;
+}
+
 int cmd_backends(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -87,5 +107,7 @@ int cmd_backends(cli_t *cli, int argc, char **argv)
     }
     l.n = 0;
     kvkit_plugin_dirs_each(show_dir, &l);
+    l.n = 0;
+    kvkit_plugin_dirs_ignored(show_ignored, &l);
     return EXIT_OK;
 }

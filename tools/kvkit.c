@@ -9,9 +9,11 @@
 #include <config.h>
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -161,18 +163,21 @@ int main(int argc, char **argv)
             cli.store = optarg;
             break;
         case 'P': {
+            /* a relative DIR is made absolute against the working directory
+             * without resolving links (not realpath), so that the library
+             * checks every link on the way (kvkit-backend(7)) */
             kvkit_error_t err = {0};
-            if (optarg[0] != '/') {
-                char *abs = realpath(optarg, NULL);
-                if (abs == NULL)
-                    return cli_error(EXIT_USAGE, "-P \"%s\": no such directory", optarg);
-                int rc = kvkit_plugin_dir_add(abs, &err);
-                free(abs);
-                if (rc != KVKIT_OK)
-                    return cli_fail(&err);
-            } else if (kvkit_plugin_dir_add(optarg, &err) != KVKIT_OK) {
+            struct stat st;
+            if (optarg[0] != '/' && (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode)))
+                return cli_error(EXIT_USAGE, "-P \"%s\": no such directory", optarg);
+            char cwd[PATH_MAX], abs[2 * PATH_MAX];
+            if (optarg[0] != '/' && getcwd(cwd, sizeof cwd) == NULL)
+                return cli_error(EXIT_USAGE, "-P \"%s\": cannot find the working directory",
+                                 optarg);
+            snprintf(abs, sizeof abs, "%s%s%s", optarg[0] == '/' ? "" : cwd,
+                     optarg[0] == '/' ? "" : "/", optarg);
+            if (kvkit_plugin_dir_add(abs, &err) != KVKIT_OK)
                 return cli_fail(&err);
-            }
             break;
         }
         case 'q':

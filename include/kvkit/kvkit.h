@@ -67,7 +67,11 @@ void kvkit_set_alloc_funcs(kvkit_malloc_fn malloc_fn, kvkit_realloc_fn realloc_f
 
 /* Add a directory searched before KVKIT_PLUGIN_PATH and the compiled-in one
  * (directories added later are searched after those added earlier).  `dir`
- * must be absolute; it is copied.  Process-wide. */
+ * must be absolute (else KVKIT_INVALID); it is copied.  A directory that
+ * exists and breaks the plugin-path rule of kvkit-backend(7) (it, a
+ * directory above it or a link on the way is writable by group or others
+ * without the sticky bit, or owned by someone other than root or the
+ * effective user) is refused with KVKIT_PLUGIN_LOAD.  Process-wide. */
 int kvkit_plugin_dir_add(const char *dir, kvkit_error_t *err);
 
 /* Forget every directory added with kvkit_plugin_dir_add. */
@@ -127,9 +131,21 @@ typedef struct kvkit_backend_info {
 typedef int (*kvkit_backend_info_fn)(void *ctx, const kvkit_backend_info_t *info);
 int kvkit_backends_list(kvkit_backend_info_fn fn, void *ctx, kvkit_error_t *err);
 
-/* Call fn with each plugin directory in search order. */
+/* Call fn with each plugin directory in search order ("api",
+ * "KVKIT_PLUGIN_PATH" or "default" in `origin`).  Unsafe directories are
+ * included (a plugin found there is refused); see below. */
 typedef int (*kvkit_plugin_dir_fn)(void *ctx, const char *dir, const char *origin);
 void kvkit_plugin_dirs_each(kvkit_plugin_dir_fn fn, void *ctx);
+
+/* Call fn with each plugin-path entry that cannot provide plugins, and why:
+ * empty or relative KVKIT_PLUGIN_PATH entries ("empty entry", "not an
+ * absolute path"), the whole variable in a set-uid or set-gid program
+ * (`entry` is its value), and each searched directory that breaks the
+ * plugin-path rule ("unsafe: ..." naming the offending path).  Strings are
+ * valid during the call only; fn returns non-zero to stop. */
+typedef int (*kvkit_plugin_ignored_fn)(void *ctx, const char *entry, const char *origin,
+                                       const char *why);
+void kvkit_plugin_dirs_ignored(kvkit_plugin_ignored_fn fn, void *ctx);
 
 /*** stores ***/
 

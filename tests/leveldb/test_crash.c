@@ -404,6 +404,10 @@ START_TEST(test_crash_sigkill_keeps_store_consistent)
 
         char msg[512];
         size_t docs;
+        char current[4200];
+        snprintf(current, sizeof current, "%s/CURRENT", path);
+        if (total_acks == 0 && access(current, F_OK) != 0)
+            continue; /* killed before LevelDB created the store: nothing to check yet */
         ck_assert_msg(layout_check(path, &docs, msg, sizeof msg) == 0, "round %d: %s", round,
                       msg);
         kvkit_store_t *s = tu_open(uri);

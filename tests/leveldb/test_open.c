@@ -42,7 +42,8 @@ START_TEST(test_open_descriptor_flags)
     ck_assert_str_eq(d->name, "leveldb");
     ck_assert_uint_eq(d->flags, KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED |
                                     KVKIT_BACKEND_ATOMIC | KVKIT_BACKEND_ATOMIC_BATCH |
-                                    KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT);
+                                    KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT |
+                                    KVKIT_BACKEND_SNAPSHOT);
     const char *ops[] = {"index_lookup", "list_keys", "index_docs", "write_batch", "get_rev",
                          "save_if", "compact", "repair"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)

@@ -8,6 +8,11 @@
 
 #include <check.h>
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +211,7 @@ START_TEST(test_plugin_path_relative_ignored)
     setenv("KVKIT_PLUGIN_PATH", "rel", 1);
     ASSERT_HAS(open_fails("twin:", KVKIT_NO_BACKEND), "tried " /* only the default */);
     ck_assert_ptr_null(strstr(open_fails("twin:", KVKIT_NO_BACKEND), "rel/twin.so"));
+    ck_assert_int_eq(chdir("/"), 0); /* leave the directory before removing it */
     remove_tree(cwd);
     remove_tree(b);
     free(cwd);
@@ -236,6 +242,52 @@ START_TEST(test_plugin_dirs_each_order)
     snprintf(want, sizeof want, "api=/api1;KVKIT_PLUGIN_PATH=/e1;KVKIT_PLUGIN_PATH=/e2;default=%s;",
              kvkit_plugin_dir_default());
     ck_assert_str_eq(d.text, want);
+}
+END_TEST
+
+typedef struct notes {
+    char text[2048];
+} notes_t;
+
+static int collect_ignored(void *ctx, const char *entry, const char *origin, const char *why)
+{
+    notes_t *n = ctx;
+    size_t used = strlen(n->text);
+    snprintf(n->text + used, sizeof n->text - used, "%s|%s|%s;", origin, entry, why);
+    return 0;
+}
+
+START_TEST(test_plugin_path_ignored_entries_named)
+{
+    /* issue 11, item 8: relative and empty entries are not searched, and
+     * both kvkit_plugin_dirs_ignored and the no-backend error say so */
+    char *b = temp_dir();
+    char path[2048];
+    snprintf(path, sizeof path, "rel/dir:%s::./x:", b);
+    setenv("KVKIT_PLUGIN_PATH", path, 1);
+    notes_t n = {{0}};
+    kvkit_plugin_dirs_ignored(collect_ignored, &n);
+    ck_assert_str_eq(n.text, "KVKIT_PLUGIN_PATH|rel/dir|not an absolute path;"
+                             "KVKIT_PLUGIN_PATH||empty entry;"
+                             "KVKIT_PLUGIN_PATH|./x|not an absolute path;"
+                             "KVKIT_PLUGIN_PATH||empty entry;");
+    const char *msg = open_fails("nosuch:", KVKIT_NO_BACKEND);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "no backend \"nosuch\": tried %s/nosuch.so, %s/nosuch.so; "
+             "ignored in KVKIT_PLUGIN_PATH: \"rel/dir\" (not an absolute path), "
+             "\"\" (empty entry), \"./x\" (not an absolute path), \"\" (empty entry) "
+             "(add the plugin's directory to KVKIT_PLUGIN_PATH)",
+             b, kvkit_plugin_dir_default());
+    ck_assert_str_eq(msg, want);
+    /* nothing ignored: nothing said */
+    setenv("KVKIT_PLUGIN_PATH", b, 1);
+    memset(&n, 0, sizeof n);
+    kvkit_plugin_dirs_ignored(collect_ignored, &n);
+    ck_assert_str_eq(n.text, "");
+    ck_assert_ptr_null(strstr(open_fails("nosuch:", KVKIT_NO_BACKEND), "ignored"));
+    remove_tree(b);
+    free(b);
 }
 END_TEST
 
@@ -301,6 +353,19 @@ START_TEST(test_plugin_open_fails)
     ck_assert_ptr_null(kvkit_store_open("failopen:/some/where", &err));
     ck_assert_int_eq(err.code, KVKIT_IO);
     ck_assert_str_eq(err.text, "failopen: open \"/some/where\": disk on fire");
+    ck_assert_str_eq(err.subject, "/some/where");
+}
+END_TEST
+
+START_TEST(test_plugin_self_named_message_not_doubled)
+{
+    /* issue 11, item 14: a plugin whose message already starts with its
+     * name is not prefixed a second time ("selfnamed: selfnamed ...") */
+    use_odd_plugins();
+    kvkit_error_t err = {0};
+    ck_assert_ptr_null(kvkit_store_open("selfnamed:/some/where", &err));
+    ck_assert_int_eq(err.code, KVKIT_IO);
+    ck_assert_str_eq(err.text, "selfnamed /some/where: disk on fire");
     ck_assert_str_eq(err.subject, "/some/where");
 }
 END_TEST
@@ -565,6 +630,125 @@ START_TEST(test_backends_list)
 }
 END_TEST
 
+/*** files that are not this machine's shared objects (issue 11, item 6) ***/
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    return (long)st.st_size;
+}
+
+/* dir/NAME.so := the first n bytes of `from` */
+static void write_prefix(const char *from, const char *dir, const char *name, long n)
+{
+    char to[1200];
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(out);
+    for (long i = 0; i < n; i++) {
+        int c = getc(in);
+        ck_assert_int_ne(c, EOF);
+        putc(c, out);
+    }
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+    chmod(to, 0755);
+}
+
+START_TEST(test_plugin_truncated_refused)
+{
+    /* dlopen of a truncated shared object maps pages past the end of the
+     * file and dies of SIGBUS; the loader must refuse it first */
+    const char *memory = MEMORY_DIR "/memory.so";
+    long size = file_size(memory);
+    const long cuts[] = {1000, 3000, 8000, 20000, size / 2, size - 1};
+    char *dir = temp_dir();
+    setenv("KVKIT_PLUGIN_PATH", dir, 1);
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        if (cuts[i] >= size)
+            continue;
+        write_prefix(memory, dir, "memory.so", cuts[i]);
+        const char *msg = open_fails("memory:", KVKIT_PLUGIN_LOAD);
+        char want[1200];
+        snprintf(want, sizeof want, "backend \"memory\": cannot load %s/memory.so: ", dir);
+        ASSERT_HAS(msg, want);
+        ASSERT_HAS(msg, "truncated");
+        snprintf(want, sizeof want, "the file has %ld bytes", cuts[i]);
+        ASSERT_HAS(msg, want);
+    }
+    /* the whole file loads */
+    write_prefix(memory, dir, "memory.so", size);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open("memory:", &err);
+    ck_assert_msg(s != NULL, "whole copy: %s", err.text);
+    kvkit_store_close(s);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* dir/minimal.so := a copy of minimal.so with `len` bytes at `off` replaced */
+static void write_patched(const char *dir, size_t off, const void *bytes, size_t len)
+{
+    char to[1200];
+    copy_file(ODD_DIR "/minimal.so", dir, "minimal.so");
+    snprintf(to, sizeof to, "%s/minimal.so", dir);
+    int fd = open(to, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, bytes, len, (off_t)off), (ssize_t)len);
+    close(fd);
+}
+
+START_TEST(test_plugin_foreign_elf_refused)
+{
+    char *dir = temp_dir();
+    setenv("KVKIT_PLUGIN_PATH", dir, 1);
+    unsigned char other_class = sizeof(void *) == 8 ? ELFCLASS32 : ELFCLASS64;
+    write_patched(dir, EI_CLASS, &other_class, 1);
+    ASSERT_HAS(open_fails("minimal:", KVKIT_PLUGIN_LOAD),
+               sizeof(void *) == 8 ? "is a 32-bit ELF file, this process is 64-bit"
+                                   : "is a 64-bit ELF file, this process is 32-bit");
+    const union {
+        uint16_t u;
+        unsigned char c[2];
+    } one = {1};
+    unsigned char other_data = one.c[0] ? ELFDATA2MSB : ELFDATA2LSB;
+    write_patched(dir, EI_DATA, &other_data, 1);
+    ASSERT_HAS(open_fails("minimal:", KVKIT_PLUGIN_LOAD), "byte order");
+    uint16_t machine = EM_SPARC;
+    write_patched(dir, offsetof(ElfW(Ehdr), e_machine), &machine, sizeof machine);
+    ASSERT_HAS(open_fails("minimal:", KVKIT_PLUGIN_LOAD), "is for ELF machine 2, this process runs on machine ");
+    uint16_t type = ET_EXEC;
+    write_patched(dir, offsetof(ElfW(Ehdr), e_type), &type, sizeof type);
+    ASSERT_HAS(open_fails("minimal:", KVKIT_PLUGIN_LOAD), "not a shared object");
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_backends_list_skips_fifo)
+{
+    /* issue 11, item 7: a FIFO named like a plugin would block open(2)
+     * forever; listing reports it without opening it (Check's timeout
+     * fails this test if it hangs) */
+    char *dir = temp_dir();
+    char fifo[1200];
+    snprintf(fifo, sizeof fifo, "%s/x.so", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    copy_file(ODD_DIR "/minimal.so", dir, "minimal.so");
+    setenv("KVKIT_PLUGIN_PATH", dir, 1);
+    listing_t l = {{0}};
+    ck_assert_int_eq(kvkit_backends_list(collect_info, &l, NULL), KVKIT_OK);
+    ASSERT_HAS(l.text, "minimal|1|OK|\n");
+    ASSERT_HAS(l.text, "x|-|PLUGIN_LOAD|backend \"x\": cannot load ");
+    ASSERT_HAS(l.text, "x.so: not a regular file (a FIFO)");
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /*** errors ***/
 
 START_TEST(test_strerror_every_code)
@@ -620,6 +804,7 @@ static Suite *loader_suite(void)
     tcase_add_test(find, test_plugin_path_precedence);
     tcase_add_test(find, test_plugin_path_relative_ignored);
     tcase_add_test(find, test_plugin_dirs_each_order);
+    tcase_add_test(find, test_plugin_path_ignored_entries_named);
     suite_add_tcase(s, find);
     TCase *bind = tcase_create("binding");
     tcase_add_test(bind, test_plugin_no_descriptor);
@@ -628,6 +813,7 @@ static Suite *loader_suite(void)
     tcase_add_test(bind, test_plugin_name_mismatch);
     tcase_add_test(bind, test_plugin_missing_required_op);
     tcase_add_test(bind, test_plugin_open_fails);
+    tcase_add_test(bind, test_plugin_self_named_message_not_doubled);
     tcase_add_test(bind, test_plugin_unresolved_symbol);
     tcase_add_test(bind, test_plugin_not_a_shared_object);
     tcase_add_test(bind, test_plugin_optional_ops_missing);
@@ -636,6 +822,11 @@ static Suite *loader_suite(void)
     tcase_add_test(bind, test_backend_register_inprocess);
     tcase_add_test(bind, test_backends_list);
     suite_add_tcase(s, bind);
+    TCase *elf = tcase_create("odd files");
+    tcase_add_test(elf, test_plugin_truncated_refused);
+    tcase_add_test(elf, test_plugin_foreign_elf_refused);
+    tcase_add_test(elf, test_backends_list_skips_fifo);
+    suite_add_tcase(s, elf);
     TCase *errs = tcase_create("errors");
     tcase_add_test(errs, test_strerror_every_code);
     tcase_add_test(errs, test_null_arguments);
@@ -645,6 +836,7 @@ static Suite *loader_suite(void)
 
 int main(void)
 {
+    umask(022); /* copies made here must pass the plugin-path rule */
     SRunner *sr = srunner_create(loader_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
