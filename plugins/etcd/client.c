@@ -176,10 +176,14 @@ static int map_grpc(int64_t code, const char *msg, const char *url, const char *
                                    "\"%s\": request exceeds the server's --max-request-bytes "
                                    "limit (1.5 MiB by default): %s: %s",
                                    subject, url, msg);
+    /* a read pinned to a revision etcd has compacted away: the pinned
+     * state is gone, and only starting over (at a new revision) can help */
+    bool compacted = code == 11 && strstr(msg, "required revision has been compacted");
     int kc = code == 3                                ? KVKIT_INVALID /* invalid argument */
              : code == 4                              ? KVKIT_TIMEOUT /* deadline exceeded */
              : code == 14 && strstr(msg, "timed out") ? KVKIT_TIMEOUT /* unavailable */
              : code == 14                             ? KVKIT_IO
+             : compacted                              ? KVKIT_CONFLICT /* out of range */
                                                       : KVKIT_BACKEND;
     return kvkit_backend_error(err, kc, subject, "\"%s\": %s: %s (gRPC code %lld)", subject, url,
                                msg, (long long)code);

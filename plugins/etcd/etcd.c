@@ -30,6 +30,10 @@
  * history (read back by revision) reaches the old revision without our
  * write id means it can never apply.  Anything else is
  * KVKIT_OUTCOME_UNKNOWN.
+ *
+ * Views (KVKIT_BACKEND_SNAPSHOT) are etcd revisions: an iteration reads
+ * every page and every document at the revision current when it began,
+ * until etcd compacts that revision away (then KVKIT_CONFLICT).
  */
 #define KVKIT_BACKEND_NAME etcd
 #include <kvkit/backend.h>
@@ -48,7 +52,7 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .struct_size = sizeof(kvkit_backend_descriptor_t),
     /* RESIDENT: libcurl and its TLS library register exit handlers */
     .flags = KVKIT_BACKEND_THREAD_SAFE | KVKIT_BACKEND_ORDERED | KVKIT_BACKEND_ATOMIC |
-             KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT,
+             KVKIT_BACKEND_DURABLE | KVKIT_BACKEND_RESIDENT | KVKIT_BACKEND_SNAPSHOT,
     .name = "etcd",
     .version = "1.0",
     .description = "etcd 3.x cluster over the v3 JSON gateway (libcurl), one txn per write",
@@ -129,18 +133,16 @@ void KVKIT_BACKEND_SYMBOL(kvkit_backend_close)(void *handle)
     curl_global_cleanup();
 }
 
-KVKIT_BACKEND_DECLARE(get_rev);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_rev)(void *handle, const char *bucket, const char *key,
-                                                char **value, size_t *value_len, uint64_t *revision,
-                                                kvkit_error_t *err)
+/* The document at revision `at` (0: the latest, read linearizably). */
+static int get_at(etcd_t *e, int64_t at, const char *bucket, const char *key, char **value,
+                  size_t *value_len, uint64_t *revision, kvkit_error_t *err)
 {
-    etcd_t *e = handle;
     buf_t k = {0};
     et_key_doclike(&k, e, 'd', bucket, key, strlen(key));
     if (k.failed)
         return et_nomem(err, key);
     kv_t kv;
-    int rc = et_range_one(e, &k, 0, &kv, key, err);
+    int rc = et_range_one(e, &k, at, &kv, key, err);
     et_buf_free(&k);
     if (rc != KVKIT_OK)
         return rc;
@@ -152,13 +154,20 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_rev)(void *handle, const char *bucket
     return KVKIT_OK;
 }
 
+KVKIT_BACKEND_DECLARE(get_rev);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_rev)(void *handle, const char *bucket, const char *key,
+                                                char **value, size_t *value_len, uint64_t *revision,
+                                                kvkit_error_t *err)
+{
+    return get_at(handle, 0, bucket, key, value, value_len, revision, err);
+}
+
 KVKIT_BACKEND_DECLARE(get);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *handle, const char *bucket, const char *key,
                                             char **value, size_t *value_len, kvkit_error_t *err)
 {
     uint64_t rev;
-    return KVKIT_BACKEND_SYMBOL(kvkit_backend_get_rev)(handle, bucket, key, value, value_len, &rev,
-                                                       err);
+    return get_at(handle, 0, bucket, key, value, value_len, &rev, err);
 }
 
 KVKIT_BACKEND_DECLARE(save);
@@ -246,16 +255,16 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
     return rc;
 }
 
-/*** scans: range requests of PAGE keys, all pages at the first page's revision ***/
+/*** scans: range requests of PAGE keys, all pages at one revision ***/
 
 /* Called per key; `rev` is the revision the whole scan reads at. */
 typedef int (*scan_fn)(void *ctx, const unsigned char *k, size_t klen, const unsigned char *v,
                        size_t vlen, int64_t rev, int *stop, kvkit_error_t *err);
 
-static int scan(etcd_t *e, buf_t *start, const buf_t *end, bool keys_only, scan_fn fn, void *ctx,
-                const char *subject, kvkit_error_t *err)
+/* Every page at revision `rev`: a view's, or (0) the first page's. */
+static int scan(etcd_t *e, int64_t rev, buf_t *start, const buf_t *end, bool keys_only, scan_fn fn,
+                void *ctx, const char *subject, kvkit_error_t *err)
 {
-    int64_t rev = 0;
     int rc = KVKIT_OK, stop = 0;
     while (rc == KVKIT_OK && !stop) {
         if (start->failed || end->failed ||
@@ -334,12 +343,9 @@ static int list_one(void *vctx, const unsigned char *k, size_t klen, const unsig
     return KVKIT_OK;
 }
 
-KVKIT_BACKEND_DECLARE(list_keys);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *handle, const char *bucket, const char *lo,
-                                                  const char *hi, kvkit_backend_key_fn fn,
-                                                  void *ctx, kvkit_error_t *err)
+static int list_keys(etcd_t *e, int64_t rev, const char *bucket, const char *lo, const char *hi,
+                     kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
 {
-    etcd_t *e = handle;
     buf_t start = {0}, end = {0};
     et_key_doclike(&start, e, 'd', bucket, lo ? lo : "", lo ? strlen(lo) : 0);
     if (hi != NULL) {
@@ -350,10 +356,18 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *handle, const char *buck
         et_prefix_end(&end);
     }
     list_ctx_t l = {e->prefix_len + 2 + strlen(bucket), fn, ctx, &start, &end, bucket};
-    int rc = scan(e, &start, &end, true, list_one, &l, bucket, err);
+    int rc = scan(e, rev, &start, &end, true, list_one, &l, bucket, err);
     et_buf_free(&start);
     et_buf_free(&end);
     return rc;
+}
+
+KVKIT_BACKEND_DECLARE(list_keys);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *handle, const char *bucket, const char *lo,
+                                                  const char *hi, kvkit_backend_key_fn fn,
+                                                  void *ctx, kvkit_error_t *err)
+{
+    return list_keys(handle, 0, bucket, lo, hi, fn, ctx, err);
 }
 
 typedef struct index_ctx {
@@ -416,7 +430,7 @@ static int index_one(void *vctx, const unsigned char *k, size_t klen, const unsi
     return KVKIT_OK;
 }
 
-static int index_scan(etcd_t *e, const char *bucket, const char *field,
+static int index_scan(etcd_t *e, int64_t rev, const char *bucket, const char *field,
                       const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
                       const kvkit_index_position_t *after, kvkit_backend_key_fn fn,
                       kvkit_backend_doc_fn doc_fn, void *ctx, kvkit_error_t *err)
@@ -441,7 +455,7 @@ static int index_scan(etcd_t *e, const char *bucket, const char *field,
     et_prefix_end(&end);
     index_ctx_t x = {
         e, e->prefix_len + 3 + strlen(bucket) + field_len, lo, hi, bucket, field, fn, doc_fn, ctx};
-    int rc = scan(e, &start, &end, false, index_one, &x, field, err);
+    int rc = scan(e, rev, &start, &end, false, index_one, &x, field, err);
     et_buf_free(&start);
     et_buf_free(&end);
     return rc;
@@ -453,7 +467,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(
     const kvkit_index_value_t *hi, const kvkit_index_position_t *after, kvkit_backend_key_fn fn,
     void *ctx, kvkit_error_t *err)
 {
-    return index_scan(handle, bucket, field, lo, hi, after, fn, NULL, ctx, err);
+    return index_scan(handle, 0, bucket, field, lo, hi, after, fn, NULL, ctx, err);
 }
 
 KVKIT_BACKEND_DECLARE(index_docs);
@@ -464,5 +478,127 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(void *handle, const char *buc
                                                    kvkit_backend_doc_fn fn, void *ctx,
                                                    kvkit_error_t *err)
 {
-    return index_scan(handle, bucket, field, lo, hi, after, NULL, fn, ctx, err);
+    return index_scan(handle, 0, bucket, field, lo, hi, after, NULL, fn, ctx, err);
+}
+
+/*** views: a revision every read of an iteration is pinned to ***/
+
+/* etcd keeps every revision until it is compacted, so a view is only a
+ * number: nothing is held on the server, and closing it frees memory.  A
+ * view outlived by a compaction cannot be served any more: its reads
+ * answer KVKIT_CONFLICT (the client maps etcd's "required revision has
+ * been compacted" to it) and the iteration has to start again. */
+typedef struct view {
+    etcd_t *e;
+    int64_t rev;
+} view_t;
+
+KVKIT_BACKEND_DECLARE(view_open);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_open)(void *handle, void **view, kvkit_error_t *err)
+{
+    etcd_t *e = handle;
+    /* the cheapest linearizable read (count_only, one key): its header
+     * carries the current revision, which includes every write
+     * acknowledged before the view was opened */
+    buf_t k = {0};
+    et_key_doclike(&k, e, 'd', "", "", 0);
+    json_t *req = k.failed ? NULL : et_req_key(&k), *resp = NULL;
+    et_buf_free(&k);
+    if (req == NULL || json_object_set_new(req, "count_only", json_true()) != 0) {
+        json_decref(req);
+        return et_nomem(err, e->prefix);
+    }
+    int rc = ec_call(&e->c, "/v3/kv/range", req, EC_READ, &resp, e->prefix, err);
+    json_decref(req);
+    if (rc != KVKIT_OK)
+        return rc;
+    int64_t rev = ec_get_int(json_object_get(resp, "header"), "revision");
+    json_decref(resp);
+    if (rev <= 0)
+        return kvkit_backend_error(err, KVKIT_BACKEND, e->prefix,
+                                   "\"%s\": a range response carries no revision in its header",
+                                   e->prefix);
+    view_t *v = malloc(sizeof *v);
+    if (v == NULL)
+        return et_nomem(err, e->prefix);
+    *v = (view_t){e, rev};
+    *view = v;
+    return KVKIT_OK;
+}
+
+KVKIT_BACKEND_DECLARE(view_close);
+void KVKIT_BACKEND_SYMBOL(kvkit_backend_view_close)(void *handle, void *view)
+{
+    (void)handle;
+    free(view);
+}
+
+/* A read in view v answered rc with lerr: pass it on, saying a compacted
+ * revision in the view's terms (which revision, and what to do). */
+static int view_result(const view_t *v, int rc, const kvkit_error_t *lerr, kvkit_error_t *err)
+{
+    if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND || err == NULL || err->code != KVKIT_OK)
+        return rc;
+    if (rc != KVKIT_CONFLICT) {
+        *err = *lerr;
+        return rc;
+    }
+    /* the client's text starts with the quoted subject: say it once */
+    const char *why = lerr->text;
+    size_t n = strlen(lerr->subject);
+    if (why[0] == '"' && strncmp(why + 1, lerr->subject, n) == 0 &&
+        strncmp(why + 1 + n, "\": ", 3) == 0)
+        why += n + 4;
+    return kvkit_backend_error(err, KVKIT_CONFLICT, lerr->subject,
+                               "\"%s\": the view's revision %lld was compacted away; the "
+                               "iteration must be restarted: %s",
+                               lerr->subject, (long long)v->rev, why);
+}
+
+KVKIT_BACKEND_DECLARE(view_get);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_get)(void *view, const char *bucket, const char *key,
+                                                 char **value, size_t *value_len,
+                                                 kvkit_error_t *err)
+{
+    view_t *v = view;
+    kvkit_error_t lerr = {0};
+    uint64_t rev;
+    int rc = get_at(v->e, v->rev, bucket, key, value, value_len, &rev, &lerr);
+    return view_result(v, rc, &lerr, err);
+}
+
+KVKIT_BACKEND_DECLARE(view_list_keys);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_list_keys)(void *view, const char *bucket,
+                                                       const char *lo, const char *hi,
+                                                       kvkit_backend_key_fn fn, void *ctx,
+                                                       kvkit_error_t *err)
+{
+    view_t *v = view;
+    kvkit_error_t lerr = {0};
+    int rc = list_keys(v->e, v->rev, bucket, lo, hi, fn, ctx, &lerr);
+    return view_result(v, rc, &lerr, err);
+}
+
+KVKIT_BACKEND_DECLARE(view_index_lookup);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_lookup)(
+    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+    const kvkit_index_value_t *hi, const kvkit_index_position_t *after, kvkit_backend_key_fn fn,
+    void *ctx, kvkit_error_t *err)
+{
+    view_t *v = view;
+    kvkit_error_t lerr = {0};
+    int rc = index_scan(v->e, v->rev, bucket, field, lo, hi, after, fn, NULL, ctx, &lerr);
+    return view_result(v, rc, &lerr, err);
+}
+
+KVKIT_BACKEND_DECLARE(view_index_docs);
+int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_docs)(
+    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
+    const kvkit_index_value_t *hi, const kvkit_index_position_t *after, kvkit_backend_doc_fn fn,
+    void *ctx, kvkit_error_t *err)
+{
+    view_t *v = view;
+    kvkit_error_t lerr = {0};
+    int rc = index_scan(v->e, v->rev, bucket, field, lo, hi, after, NULL, fn, ctx, &lerr);
+    return view_result(v, rc, &lerr, err);
 }

@@ -113,6 +113,26 @@ START_TEST(test_ec_client_init_errors)
 }
 END_TEST
 
+int ec_test_map_grpc(int64_t code, const char *msg, const char *url, const char *subject,
+                     kvkit_error_t *err); /* client_under_test.c */
+
+/* A read at a compacted revision is a conflict (the pinned state is gone,
+ * start over), not a backend failure; a future revision stays one. */
+START_TEST(test_map_grpc_compacted_is_conflict)
+{
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(ec_test_map_grpc(11, "mvcc: required revision has been compacted",
+                                      "http://a:1/r", "k", &err),
+                     KVKIT_CONFLICT);
+    ck_assert_str_eq(err.text, "\"k\": http://a:1/r: mvcc: required revision has been compacted "
+                               "(gRPC code 11)");
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(ec_test_map_grpc(11, "mvcc: required revision is a future revision",
+                                      "http://a:1/r", "k", &err),
+                     KVKIT_BACKEND);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("etcd-client");
@@ -124,6 +144,7 @@ int main(void)
     tcase_add_test(t, test_ec_get_bool_omitted);
     tcase_add_test(t, test_ec_client_init_endpoints);
     tcase_add_test(t, test_ec_client_init_errors);
+    tcase_add_test(t, test_map_grpc_compacted_is_conflict);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
