@@ -1,11 +1,12 @@
 #!/bin/sh
 # lint.sh PAGE... - every page must pass `mandoc -T lint -W warning` silently,
-# and, where man-db is installed, render with `man --warnings` silently at 80
-# columns (groff catches lines it cannot break).
+# and render with `man --warnings` silently at 80 columns (groff catches
+# lines it cannot break).  A missing tool is a skip that names its package.
 status=0
-command -v mandoc >/dev/null 2>&1 || { echo "mandoc not installed (Debian package mandoc)"; exit 77; }
-have_man=no
-command -v man >/dev/null 2>&1 && command -v groff >/dev/null 2>&1 && have_man=yes
+command -v mandoc >/dev/null 2>&1 || { echo "SKIP: mandoc not installed (Debian package mandoc)"; exit 77; }
+command -v man >/dev/null 2>&1 || { echo "SKIP: man not installed (Debian package man-db)"; exit 77; }
+command -v groff >/dev/null 2>&1 || { echo "SKIP: groff not installed (Debian package groff-base)"; exit 77; }
+have_man=yes
 [ $# -gt 0 ] || set -- ${MAN_PAGES:-}
 for page in "$@"; do
     [ -f "$page" ] || page=${srcdir:-.}/$page
