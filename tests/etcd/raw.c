@@ -111,6 +111,24 @@ int raw_putn(const char *endpoint, const void *key, size_t klen, const void *val
     return j ? 0 : -1;
 }
 
+long long raw_revision(const char *endpoint)
+{
+    json_t *j = raw_post(endpoint, "/v3/kv/range", "{\"key\":\"AA==\",\"count_only\":true}");
+    json_t *r = json_object_get(json_object_get(j, "header"), "revision");
+    long long v = json_is_string(r) ? atoll(json_string_value(r)) : -1;
+    json_decref(j);
+    return v;
+}
+
+int raw_compact(const char *endpoint, long long rev)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"revision\":\"%lld\",\"physical\":true}", rev);
+    json_t *j = raw_post(endpoint, "/v3/kv/compaction", body);
+    json_decref(j);
+    return j ? 0 : -1;
+}
+
 const char *raw_first(const char *endpoints)
 {
     static char buf[256];

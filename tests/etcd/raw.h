@@ -18,6 +18,12 @@ int raw_put(const char *endpoint, const char *key, const char *value);
 /* The same with binary key and value. */
 int raw_putn(const char *endpoint, const void *key, size_t klen, const void *value, size_t vlen);
 
+/* The cluster's current revision (a linearizable read); -1 on error. */
+long long raw_revision(const char *endpoint);
+
+/* Compact etcd's history up to revision rev (physically); 0 on success. */
+int raw_compact(const char *endpoint, long long rev);
+
 /* First endpoint of a comma-separated list, in a static buffer. */
 const char *raw_first(const char *endpoints);
 

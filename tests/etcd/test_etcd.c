@@ -1,6 +1,6 @@
 /* test_etcd.c - the etcd backend against a live member (ETCD_EPS, set by
  * unit.sh): options, layout hygiene, limits, endpoint failover,
- * save-if-unchanged, batches and concurrent writers. */
+ * save-if-unchanged, batches, concurrent writers and iteration views. */
 #include <kvkit/kvkit.h>
 
 #include <check.h>
@@ -506,6 +506,85 @@ START_TEST(test_concurrent_saves_leave_exact_index)
 }
 END_TEST
 
+/*** views: an iteration reads one revision ***/
+
+enum view_kind { VIEW_INDEX_KEYS, VIEW_INDEX_DOCS, VIEW_KEYS };
+
+/* Open an iteration over 600 results (its first page of 256 pins the
+ * view's revision), write, compact etcd past that revision: the next page
+ * cannot be read any more, and the iteration ends with KVKIT_CONFLICT
+ * naming the revision and saying to start again. */
+static void view_compacted(enum view_kind kind)
+{
+    kvkit_store_t *s = open_with(NULL);
+    kvkit_error_t err = {0};
+    kvkit_batch_t *batch = kvkit_batch_create();
+    for (int i = 0; i < 600; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%05d", i);
+        kvkit_index_set_t *set = index_of("n", json_integer(i));
+        ck_assert_int_eq(kvkit_batch_save(batch, "b", key, "{}", 2, set, &err), KVKIT_OK);
+        kvkit_index_set_destroy(set);
+        if (kvkit_batch_size(batch) == 50) {
+            ck_assert_msg(kvkit_store_write(s, batch, &err) == KVKIT_OK, "%s", err.text);
+            kvkit_batch_destroy(batch);
+            batch = kvkit_batch_create();
+        }
+    }
+    kvkit_batch_destroy(batch);
+    const char *ep = raw_first(eps);
+    long long rev = raw_revision(ep); /* nothing else writes: the view's revision */
+    ck_assert_int_gt(rev, 0);
+    json_t *lo = json_integer(0), *hi = json_integer(1000);
+    kvkit_iter_t *it = kind == VIEW_KEYS
+                           ? kvkit_store_keys_iter(s, "b", NULL, NULL, 0)
+                           : kvkit_store_index_iter(s, "b", "n", lo, hi, kind == VIEW_INDEX_DOCS);
+    ck_assert(kvkit_iter_valid(it));
+    ck_assert_int_eq(kvkit_store_save(s, "b", "later", "{}", 2, NULL, &err), KVKIT_OK);
+    ck_assert_int_eq(raw_revision(ep), rev + 1);
+    ck_assert_int_eq(raw_compact(ep, rev + 1), 0);
+    size_t n = 0;
+    for (; kvkit_iter_valid(it); kvkit_iter_next(it))
+        n++;
+    ck_assert_uint_eq(n, 256); /* the first page, read before the compaction */
+    ck_assert_int_eq(kvkit_iter_status(it, &err), KVKIT_CONFLICT);
+    char want[128];
+    snprintf(want, sizeof want,
+             "the view's revision %lld was compacted away; the iteration must be restarted: ", rev);
+    ck_assert_msg(strstr(err.text, want) != NULL, "%s", err.text);
+    ck_assert_ptr_nonnull(strstr(err.text, "mvcc: required revision has been compacted"));
+    kvkit_iter_destroy(it);
+    /* a new iteration reads the current revision: all of it */
+    it = kvkit_store_keys_iter(s, "b", NULL, NULL, 0);
+    for (n = 0; kvkit_iter_valid(it); kvkit_iter_next(it))
+        n++;
+    kvkit_error_clear(&err);
+    ck_assert_int_eq(kvkit_iter_status(it, &err), KVKIT_OK);
+    ck_assert_uint_eq(n, 601);
+    kvkit_iter_destroy(it);
+    json_decref(lo);
+    json_decref(hi);
+    kvkit_store_close(s);
+}
+
+START_TEST(test_index_iter_view_compacted_conflicts)
+{
+    view_compacted(VIEW_INDEX_KEYS);
+}
+END_TEST
+
+START_TEST(test_index_docs_iter_view_compacted_conflicts)
+{
+    view_compacted(VIEW_INDEX_DOCS);
+}
+END_TEST
+
+START_TEST(test_keys_iter_view_compacted_conflicts)
+{
+    view_compacted(VIEW_KEYS);
+}
+END_TEST
+
 int main(void)
 {
     eps = getenv("ETCD_EPS");
@@ -546,6 +625,12 @@ int main(void)
     t = tcase_create("concurrency");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_concurrent_saves_leave_exact_index);
+    suite_add_tcase(su, t);
+    t = tcase_create("views");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, test_index_iter_view_compacted_conflicts);
+    tcase_add_test(t, test_index_docs_iter_view_compacted_conflicts);
+    tcase_add_test(t, test_keys_iter_view_compacted_conflicts);
     suite_add_tcase(su, t);
     SRunner *r = srunner_create(su);
     srunner_run_all(r, CK_NORMAL);
