@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <leveldb/c.h>
@@ -60,6 +61,7 @@ typedef struct ldb {
     } batch;         /* reused by every write (under write_lock) */
     bool batch_busy;
     kvl_t layout;
+    struct claim *claim; /* this process's claim on the store (see below) */
 } ldb_t;
 
 /*** errors ***/
@@ -459,6 +461,104 @@ static int open_error(kvkit_error_t *err, const char *what, const char *path, ch
     return engine_error(err, what, path, msg);
 }
 
+/*** one claim per store in this process ***/
+
+/* LevelDB keeps other processes out of a database with an fcntl() lock on
+ * its LOCK file, but that lock cannot tell two opens in one process apart:
+ * fcntl locks never conflict with their own process, closing any
+ * descriptor of the file drops them, and LevelDB's table of the locks it
+ * holds is keyed by the path as spelled.  "/d/db/." (or a symlink, or a
+ * relative path) opened beside "/d/db" would succeed, and its close would
+ * drop the lock under the other handle and let another process in.
+ *
+ * So a store is known by its directory's device and inode: this process
+ * claims it before LevelDB opens or repairs it, and gives the claim back
+ * after LevelDB has closed it.  A second claim is KVKIT_LOCKED. */
+
+typedef struct claim {
+    struct claim *next;
+    dev_t dev;
+    ino_t ino;
+    const char *state; /* "already open", "being repaired": for messages */
+    char location[];   /* as its claimant spelled it */
+} claim_t;
+
+static pthread_mutex_t claims_lock = PTHREAD_MUTEX_INITIALIZER;
+static claim_t *claims;
+static pthread_once_t claims_once = PTHREAD_ONCE_INIT;
+
+/* A forked child holds none of its parent's stores (fcntl locks are not
+ * inherited), so it starts with no claims, and with the mutex free: fork()
+ * waits for it.  (These handlers stay mapped: the plugin is resident.) */
+static void claims_prepare(void)
+{
+    pthread_mutex_lock(&claims_lock);
+}
+
+static void claims_parent(void)
+{
+    pthread_mutex_unlock(&claims_lock);
+}
+
+static void claims_child(void)
+{
+    claims = NULL; /* not freed: the parent's handles, copied here, point at them */
+    pthread_mutex_unlock(&claims_lock);
+}
+
+static void claims_init(void)
+{
+    pthread_atfork(claims_prepare, claims_parent, claims_child);
+}
+
+/* Claim the store whose directory is `st` for h, or answer KVKIT_LOCKED
+ * naming the spelling it is held under.  `what` is the operation, and
+ * `state` what it makes of the store, for the message a second claim gets. */
+static int claim(ldb_t *h, const char *what, const char *location, const struct stat *st,
+                 const char *state, kvkit_error_t *err)
+{
+    pthread_once(&claims_once, claims_init);
+    size_t n = strlen(location) + 1;
+    claim_t *c = malloc(sizeof *c + n);
+    if (c == NULL)
+        return nomem(err, location);
+    *c = (claim_t){.dev = st->st_dev, .ino = st->st_ino, .state = state};
+    memcpy(c->location, location, n);
+    int rc = KVKIT_OK;
+    pthread_mutex_lock(&claims_lock);
+    const claim_t *held = claims;
+    while (held != NULL && (held->dev != c->dev || held->ino != c->ino))
+        held = held->next;
+    if (held == NULL) {
+        c->next = claims;
+        claims = h->claim = c;
+    } else
+        rc = kvkit_backend_error(err, KVKIT_LOCKED, location,
+                                 "%s \"%s\": this store is %s in this process (as \"%s\")",
+                                 what, location, held->state, held->location);
+    pthread_mutex_unlock(&claims_lock);
+    if (rc != KVKIT_OK)
+        free(c);
+    return rc;
+}
+
+/* Give back h's claim, if it has one. */
+static void unclaim(ldb_t *h)
+{
+    if (h->claim == NULL)
+        return;
+    pthread_mutex_lock(&claims_lock);
+    claim_t **p = &claims;
+    while (*p != NULL && *p != h->claim)
+        p = &(*p)->next;
+    if (*p != NULL) { /* else a parent's claim, in a forked child */
+        *p = h->claim->next;
+        free(h->claim);
+    }
+    pthread_mutex_unlock(&claims_lock);
+    h->claim = NULL;
+}
+
 static void ldb_free(ldb_t *h)
 {
     if (h->db)
@@ -475,6 +575,7 @@ static void ldb_free(ldb_t *h)
         leveldb_writeoptions_destroy(h->write);
     if (h->batch.wb)
         leveldb_writebatch_destroy(h->batch.wb);
+    unclaim(h); /* after leveldb_close: the claim covers the whole life of the db */
     pthread_mutex_destroy(&h->write_lock);
     free(h);
 }
@@ -515,6 +616,19 @@ static int handle_new(const char *location, const kvkit_backend_option_t *option
     return KVKIT_OK;
 }
 
+/* The directory of the store to open, made if missing: LevelDB makes it
+ * anyway (whatever create_if_missing says), and making it first gives a new
+ * store an identity to claim before LevelDB starts on it. */
+static int open_dir(const char *location, struct stat *st, kvkit_error_t *err)
+{
+    int made = mkdir(location, 0755) == 0 ? 0 : errno;
+    if (stat(location, st) == 0)
+        return KVKIT_OK;
+    int e = made != 0 && made != EEXIST ? made : errno;
+    return kvkit_backend_error(err, KVKIT_IO, location, "open \"%s\": %s", location,
+                               strerror(e));
+}
+
 KVKIT_BACKEND_DECLARE(open);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
                                              const kvkit_backend_option_t *options,
@@ -523,9 +637,15 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
 {
     settings_t s;
     ldb_t *h;
+    struct stat st;
     int rc = handle_new(location, options, n_options, &s, &h, err);
     if (rc != KVKIT_OK)
         return rc;
+    if ((rc = open_dir(location, &st, err)) != KVKIT_OK ||
+        (rc = claim(h, "open", location, &st, "already open", err)) != KVKIT_OK) {
+        ldb_free(h);
+        return rc;
+    }
     h->paranoid = s.paranoid;
     h->read = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(h->read, (unsigned char)s.paranoid);
@@ -762,38 +882,40 @@ static bool has_database_files(const char *dir)
     return found;
 }
 
-/* Make sure nobody has the database open, and keep other processes out
- * while the repair runs (LevelDB locks with fcntl on LOCK).  An open in
- * this process shows up only as LevelDB's own "already held" error, so
- * probe with a real open first (it changes nothing on a damaged database:
- * paranoid checks make it fail instead). */
-static int lock_for_repair(leveldb_options_t *o, const char *location, int *fd,
-                           kvkit_error_t *err)
+/* Make sure nobody has the database open and keep everyone out while the
+ * repair runs: LevelDB's repairer takes no lock of its own (RepairDB never
+ * calls LockFile).  This process is kept out by a claim on the store,
+ * other processes by the fcntl lock on LOCK that LevelDB's open takes.
+ * The claim comes first: the lock cannot see this process's own opens, and
+ * closing *fd drops every lock this process has on the file. */
+static int lock_for_repair(ldb_t *h, const char *location, int *fd, kvkit_error_t *err)
 {
-    char *msg = NULL;
-    leveldb_options_set_create_if_missing(o, 0);
-    leveldb_options_set_error_if_exists(o, 0);
-    leveldb_options_set_paranoid_checks(o, 1);
-    leveldb_t *db = leveldb_open(o, location, &msg);
-    if (db != NULL)
-        leveldb_close(db);
-    if (msg != NULL && strncmp(msg, "IO error: lock ", 15) == 0)
-        return open_error(err, "repair", location, msg);
+    struct stat st;
+    if (stat(location, &st) != 0)
+        return kvkit_backend_error(err, KVKIT_NOTFOUND, location,
+                                   "repair \"%s\": no database there: %s", location,
+                                   strerror(errno));
+    int rc = claim(h, "repair", location, &st, "being repaired", err);
+    if (rc != KVKIT_OK)
+        return rc;
     /* LevelDB's repairer "repairs" a directory that holds no database by
      * creating an empty one: refuse instead of reporting success.  (A
-     * database that lost its CURRENT file also "does not exist" to open,
-     * but still has table and log files: that is what repair is for.) */
-    if (msg != NULL && !has_database_files(location)) {
-        int rc = kvkit_backend_error(err, KVKIT_NOTFOUND, location,
-                                     "repair \"%s\": no database there: %s", location, msg);
-        leveldb_free(msg);
-        return rc;
-    }
-    leveldb_free(msg);
+     * database that lost its CURRENT file still has table and log files:
+     * that is what repair is for.) */
+    if (!has_database_files(location))
+        return kvkit_backend_error(err, KVKIT_NOTFOUND, location,
+                                   "repair \"%s\": no database there (no table, log or "
+                                   "manifest file)",
+                                   location);
     char path[4096];
-    snprintf(path, sizeof path, "%s/LOCK", location);
-    if ((*fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-        return KVKIT_OK; /* no lock file: nothing can hold it */
+    if ((size_t)snprintf(path, sizeof path, "%s/LOCK", location) >= sizeof path)
+        return kvkit_backend_error(err, KVKIT_INVALID, location,
+                                   "repair \"%s\": path too long", location);
+    /* created if missing, as LevelDB's open does, so that an open starting
+     * now meets the lock */
+    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        return kvkit_backend_error(err, KVKIT_IO, location, "repair \"%s\": lock %s: %s",
+                                   location, path, strerror(errno));
     struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     if (fcntl(*fd, F_SETLK, &lk) == 0)
         return KVKIT_OK;
@@ -815,9 +937,11 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
     int rc = handle_new(location, options, n_options, &s, &h, err);
     if (rc != KVKIT_OK)
         return rc;
-    /* LevelDB's repairer takes no lock: refuse a database that is open */
     int lock_fd = -1;
-    rc = lock_for_repair(h->options, location, &lock_fd, err);
+    rc = lock_for_repair(h, location, &lock_fd, err);
+    /* the repairer keeps only blocks whose checksums match, so that it
+     * salvages records rather than garbage */
+    leveldb_options_set_paranoid_checks(h->options, 1);
     char *msg = NULL;
     if (rc == KVKIT_OK)
         leveldb_repair_db(h->options, location, &msg);

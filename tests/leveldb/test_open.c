@@ -167,7 +167,7 @@ START_TEST(test_open_locked_in_same_process)
     char *uri = tu_uri(dir, NULL);
     kvkit_store_t *s = tu_open(uri);
     kvkit_error_t err = open_fails(uri, KVKIT_LOCKED);
-    ck_assert_ptr_nonnull(strstr(err.text, "locked by another open store in this process"));
+    ck_assert_ptr_nonnull(strstr(err.text, "this store is already open in this process"));
     ck_assert_ptr_nonnull(strstr(err.text, dir));
     kvkit_store_close(s);
     s = tu_open(uri); /* the lock goes with the close */
