@@ -404,6 +404,11 @@ int kvkit_schema_list_load_string(const char *text, kvkit_store_t *store, kvkit_
     return rc;
 }
 
+/* The most a schema file may hold (kvkit_schema(3)).  Reading stops one
+ * byte past it, so endless input (/dev/zero, a pipe that never closes its
+ * write end after writing) ends with an error instead of using up memory. */
+#define SCHEMA_FILE_MAX ((size_t)64 << 20)
+
 /* The whole file in a kvkit__malloc'd buffer (parsed from memory so a
  * failed parse can be tried again). */
 static int read_file(const char *path, char **text, size_t *len, kvkit_error_t *err)
@@ -415,16 +420,17 @@ static int read_file(const char *path, char **text, size_t *len, kvkit_error_t *
     char *buf = kvkit__malloc(cap);
     while (buf != NULL) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
+        if (n < cap || n > SCHEMA_FILE_MAX)
             break;
-        char *grown = kvkit__realloc(buf, cap * 2);
+        size_t grow = cap * 2 > SCHEMA_FILE_MAX + 1 ? SCHEMA_FILE_MAX + 1 : cap * 2;
+        char *grown = kvkit__realloc(buf, grow);
         if (grown == NULL) {
             kvkit__free(buf);
             buf = NULL;
             break;
         }
         buf = grown;
-        cap *= 2;
+        cap = grow;
     }
     int failed = buf != NULL && ferror(f);
     int saved = errno;
@@ -435,6 +441,12 @@ static int read_file(const char *path, char **text, size_t *len, kvkit_error_t *
     if (failed) {
         kvkit__free(buf);
         return kvkit__error(err, KVKIT_IO, path, "schema file \"%s\": %s", path, strerror(saved));
+    }
+    if (n > SCHEMA_FILE_MAX) {
+        kvkit__free(buf);
+        return kvkit__error(err, KVKIT_TOO_LARGE, path,
+                            "schema file \"%s\" is larger than the limit of %zu bytes", path,
+                            SCHEMA_FILE_MAX);
     }
     *text = buf;
     *len = n;
