@@ -625,8 +625,8 @@ static int open_dir(const char *location, struct stat *st, kvkit_error_t *err)
     if (stat(location, st) == 0)
         return KVKIT_OK;
     int e = made != 0 && made != EEXIST ? made : errno;
-    return kvkit_backend_error(err, KVKIT_IO, location, "open \"%s\": %s", location,
-                               strerror(e));
+    return kvkit_backend_error(err, KVKIT_IO, location, "open \"%s\": IO error: %s: %s",
+                               location, location, strerror(e));
 }
 
 KVKIT_BACKEND_DECLARE(open);

@@ -150,6 +150,19 @@ START_TEST(test_open_create_if_missing_false)
 }
 END_TEST
 
+START_TEST(test_open_missing_parent)
+{
+    char uri[4200];
+    snprintf(uri, sizeof uri, "leveldb:%s/no/db", dir);
+    kvkit_error_t err = open_fails(uri, KVKIT_IO);
+    char want[9000];
+    snprintf(want, sizeof want,
+             "leveldb: open \"%s/no/db\": IO error: %s/no/db: No such file or directory", dir,
+             dir);
+    ck_assert_str_eq(err.text, want);
+}
+END_TEST
+
 START_TEST(test_open_error_if_exists)
 {
     char *uri = tu_uri(dir, NULL);
@@ -244,6 +257,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_open_bad_option_values);
     tcase_add_test(tc, test_open_empty_location);
     tcase_add_test(tc, test_open_create_if_missing_false);
+    tcase_add_test(tc, test_open_missing_parent);
     tcase_add_test(tc, test_open_error_if_exists);
     tcase_add_test(tc, test_open_locked_in_same_process);
     tcase_add_test(tc, test_open_locked_by_other_process);
