@@ -7,6 +7,8 @@
  * returned at least once. */
 #include "conformance.h"
 
+#include <pthread.h>
+
 #define N_DOCS 1000
 
 /* Whether the backend declares views.  KVKIT_CONFORMANCE_REQUIRE=snapshot
@@ -252,6 +254,158 @@ START_TEST(test_iter_abandoned_view_released)
 }
 END_TEST
 
+/* Writers move amounts between accounts, two documents per atomic batch,
+ * while readers sum every balance with an iteration: on a backend with
+ * views and atomic batches every sum is the total, whatever the pages saw
+ * being written between them. */
+#define ACCOUNTS 600
+#define WRITERS 2
+#define MOVES 150
+
+typedef struct bank {
+    kvkit_store_t *s;
+    const char *b;
+    int writer;
+    int done;   /* the writer finished (read with __atomic) */
+    int failed; /* read after the join */
+    char msg[KVKIT_ERROR_TEXT_LENGTH + 32];
+} bank_t;
+
+static int balance_of(const char *v, size_t len)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(v, len, 0, &jerr);
+    int bal = doc ? (int)json_integer_value(json_object_get(doc, "bal")) : -1000000;
+    json_decref(doc);
+    return bal;
+}
+
+static int put_balance(kvkit_batch_t *batch, const char *b, int i, int bal, kvkit_error_t *err)
+{
+    char key[32], doc[64];
+    snprintf(key, sizeof key, "a%04d", i);
+    snprintf(doc, sizeof doc, "{\"bal\":%d}", bal);
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    json_t *v = json_integer(bal);
+    int rc = kvkit_index_set_add(set, "bal", v, err);
+    if (rc == KVKIT_OK)
+        rc = kvkit_batch_save(batch, b, key, doc, strlen(doc), set, err);
+    json_decref(v);
+    kvkit_index_set_destroy(set);
+    return rc;
+}
+
+static void *bank_writer(void *arg)
+{
+    bank_t *w = arg;
+    int bal[ACCOUNTS];
+    for (int i = 0; i < ACCOUNTS; i++)
+        bal[i] = 100;
+    uint64_t rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(w->writer + 1);
+    for (int m = 0; m < MOVES; m++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        /* each writer owns the accounts i % WRITERS == writer: no lost updates */
+        int from = (int)(rng % (ACCOUNTS / WRITERS)) * WRITERS + w->writer;
+        int to = (int)((rng >> 20) % (ACCOUNTS / WRITERS)) * WRITERS + w->writer;
+        if (from == to)
+            continue;
+        int amount = (int)((rng >> 40) % 50) + 1;
+        kvkit_error_t err = {0};
+        kvkit_batch_t *batch = kvkit_batch_create();
+        int rc = put_balance(batch, w->b, from, bal[from] - amount, &err);
+        if (rc == KVKIT_OK)
+            rc = put_balance(batch, w->b, to, bal[to] + amount, &err);
+        if (rc == KVKIT_OK)
+            rc = kvkit_store_write(w->s, batch, &err);
+        kvkit_batch_destroy(batch);
+        if (rc != KVKIT_OK) {
+            snprintf(w->msg, sizeof w->msg, "move %d: %s", m, err.text);
+            w->failed = 1;
+            break;
+        }
+        bal[from] -= amount;
+        bal[to] += amount;
+    }
+    __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+START_TEST(test_iter_view_sums_under_concurrent_writers)
+{
+    kvkit_store_t *s = open_store();
+    const kvkit_backend_descriptor_t *d = kvkit_store_descriptor(s);
+    int exact = has_snapshot(s) && (d->flags & KVKIT_BACKEND_ATOMIC_BATCH);
+    char b[256];
+    snprintf(b, sizeof b, "%s", bucket("bank"));
+    kvkit_error_t err = {0};
+    kvkit_batch_t *batch = kvkit_batch_create();
+    for (int i = 0; i < ACCOUNTS; i++)
+        ck_assert_int_eq(put_balance(batch, b, i, 100, &err), KVKIT_OK);
+    ck_assert_msg(kvkit_store_write(s, batch, &err) == KVKIT_OK, "%s", err.text);
+    kvkit_batch_destroy(batch);
+
+    bank_t w[WRITERS];
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].s = s;
+        w[i].b = b;
+        w[i].writer = i;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, bank_writer, &w[i]), 0);
+    }
+    /* read while they write, alternating key listings and index ranges,
+     * until one round has started after every writer ended */
+    int sums = 0, bad = 0;
+    json_t *lo = json_integer(-1000000), *hi = json_integer(1000000);
+    for (int round = 0;; round++) {
+        int all_done = 1;
+        for (int i = 0; i < WRITERS; i++)
+            all_done &= __atomic_load_n(&w[i].done, __ATOMIC_ACQUIRE);
+        kvkit_iter_t *it = round % 2 ? kvkit_store_keys_iter(s, b, NULL, NULL, 1)
+                                     : kvkit_store_index_iter(s, b, "bal", lo, hi, 1);
+        long total = 0;
+        int n = 0;
+        for (; kvkit_iter_valid(it); kvkit_iter_next(it)) {
+            size_t vl;
+            const char *v = kvkit_iter_value(it, &vl);
+            total += balance_of(v, vl);
+            n++;
+        }
+        ck_assert_msg(kvkit_iter_status(it, &err) == KVKIT_OK, "%s", err.text);
+        kvkit_iter_destroy(it);
+        sums++;
+        bad += n != ACCOUNTS || total != 100L * ACCOUNTS;
+        if (exact)
+            ck_assert_msg(n == ACCOUNTS && total == 100L * ACCOUNTS,
+                          "round %d (%s): %d accounts summing to %ld, want %d and %ld", round,
+                          round % 2 ? "keys" : "index", n, total, ACCOUNTS, 100L * ACCOUNTS);
+        if (all_done)
+            break;
+    }
+    if (!exact && bad > 0)
+        printf("view: %d of %d sums taken during writes were off (no views on this backend)\n",
+               bad, sums);
+    for (int i = 0; i < WRITERS; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_msg(!w[i].failed, "writer %d: %s", i, w[i].msg);
+    }
+    /* after the writers: the store itself holds the total */
+    kvkit_iter_t *it = kvkit_store_keys_iter(s, b, NULL, NULL, 1);
+    long total = 0;
+    for (; kvkit_iter_valid(it); kvkit_iter_next(it)) {
+        size_t vl;
+        const char *v = kvkit_iter_value(it, &vl);
+        total += balance_of(v, vl);
+    }
+    kvkit_iter_destroy(it);
+    ck_assert_int_eq(total, 100L * ACCOUNTS);
+    ck_assert_int_gt(sums, 0);
+    json_decref(lo);
+    json_decref(hi);
+    kvkit_store_close(s);
+}
+END_TEST
+
 TCase *conformance_view_cases(void)
 {
     TCase *tc = tcase_create("view");
@@ -260,5 +414,6 @@ TCase *conformance_view_cases(void)
     tcase_add_test(tc, test_iter_docs_resave_moves_each_key_once);
     tcase_add_test(tc, test_iter_keys_while_writing);
     tcase_add_test(tc, test_iter_abandoned_view_released);
+    tcase_add_test(tc, test_iter_view_sums_under_concurrent_writers);
     return tc;
 }
