@@ -506,9 +506,11 @@ static void claims_child(void)
     pthread_mutex_unlock(&claims_lock);
 }
 
+/* Should registering fail (ENOMEM), a child just inherits the list: its
+ * opens of its parent's stores are refused, as the parent's lock would. */
 static void claims_init(void)
 {
-    pthread_atfork(claims_prepare, claims_parent, claims_child);
+    (void)pthread_atfork(claims_prepare, claims_parent, claims_child);
 }
 
 /* Claim the store whose directory is `st` for h, or answer KVKIT_LOCKED
