@@ -24,11 +24,17 @@ enum {
 
 #define CLI_DEFAULT_STORE "leveldb:./kvkit-data"
 
+/* The most the tool reads whole: a document on stdin, one import or script
+ * line (--max-input BYTES; kvkit(1)).  A --schema file has the library's
+ * own limit, also 64 MiB (kvkit_schema(3)). */
+#define CLI_MAX_INPUT_DEFAULT ((size_t)64 << 20)
+
 /* Global state, filled from the global options. */
 typedef struct cli {
     const char *store; /* -s, $KVKIT_STORE, or CLI_DEFAULT_STORE */
     int quiet;         /* -q: no summary lines */
     int progress;      /* stderr is a terminal (and not -q) */
+    size_t max_input;  /* --max-input, or CLI_MAX_INPUT_DEFAULT */
     const char *argv0;
 } cli_t;
 
@@ -92,8 +98,18 @@ json_t *cli_query_value(const char *text, int force_string);
  * message in err (KVKIT_VALIDATION) when it is not JSON. */
 json_t *cli_parse_json(const char *text, size_t len, const char *what, kvkit_error_t *err);
 
-/* Read all of a stream into a malloc'd NUL-terminated buffer. */
-char *cli_slurp(FILE *in, size_t *len);
+/* Read all of a stream, at most `max` bytes, into a malloc'd
+ * NUL-terminated buffer.  NULL on a read error or out of memory, or with
+ * *too_large = 1 when the stream holds more than `max` (reading stops one
+ * byte past it, so endless input ends). */
+char *cli_slurp(FILE *in, size_t max, size_t *len, int *too_large);
+
+/* Read one line, at most `max` bytes before its '\n', into *line (grown
+ * as needed, the caller frees it; NUL-terminated, the '\n' kept).  Returns
+ * its length, -1 at the end of input or on a read error (ferror tells),
+ * -2 when the line is longer than `max` (reading stops there), -3 when out
+ * of memory. */
+long cli_read_line(FILE *in, size_t max, char **line, size_t *cap);
 
 /* Output: a key as one line (JSON string with json != 0), a
  * {"key":...,"value":...} line.  The value is embedded as JSON when it

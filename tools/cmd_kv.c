@@ -151,8 +151,13 @@ int cmd_put(cli_t *cli, int argc, char **argv)
     char *text;
     size_t text_len;
     if (strcmp(arg, "-") == 0) {
-        if ((text = cli_slurp(stdin, &text_len)) == NULL) {
-            status = cli_error(EXIT_BACKEND, "put: cannot read standard input");
+        int too_large;
+        if ((text = cli_slurp(stdin, cli->max_input, &text_len, &too_large)) == NULL) {
+            status = too_large ? cli_error(cli_exit_status(KVKIT_TOO_LARGE),
+                                           "put: standard input is larger than the input limit "
+                                           "of %zu bytes (--max-input)",
+                                           cli->max_input)
+                               : cli_error(EXIT_BACKEND, "put: cannot read standard input");
             goto out_args;
         }
     } else {

@@ -89,7 +89,8 @@ int cmd_script(cli_t *cli, int argc, char **argv)
     size_t cap = 0;
     unsigned long lineno = 0;
     int status = EXIT_OK;
-    while (status == EXIT_OK && getline(&line, &cap, in) >= 0) {
+    long len = 0;
+    while (status == EXIT_OK && (len = cli_read_line(in, cli->max_input, &line, &cap)) >= 0) {
         lineno++;
         int n = split(line, words);
         if (n < 0)
@@ -100,7 +101,14 @@ int cmd_script(cli_t *cli, int argc, char **argv)
                     lineno, status);
         fflush(stdout);
     }
-    if (status == EXIT_OK && ferror(in))
+    if (status == EXIT_OK && len == -2)
+        status = cli_error(cli_exit_status(KVKIT_TOO_LARGE),
+                           "script \"%s\", line %lu is longer than the input limit of %zu bytes "
+                           "(--max-input)",
+                           path, lineno + 1, cli->max_input);
+    else if (status == EXIT_OK && len == -3)
+        status = cli_error(EXIT_BACKEND, "script \"%s\": out of memory", path);
+    else if (status == EXIT_OK && ferror(in))
         status = cli_error(EXIT_BACKEND, "script \"%s\": read error", path);
     free(line);
     if (in != stdin)

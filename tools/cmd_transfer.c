@@ -260,10 +260,10 @@ int cmd_import(cli_t *cli, int argc, char **argv)
 
     char *line = NULL;
     size_t cap = 0;
-    ssize_t len;
+    long len;
     uint64_t lineno = 0, n = 0, pos = 0;
     int rc = KVKIT_OK;
-    while (rc == KVKIT_OK && (len = getline(&line, &cap, stdin)) >= 0) {
+    while (rc == KVKIT_OK && (len = cli_read_line(stdin, cli->max_input, &line, &cap)) >= 0) {
         lineno++;
         pos += (uint64_t)len;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -275,7 +275,14 @@ int cmd_import(cli_t *cli, int argc, char **argv)
             cli_progress_update(&p, ++n, pos);
     }
     free(line);
-    if (rc == KVKIT_OK && ferror(stdin))
+    if (rc == KVKIT_OK && len == -2)
+        rc = kvkit_backend_error(&err, KVKIT_TOO_LARGE, "stdin",
+                                 "import: standard input, line %llu is longer than the input "
+                                 "limit of %zu bytes (--max-input)",
+                                 (unsigned long long)lineno + 1, cli->max_input);
+    else if (rc == KVKIT_OK && len == -3)
+        rc = kvkit_backend_error(&err, KVKIT_NOMEM, "stdin", "import: out of memory");
+    else if (rc == KVKIT_OK && ferror(stdin))
         rc = kvkit_backend_error(&err, KVKIT_IO, "stdin", "import: cannot read standard input");
     if (rc == KVKIT_OK)
         rc = writer_flush(&w, &err);

@@ -8,6 +8,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -111,6 +112,8 @@ static void usage(FILE *out)
                  "                      (default: $KVKIT_STORE, else " CLI_DEFAULT_STORE ")\n"
                  "  -P, --plugin-dir DIR  search DIR for backend plugins first (repeatable)\n"
                  "  -q, --quiet         no progress bar and no summary lines\n"
+                 "      --max-input BYTES  the most read whole: a document on stdin, one\n"
+                 "                      import or script line (default 67108864, 64 MiB)\n"
                  "  -h, --help          show this help\n"
                  "  -V, --version       show the library and plugin ABI versions\n\n"
                  "Commands:\n");
@@ -118,6 +121,21 @@ static void usage(FILE *out)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].usage);
     fprintf(out, "\nExit status: 0 ok, 1 not found, 2 usage, 3 validation, "
                  "4 backend or I/O error.\nSee kvkit(1).\n");
+}
+
+/* --max-input BYTES: a plain decimal number, 1 or more. */
+static int parse_max_input(const char *arg, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || v == 0 ||
+        v > SIZE_MAX / 2)
+        return cli_error(EXIT_USAGE,
+                         "--max-input: expected a number of bytes from 1 to %zu, got \"%s\"",
+                         SIZE_MAX / 2, arg);
+    *out = (size_t)v;
+    return EXIT_OK;
 }
 
 static int version(void)
@@ -152,9 +170,10 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"store", required_argument, NULL, 's'}, {"plugin-dir", required_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},     {"max-input", required_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0},
     };
-    cli_t cli = {.argv0 = argv[0]};
+    cli_t cli = {.argv0 = argv[0], .max_input = CLI_MAX_INPUT_DEFAULT};
     int c;
     /* "+": stop at the command, whose options are its own */
     while ((c = getopt_long(argc, argv, "+s:P:qhV", opts, NULL)) != -1) {
@@ -188,6 +207,10 @@ int main(int argc, char **argv)
             return EXIT_OK;
         case 'V':
             return version();
+        case 'M':
+            if (parse_max_input(optarg, &cli.max_input) != EXIT_OK)
+                return EXIT_USAGE;
+            break;
         default:
             fprintf(stderr, "Try 'kvkit --help'.\n");
             return EXIT_USAGE;

@@ -145,8 +145,9 @@ json_t *cli_parse_json(const char *text, size_t len, const char *what, kvkit_err
     return v;
 }
 
-char *cli_slurp(FILE *in, size_t *len)
+char *cli_slurp(FILE *in, size_t max, size_t *len, int *too_large)
 {
+    *too_large = 0;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (buf == NULL)
@@ -154,14 +155,21 @@ char *cli_slurp(FILE *in, size_t *len)
     size_t got;
     while ((got = fread(buf + n, 1, cap - n - 1, in)) > 0) {
         n += got;
+        if (n > max) {
+            free(buf);
+            *too_large = 1;
+            return NULL;
+        }
         if (cap - n - 1 == 0) {
-            char *grown = realloc(buf, cap * 2);
+            /* up to max + 2: room for the byte past the limit and the NUL */
+            size_t grow = cap * 2 > max + 2 ? max + 2 : cap * 2;
+            char *grown = realloc(buf, grow);
             if (grown == NULL) {
                 free(buf);
                 return NULL;
             }
             buf = grown;
-            cap *= 2;
+            cap = grow;
         }
     }
     if (ferror(in)) {
@@ -171,6 +179,37 @@ char *cli_slurp(FILE *in, size_t *len)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+long cli_read_line(FILE *in, size_t max, char **line, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+    flockfile(in);
+    while ((c = getc_unlocked(in)) != EOF) {
+        if (n + 2 > *cap) {
+            size_t grow = *cap ? 2 * *cap : 256;
+            char *grown = realloc(*line, grow);
+            if (grown == NULL) {
+                funlockfile(in);
+                return -3;
+            }
+            *line = grown;
+            *cap = grow;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n')
+            break;
+        if (n > max) {
+            funlockfile(in);
+            return -2;
+        }
+    }
+    funlockfile(in);
+    if (n == 0)
+        return -1;
+    (*line)[n] = '\0';
+    return (long)n;
 }
 
 int cli_add_fields(const char ***fields, size_t *n, char *list)
