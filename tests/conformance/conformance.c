@@ -24,6 +24,7 @@ static Suite *conformance_suite(void)
     suite_add_tcase(s, conformance_index_cases());
     suite_add_tcase(s, conformance_stream_cases());
     suite_add_tcase(s, conformance_view_cases());
+    suite_add_tcase(s, conformance_safety_cases());
     return s;
 }
 

@@ -49,5 +49,6 @@ TCase *conformance_store_cases(void);  /* get/save/delete, values, keys */
 TCase *conformance_index_cases(void);  /* index queries, listings, pseudo-fields */
 TCase *conformance_stream_cases(void); /* iteration, batches, optional ops */
 TCase *conformance_view_cases(void);   /* what an iteration sees while the loop writes */
+TCase *conformance_safety_cases(void); /* broken references, clean reports, second opens */
 
 #endif /* KVKIT_CONFORMANCE_H */
