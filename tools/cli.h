@@ -13,14 +13,22 @@
 
 #include <kvkit/kvkit.h>
 
-/* Exit statuses (documented in kvkit(1); scripts depend on them). */
+/* Exit statuses (kvkit(1), EXIT STATUS; scripts depend on them, so a
+ * class keeps its number).  cli_exit_status maps every kvkit_status_t to
+ * one of them. */
 enum {
     EXIT_OK = 0,
-    EXIT_NOTFOUND = 1,   /* the key, bucket entry or backend does not exist */
-    EXIT_USAGE = 2,      /* bad command line or argument */
-    EXIT_VALIDATION = 3, /* a document or query value is invalid */
-    EXIT_BACKEND = 4     /* backend, plugin or I/O failure */
+    EXIT_NOTFOUND = 1,   /* the key does not exist */
+    EXIT_USAGE = 2,      /* bad command line: options, arguments, store string, --schema */
+    EXIT_VALIDATION = 3, /* bad input: a document, an input line, a query value */
+    EXIT_BACKEND = 4,    /* the store failed or refused: I/O, server, lock, unsupported */
+    EXIT_NO_BACKEND = 5  /* the store string names no backend that loads */
 };
+
+/* kvkit_error_t.code for an argument error the tool finds inside a command
+ * (a --schema with no schema for the bucket, a bad --entry), so that
+ * cli_fail exits with EXIT_USAGE.  Never a kvkit_status_t (those are >= 0). */
+#define CLI_USAGE_ERROR (-1)
 
 #define CLI_DEFAULT_STORE "leveldb:./kvkit-data"
 
@@ -69,7 +77,7 @@ int cli_help(const cli_cmd_t *cmd, FILE *out); /* returns EXIT_OK */
 
 /*** util.c ***/
 
-/* Exit status for a kvkit_status_t. */
+/* Exit status for a kvkit_status_t (or CLI_USAGE_ERROR). */
 int cli_exit_status(int code);
 
 /* Print "kvkit: MESSAGE" (the library's text) and return the exit status. */
@@ -81,8 +89,15 @@ __attribute__((format(printf, 2, 3))) int cli_error(int status, const char *fmt,
 /* Usage error for command `cmd`: message plus a pointer to --help; returns 2. */
 __attribute__((format(printf, 2, 3))) int cli_usage(const char *cmd, const char *fmt, ...);
 
-/* Open a store; on failure prints the error and sets *status. */
+/* Open a store; on failure prints the error and sets *status.  A store
+ * string the library or the backend refuses at open (KVKIT_INVALID: open
+ * talks to no server) is the command line's fault: EXIT_USAGE. */
 kvkit_store_t *cli_open(const char *uri, int *status);
+
+/* Check a BUCKET (and KEY, unless NULL) given on the command line of `cmd`
+ * by the library's own rule, before any store is asked: EXIT_OK, or
+ * EXIT_USAGE with the library's reason printed. */
+int cli_check_names(const char *cmd, const char *bucket, const char *key);
 
 /* While keeping (script), every store opened whose backend is not
  * KVKIT_BACKEND_DURABLE gets a second handle held until cli_keep_end, so

@@ -309,7 +309,7 @@ static int run_check(check_t *c)
  * is all-or-nothing, delete and save in one batch, which rewrites every
  * entry without a moment when the document is missing. */
 static int resave_document(check_t *c, const char *key, const char *value, size_t len,
-                  const kvkit_index_set_t *set)
+                           const kvkit_index_set_t *set)
 {
     if (!(kvkit_store_descriptor(c->store)->flags & KVKIT_BACKEND_ATOMIC_BATCH))
         return kvkit_store_save(c->store, c->bucket, key, value, len, set, &c->err);
@@ -390,6 +390,8 @@ int cmd_check(cli_t *cli, int argc, char **argv)
         return cli_usage("check", "expected --schema FILE or --index FIELDS, and BUCKET");
     }
     check_t c = {.cli = cli, .bucket = argv[optind]};
+    if ((status = cli_check_names("check", c.bucket, NULL)) != EXIT_OK)
+        goto out;
     if ((c.ix = cli_indexer_create(schema, fields, n_fields, &status)) == NULL)
         goto out;
     if (cli_indexer_bind(c.ix, c.bucket, &c.err) != KVKIT_OK) {

@@ -59,7 +59,9 @@ int cmd_get(cli_t *cli, int argc, char **argv)
         return cli_usage("get", "expected BUCKET KEY");
     const char *bucket = argv[optind], *key = argv[optind + 1];
 
-    int status = EXIT_OK;
+    int status = cli_check_names("get", bucket, key);
+    if (status != EXIT_OK)
+        return status;
     kvkit_store_t *s = cli_open(cli->store, &status);
     if (s == NULL)
         return status;
@@ -92,25 +94,28 @@ int cmd_get(cli_t *cli, int argc, char **argv)
     return status;
 }
 
-/* --entry FIELD=JSON: an explicit index entry (scalar or array). */
-static int add_entry(kvkit_index_set_t *set, const char *spec, kvkit_error_t *err)
+/* --entry FIELD=JSON: an explicit index entry (scalar or array).  What is
+ * wrong with it is wrong with the command line: EXIT_USAGE. */
+static int add_entry(kvkit_index_set_t *set, const char *spec)
 {
     const char *eq = strchr(spec, '=');
     if (eq == NULL || eq == spec)
-        return kvkit_backend_error(err, KVKIT_INVALID, spec, "--entry \"%s\": expected FIELD=VALUE",
-                                   spec);
+        return cli_usage("put", "--entry \"%s\": expected FIELD=VALUE", spec);
     char field[KVKIT_FIELD_MAX + 1];
     size_t flen = (size_t)(eq - spec);
     if (flen > KVKIT_FIELD_MAX)
-        return kvkit_backend_error(err, KVKIT_INVALID, spec, "--entry: field name too long");
+        return cli_usage("put", "--entry: field name too long");
     memcpy(field, spec, flen);
     field[flen] = '\0';
     json_t *v = cli_query_value(eq + 1, 0);
     if (v == NULL)
-        return kvkit_backend_error(err, KVKIT_INVALID, field, "--entry \"%s\": bad value", field);
-    int rc = kvkit_index_set_add(set, field, v, err);
+        return cli_error(EXIT_BACKEND, "out of memory");
+    kvkit_error_t err = {0};
+    int rc = kvkit_index_set_add(set, field, v, &err);
     json_decref(v);
-    return rc;
+    if (rc == KVKIT_INVALID)
+        return cli_usage("put", "--entry: %s", err.text);
+    return rc == KVKIT_OK ? EXIT_OK : cli_fail(&err);
 }
 
 int cmd_put(cli_t *cli, int argc, char **argv)
@@ -147,6 +152,8 @@ int cmd_put(cli_t *cli, int argc, char **argv)
     }
     const char *bucket = argv[optind], *key = argv[optind + 1];
     const char *arg = argc - optind == 3 ? argv[optind + 2] : "-";
+    if ((status = cli_check_names("put", bucket, key)) != EXIT_OK)
+        goto out_args;
 
     char *text;
     size_t text_len;
@@ -187,10 +194,8 @@ int cmd_put(cli_t *cli, int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < n_entries; i++)
-        if (add_entry(set, entries[i], &err) != KVKIT_OK) {
-            status = cli_fail(&err);
+        if ((status = add_entry(set, entries[i])) != EXIT_OK)
             goto out;
-        }
     if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;
     if (kvkit_store_save(s, bucket, key, value, strlen(value), set, &err) != KVKIT_OK)
@@ -215,7 +220,9 @@ int cmd_delete(cli_t *cli, int argc, char **argv)
         return bad_option("delete");
     if (argc - optind != 2)
         return cli_usage("delete", "expected BUCKET KEY");
-    int status = EXIT_OK;
+    int status = cli_check_names("delete", argv[optind], argv[optind + 1]);
+    if (status != EXIT_OK)
+        return status;
     kvkit_store_t *s = cli_open(cli->store, &status);
     if (s == NULL)
         return status;

@@ -91,6 +91,8 @@ int cmd_ls(cli_t *cli, int argc, char **argv)
         return cli_usage("ls", "expected BUCKET [START [END]]");
     const char *bucket = argv[optind];
     const char *lo = n > 1 ? argv[optind + 1] : NULL, *hi = n > 2 ? argv[optind + 2] : NULL;
+    if ((status = cli_check_names("ls", bucket, NULL)) != EXIT_OK)
+        return status;
     kvkit_store_t *s = cli_open(cli->store, &status);
     if (s == NULL)
         return status;
@@ -110,6 +112,8 @@ int cmd_index(cli_t *cli, int argc, char **argv)
     int is_bucket = field != NULL && strcmp(field, "$bucket") == 0;
     if (n < 2 || n > 4 || (n < 3 && !is_bucket))
         return cli_usage("index", "expected BUCKET FIELD VALUE [END]");
+    if ((status = cli_check_names("index", bucket, NULL)) != EXIT_OK)
+        return status;
 
     cli_indexer_t *ix = cli_indexer_create(a.schema, NULL, 0, &status);
     if (ix == NULL)
@@ -129,6 +133,17 @@ int cmd_index(cli_t *cli, int argc, char **argv)
         status = cli_usage("index", "VALUE and END must both be numbers or both strings "
                                     "(use --string for string bounds)");
         goto out;
+    }
+    if (!is_bucket && strcmp(field, "$key") != 0) { /* an index field, by the library's rule */
+        kvkit_index_set_t *set = kvkit_index_set_create();
+        int rc = set != NULL ? kvkit_index_set_add(set, field, lo, &err) : KVKIT_NOMEM;
+        kvkit_index_set_destroy(set);
+        if (rc == KVKIT_INVALID) {
+            status = cli_usage("index", "%s", err.text);
+            goto out;
+        }
+        if (rc != KVKIT_OK)
+            goto fail;
     }
     if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;

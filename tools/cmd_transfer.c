@@ -45,7 +45,9 @@ int cmd_export(cli_t *cli, int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage("export", "expected BUCKET");
     const char *bucket = argv[optind];
-    int status = EXIT_OK;
+    int status = cli_check_names("export", bucket, NULL);
+    if (status != EXIT_OK)
+        return status;
     kvkit_store_t *s = cli_open(cli->store, &status);
     if (s == NULL)
         return status;
@@ -237,6 +239,8 @@ int cmd_import(cli_t *cli, int argc, char **argv)
         goto out_args;
     }
     const char *bucket = argv[optind];
+    if ((status = cli_check_names("import", bucket, NULL)) != EXIT_OK)
+        goto out_args;
     cli_indexer_t *ix = cli_indexer_create(a.schema, a.fields, a.n_fields, &status);
     if (ix == NULL)
         goto out_args;
@@ -381,6 +385,9 @@ int cmd_copy(cli_t *cli, int argc, char **argv)
         status = cli_usage("copy", "name the buckets to copy (a store cannot list its buckets)");
         goto out;
     }
+    for (int i = 0; i < n_buckets; i++)
+        if ((status = cli_check_names("copy", buckets[i], NULL)) != EXIT_OK)
+            goto out;
     if ((src = cli_open(from, &status)) == NULL || (dst = cli_open(to, &status)) == NULL)
         goto out;
     if (writer_init(&w, dst, a.batch) != 0) {

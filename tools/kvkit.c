@@ -119,8 +119,8 @@ static void usage(FILE *out)
                  "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].usage);
-    fprintf(out, "\nExit status: 0 ok, 1 not found, 2 usage, 3 validation, "
-                 "4 backend or I/O error.\nSee kvkit(1).\n");
+    fprintf(out, "\nExit status: 0 ok, 1 not found, 2 usage, 3 invalid input, 4 the store\n"
+                 "failed or refused, 5 no such backend or it failed to load.  See kvkit(1).\n");
 }
 
 /* --max-input BYTES: a plain decimal number, 1 or more. */
@@ -129,8 +129,7 @@ static int parse_max_input(const char *arg, size_t *out)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(arg, &end, 10);
-    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || v == 0 ||
-        v > SIZE_MAX / 2)
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > SIZE_MAX / 2)
         return cli_error(EXIT_USAGE,
                          "--max-input: expected a number of bytes from 1 to %zu, got \"%s\"",
                          SIZE_MAX / 2, arg);
@@ -168,9 +167,12 @@ int cli_run(cli_t *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"store", required_argument, NULL, 's'}, {"plugin-dir", required_argument, NULL, 'P'},
-        {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},     {"max-input", required_argument, NULL, 'M'},
+        {"store", required_argument, NULL, 's'},
+        {"plugin-dir", required_argument, NULL, 'P'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"max-input", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     cli_t cli = {.argv0 = argv[0], .max_input = CLI_MAX_INPUT_DEFAULT};

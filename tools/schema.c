@@ -33,10 +33,17 @@ int cli_schema_load(const char *path, struct cli_schema **out, kvkit_error_t *er
         free(s);
         return kvkit_backend_error(err, KVKIT_NOMEM, "", "out of memory");
     }
-    int rc = kvkit_schema_list_load_file(path, NULL, &s->list, err);
+    kvkit_error_t e = {0};
+    int rc = kvkit_schema_list_load_file(path, NULL, &s->list, &e);
+    /* loaded with no store, so KVKIT_INVALID is the description's fault:
+     * a bad --schema argument */
+    if (rc == KVKIT_INVALID)
+        rc = kvkit_backend_error(err, CLI_USAGE_ERROR, e.subject, "%s", e.text);
+    else if (rc != KVKIT_OK)
+        *err = e;
     if (rc == KVKIT_OK && kvkit_schema_list_count(s->list) == 0)
-        rc =
-            kvkit_backend_error(err, KVKIT_INVALID, path, "--schema \"%s\": no schema in it", path);
+        rc = kvkit_backend_error(err, CLI_USAGE_ERROR, path, "--schema \"%s\": no schema in it",
+                                 path);
     if (rc != KVKIT_OK) {
         cli_schema_free(s);
         return rc;
@@ -67,7 +74,7 @@ int cli_schema_bind(struct cli_schema *s, const char *bucket, kvkit_error_t *err
     if (found == NULL && n == 1)
         found = kvkit_schema_list_at(s->list, 0);
     if (found == NULL)
-        return kvkit_backend_error(err, KVKIT_INVALID, bucket,
+        return kvkit_backend_error(err, CLI_USAGE_ERROR, bucket,
                                    "--schema \"%s\": no schema for bucket \"%s\"", s->path, bucket);
     s->cur = found;
     s->n_fields = 0;

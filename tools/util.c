@@ -14,25 +14,47 @@
 
 /*** errors and exit statuses ***/
 
+/* The table of kvkit(1), EXIT STATUS.  No default: a status added to
+ * KVKIT_STATUS_LIST without an exit status here fails to compile. */
 int cli_exit_status(int code)
 {
-    switch (code) {
+    if (code == CLI_USAGE_ERROR)
+        return EXIT_USAGE;
+    switch ((kvkit_status_t)code) {
     case KVKIT_OK:
         return EXIT_OK;
     case KVKIT_NOTFOUND:
-    case KVKIT_NO_BACKEND:
         return EXIT_NOTFOUND;
-    case KVKIT_INVALID:
-    case KVKIT_BAD_NAME:
-    case KVKIT_BAD_OPTION:
+    case KVKIT_BAD_NAME:   /* the store string is malformed ... */
+    case KVKIT_BAD_OPTION: /* ... or has an option the backend does not take */
         return EXIT_USAGE;
     case KVKIT_VALIDATION:
     case KVKIT_NOT_INDEXED:
     case KVKIT_TOO_LARGE:
+    case KVKIT_REF_MISSING: /* a document's reference names a missing one */
         return EXIT_VALIDATION;
-    default:
+    /* KVKIT_INVALID past the tool's own checks (cli_open, cli_check_names)
+     * is the library or the server refusing the request, e.g. a Riak HTTP
+     * 400, which the riak plugin reports as KVKIT_INVALID. */
+    case KVKIT_INVALID:
+    case KVKIT_NOT_SUPPORTED:
+    case KVKIT_NOMEM:
+    case KVKIT_IO:
+    case KVKIT_CONFLICT:
+    case KVKIT_BACKEND:
+    case KVKIT_TIMEOUT:
+    case KVKIT_CORRUPT:
+    case KVKIT_LOCKED:
+    case KVKIT_OUTCOME_UNKNOWN:
         return EXIT_BACKEND;
+    case KVKIT_NO_BACKEND:
+    case KVKIT_PLUGIN_LOAD:
+    case KVKIT_ABI:
+    case KVKIT_PLUGIN_NAME:
+    case KVKIT_PLUGIN_SYMBOL:
+        return EXIT_NO_BACKEND;
     }
+    return EXIT_BACKEND; /* not a status this tool knows */
 }
 
 int cli_fail(const kvkit_error_t *err)
@@ -114,11 +136,26 @@ kvkit_store_t *cli_open(const char *uri, int *status)
 {
     kvkit_error_t err = {0};
     kvkit_store_t *s = kvkit_store_open(uri, &err);
+    if (s == NULL && err.code == KVKIT_INVALID)
+        err.code = CLI_USAGE_ERROR;
     if (s == NULL)
         *status = cli_fail(&err);
     else if (keep.on)
         keep_alive(s, uri);
     return s;
+}
+
+int cli_check_names(const char *cmd, const char *bucket, const char *key)
+{
+    /* a scratch batch checks names as every store call does (one rule, the
+     * library's), and touches no store */
+    kvkit_batch_t *b = kvkit_batch_create();
+    if (b == NULL)
+        return cli_error(EXIT_BACKEND, "out of memory");
+    kvkit_error_t err = {0};
+    int rc = kvkit_batch_delete(b, bucket, key != NULL ? key : "k", &err);
+    kvkit_batch_destroy(b);
+    return rc == KVKIT_OK ? EXIT_OK : cli_usage(cmd, "%s", err.text);
 }
 
 /*** parsing ***/

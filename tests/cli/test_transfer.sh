@@ -111,9 +111,9 @@ test_copy_requires_buckets() {
     expect_err_has "name the buckets to copy"
 }
 
-test_copy_bad_source_exit_1() {
+test_copy_bad_source_exit_5() {
     kv copy --no-index nosuch:x memory: data
-    expect_status 1
+    expect_status 5
     expect_err_has 'no backend "nosuch"'
 }
 
