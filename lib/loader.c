@@ -455,7 +455,6 @@ static void add_note(char *buf, size_t cap, const char *fmt, ...)
 static int find_ignored(void *vctx, const char *entry, const char *origin, const char *why)
 {
     find_ctx_t *ctx = vctx;
-    (void)origin;
     if (why == setuid_why)
         add_note(ctx->ignored, sizeof ctx->ignored, "every entry (%s)", why);
     else
@@ -479,11 +478,17 @@ static int find_in_dir(void *vctx, const char *dir, const char *origin)
         return 1;
     }
     add_note(ctx->tried, sizeof ctx->tried, "%s", path);
+    return 0;
+}
+
+/* After a search found nothing: which of its directories break the rule. */
+static int find_unsafe(void *vctx, const char *dir, const char *origin)
+{
+    find_ctx_t *ctx = vctx;
     char why[KVKIT_ERROR_TEXT_LENGTH + 16];
     dir_unsafe(dir, why, sizeof why);
     if (why[0] != '\0')
         add_note(ctx->unsafe, sizeof ctx->unsafe, "%s (%s)", dir, why);
-    (void)origin;
     return 0;
 }
 
@@ -511,6 +516,7 @@ int kvkit__backend_acquire(const char *name, kvkit__backend_t **out,
     }
     find_ctx_t ctx = {.name = name};
     if (!dirs_walk_locked(find_in_dir, find_ignored, &ctx)) {
+        dirs_each_locked(find_unsafe, &ctx);
         pthread_mutex_unlock(&loader_lock);
         return kvkit__error(err, KVKIT_NO_BACKEND, name,
                             "no backend \"%s\": tried %s%s%s%s%s (add the plugin's directory to KVKIT_PLUGIN_PATH)",
