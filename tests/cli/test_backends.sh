@@ -1,6 +1,9 @@
 #!/bin/bash
 # kvkit backends and kvkit conformance.
 . "${srcdir:-.}/lib.sh"
+# plugin directories made here must pass the plugin-path rule whatever the
+# caller's umask (002 would make them group-writable, and refused)
+umask 022
 
 test_backends_lists_memory_and_search_path() {
     kv backends
