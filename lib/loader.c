@@ -487,8 +487,8 @@ static int find_unsafe(void *vctx, const char *dir, const char *origin)
     find_ctx_t *ctx = vctx;
     char why[KVKIT_ERROR_TEXT_LENGTH + 16];
     dir_unsafe(dir, why, sizeof why);
-    if (why[0] != '\0')
-        add_note(ctx->unsafe, sizeof ctx->unsafe, "%s (%s)", dir, why);
+    if (why[0] != '\0') /* past "unsafe: ", which the message says once */
+        add_note(ctx->unsafe, sizeof ctx->unsafe, "%s (%s)", dir, why + strlen("unsafe: "));
     return 0;
 }
 
