@@ -30,7 +30,9 @@ static int maintenance(cli_t *cli, const char *cmd, int argc, char **argv)
     kvkit_error_t err = {0};
     int rc;
     if (strcmp(cmd, "repair") == 0) {
-        rc = kvkit_repair(cli->store, &err);
+        /* like a refused open (cli_open): the store string is at fault */
+        if ((rc = kvkit_repair(cli->store, &err)) == KVKIT_INVALID)
+            return cli_error(EXIT_USAGE, "%s: %s", cmd, err.text);
     } else {
         int status = EXIT_OK;
         kvkit_store_t *s = cli_open(cli->store, &status);

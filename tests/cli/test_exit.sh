@@ -44,6 +44,9 @@ test_exit_malformed_store_string_2() {
     kv -s 'memory:?color=red' get b k
     expect_status 2
     expect_err_has 'unknown option "color"'
+    kv -s nocolon repair
+    expect_status 2
+    expect_err_has 'expected NAME:LOCATION'
     if have_backend riak; then
         kv -s riak:ftp://example.com get b k
         expect_status 2
