@@ -308,39 +308,38 @@ static int elf_check(int fd, unsigned long long size, char *why, size_t cap)
             return truncated(why, cap, "the section header table",
                              eh.e_shoff + n * sizeof(ElfW(Shdr)), size);
     }
-    ElfW(Phdr) *ph = kvkit__malloc(ph_len);
-    if (ph == NULL) {
-        snprintf(why, cap, "out of memory reading its program headers");
-        return KVKIT__PATH_BAD;
-    }
+    /* one header at a time, on the stack: checking a plugin allocates
+     * nothing, so it cannot fail for want of memory */
     int rc = KVKIT__PATH_OK;
     unsigned loads = 0;
-    if (read_at(fd, ph, ph_len, (off_t)eh.e_phoff) != 0) {
-        snprintf(why, cap, "cannot read its program headers: %s", strerror(errno ? errno : EIO));
-        rc = KVKIT__PATH_BAD;
-    }
     for (unsigned i = 0; rc == KVKIT__PATH_OK && i < eh.e_phnum; i++) {
-        if (ph[i].p_type == PT_LOAD) {
+        ElfW(Phdr) ph;
+        if (read_at(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (unsigned long long)i * sizeof ph)) !=
+            0) {
+            snprintf(why, cap, "cannot read its program headers: %s",
+                     strerror(errno ? errno : EIO));
+            rc = KVKIT__PATH_BAD;
+            break;
+        }
+        if (ph.p_type == PT_LOAD) {
             loads++;
-            if (ph[i].p_filesz > ph[i].p_memsz) {
+            if (ph.p_filesz > ph.p_memsz) {
                 snprintf(why, cap, "it is corrupt: segment %u holds more file bytes than memory",
                          i);
                 rc = KVKIT__PATH_BAD;
                 break;
             }
         }
-        if (ph[i].p_filesz > 0 && !inside(ph[i].p_offset, ph[i].p_filesz, size)) {
+        if (ph.p_filesz > 0 && !inside(ph.p_offset, ph.p_filesz, size)) {
             char what[64];
-            snprintf(what, sizeof what, "segment %u (type %#x)", i, (unsigned)ph[i].p_type);
-            rc = truncated(why, cap, what, (unsigned long long)ph[i].p_offset + ph[i].p_filesz,
-                           size);
+            snprintf(what, sizeof what, "segment %u (type %#x)", i, (unsigned)ph.p_type);
+            rc = truncated(why, cap, what, (unsigned long long)ph.p_offset + ph.p_filesz, size);
         }
     }
     if (rc == KVKIT__PATH_OK && loads == 0) {
         snprintf(why, cap, "it has no loadable segment");
         rc = KVKIT__PATH_BAD;
     }
-    kvkit__free(ph);
     return rc;
 }
 
