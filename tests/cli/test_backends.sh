@@ -123,7 +123,7 @@ test_conformance_needs_store() {
 }
 
 test_conformance_real_suite_on_memory() {
-    [ -x "$REAL_CONFORMANCE" ] || { echo "SKIP: kvkit-conformance not built"; return; }
+    [ -x "$REAL_CONFORMANCE" ] || { fail "kvkit-conformance not built at $REAL_CONFORMANCE"; return; }
     KVKIT_CONFORMANCE=$REAL_CONFORMANCE kv conformance memory:
     expect_status 0
     # without the variable: found in-tree from the uninstalled tools/.libs/kvkit

@@ -8,7 +8,7 @@ lines() {
 }
 
 test_import_progress_on_terminal() {
-    command -v script >/dev/null || { echo "SKIP: script(1) missing"; return; }
+    command -v script >/dev/null || { fail "script(1) missing (Debian package bsdutils)"; return; }
     local s=$(new_store)
     lines 5000 "$TMP/p.jsonl"
     # script(1) gives the command a pseudo-terminal: the bar is drawn with \r
@@ -26,7 +26,7 @@ test_import_progress_on_terminal() {
 }
 
 test_export_progress_on_terminal() {
-    command -v script >/dev/null || { echo "SKIP: script(1) missing"; return; }
+    command -v script >/dev/null || { fail "script(1) missing (Debian package bsdutils)"; return; }
     local s=$(new_store)
     lines 300 "$TMP/e.jsonl"
     "$KVKIT" -q -s "$s" import data <"$TMP/e.jsonl"
@@ -47,7 +47,7 @@ test_no_progress_when_piped() {
 }
 
 test_quiet_on_terminal_draws_nothing() {
-    command -v script >/dev/null || { echo "SKIP: script(1) missing"; return; }
+    command -v script >/dev/null || { fail "script(1) missing (Debian package bsdutils)"; return; }
     local s=$(new_store)
     lines 100 "$TMP/q.jsonl"
     script -qec "'$KVKIT' -q -s '$s' import data < '$TMP/q.jsonl'" /dev/null >"$TMP/tty" 2>&1
