@@ -189,7 +189,8 @@ int main(int argc, char **argv)
              * checks every link on the way (kvkit-backend(7)) */
             kvkit_error_t err = {0};
             struct stat st;
-            if (optarg[0] != '/' && (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode)))
+            /* an absolute directory may appear later, as with the library */
+            if (stat(optarg, &st) == 0 ? !S_ISDIR(st.st_mode) : optarg[0] != '/')
                 return cli_error(EXIT_USAGE, "-P \"%s\": no such directory", optarg);
             char cwd[PATH_MAX], abs[2 * PATH_MAX];
             if (optarg[0] != '/' && getcwd(cwd, sizeof cwd) == NULL)

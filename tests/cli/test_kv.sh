@@ -173,6 +173,10 @@ test_plugin_dir_option_absolute_and_relative() {
     kv -P does-not-exist backends
     expect_status 2
     expect_err_has '-P "does-not-exist": no such directory'
+    : >"$TMP/plain-file"
+    kv -P "$TMP/plain-file" backends
+    expect_status 2
+    expect_err_has "-P \"$TMP/plain-file\": no such directory"
 }
 
 run_tests
