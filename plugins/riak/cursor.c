@@ -13,7 +13,7 @@
 
 /*** small things ***/
 
-void item_free(item_t *it)
+void riak_item_free(item_t *it)
 {
     free(it->sortable);
     free(it->key);
@@ -32,7 +32,7 @@ static int item_cmp(const item_t *a, const item_t *b)
 static void stream_clear_page(stream_t *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        item_free(&s->items[i]);
+        riak_item_free(&s->items[i]);
     free(s->items);
     s->items = NULL;
     s->n = s->pos = 0;
@@ -109,7 +109,7 @@ static void seen_free(seen_t *s)
     memset(s, 0, sizeof *s);
 }
 
-void cursor_free(cursor_t *c)
+void riak_cursor_free(cursor_t *c)
 {
     if (c == NULL)
         return;
@@ -117,9 +117,9 @@ void cursor_free(cursor_t *c)
         stream_free(&c->s[i]);
     seen_free(&c->seen);
     for (size_t i = c->pos_pending; i < c->n_pending; i++)
-        item_free(&c->pending[i]);
+        riak_item_free(&c->pending[i]);
     free(c->pending);
-    item_free(&c->last);
+    riak_item_free(&c->last);
     free(c->bucket);
     free(c->field);
     free(c->lo);
@@ -129,7 +129,7 @@ void cursor_free(cursor_t *c)
 
 /*** fetching a page ***/
 
-const char *json_err_text(const json_error_t *e)
+const char *riak_json_err_text(const json_error_t *e)
 {
     return e->text[0] ? e->text : "not JSON";
 }
@@ -173,128 +173,150 @@ static int term_sortable(const stream_t *s, const char *term, size_t tlen, item_
     return 0;
 }
 
+/* The path of the stream's next page. */
+static void page_path(const riak_t *r, const stream_t *s, buf_t *path)
+{
+    buf_adds(path, s->path);
+    buf_addf(path, "?max_results=%u&timeout=%ld", r->max_results, r->timeout_ms);
+    if (s->range)
+        buf_adds(path, "&return_terms=true");
+    if (s->continuation) {
+        buf_adds(path, "&continuation=");
+        url_escape(path, s->continuation, strlen(s->continuation));
+    }
+}
+
+/* The list of a 2i answer: "results" (with terms) or "keys" (keys only). */
+static int page_list(const json_t *doc, const json_error_t *je, const char *path,
+                     const char *subject, json_t **list, bool *results, kvkit_error_t *err)
+{
+    *list = NULL;
+    *results = false;
+    if (doc && json_is_object(doc)) {
+        *list = json_object_get(doc, "results");
+        *results = *list != NULL;
+        if (!*list)
+            *list = json_object_get(doc, "keys");
+    }
+    if (doc != NULL && json_is_array(*list))
+        return KVKIT_OK;
+    json_t *e = doc ? json_object_get(doc, "error") : NULL;
+    return kvkit_backend_error(err, KVKIT_BACKEND, subject, "riak: GET %s: malformed 2i answer: %s",
+                               path,
+                               e && json_is_string(e) ? json_string_value(e)
+                               : doc                  ? "no \"results\" or \"keys\" list"
+                                                      : riak_json_err_text(je));
+}
+
+/* One entry of the list: {"term": "key"} in results, "key" in keys;
+ * *term stays NULL for the latter.  False when it is neither. */
+static bool entry_fields(json_t *el, bool results, const char **term, size_t *tlen,
+                         const char **key, size_t *klen)
+{
+    *term = *key = NULL;
+    if (results && json_is_object(el) && json_object_size(el) == 1) {
+        const char *t = json_object_iter_key(json_object_iter(el));
+        json_t *k = json_object_iter_value(json_object_iter(el));
+        if (json_is_string(k)) {
+            *term = t;
+            *tlen = strlen(t);
+            *key = json_string_value(k);
+            *klen = json_string_length(k);
+        }
+    } else if (!results && json_is_string(el)) {
+        *key = json_string_value(el);
+        *klen = json_string_length(el);
+    }
+    return *key != NULL;
+}
+
+/* Decode entry i into the stream's page; a term kvkit did not write is
+ * skipped. */
+static int page_entry(stream_t *s, json_t *el, size_t i, bool results, const char *path,
+                      const char *subject, kvkit_error_t *err)
+{
+    const char *term, *key;
+    size_t tlen = 0, klen = 0;
+    if (!entry_fields(el, results, &term, &tlen, &key, &klen))
+        return kvkit_backend_error(err, KVKIT_BACKEND, subject,
+                                   "riak: GET %s: malformed 2i answer: unexpected entry %zu", path,
+                                   i);
+    item_t it = {0};
+    if (s->cls == CLS_KEY) {
+        it.sortable = malloc(1);
+    } else if (term != NULL) {
+        if (term_sortable(s, term, tlen, &it) == -1)
+            return KVKIT_OK; /* a value kvkit did not write */
+    } else if (s->eq != NULL) {
+        if ((it.sortable = malloc(s->eq_len)) != NULL) {
+            memcpy(it.sortable, s->eq, s->eq_len);
+            it.slen = s->eq_len;
+        }
+    } else {
+        return kvkit_backend_error(err, KVKIT_BACKEND, subject,
+                                   "riak: GET %s: range answer without terms", path);
+    }
+    it.key = malloc(klen + 1);
+    if (it.sortable == NULL || it.key == NULL) {
+        riak_item_free(&it);
+        return kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
+    }
+    memcpy(it.key, key, klen);
+    it.key[klen] = '\0';
+    it.klen = klen;
+    s->items[s->n++] = it;
+    return KVKIT_OK;
+}
+
+/* Decode a 200 answer into the stream's page and remember where the next
+ * page starts (no continuation: the stream is done). */
+static int page_decode(stream_t *s, const resp_t *resp, const char *path, const char *subject,
+                       kvkit_error_t *err)
+{
+    json_error_t je;
+    json_t *doc = json_loadb(resp->body.data, resp->body.len, 0, &je), *list;
+    bool results;
+    int rc = page_list(doc, &je, path, subject, &list, &results, err);
+    size_t n = rc == KVKIT_OK ? json_array_size(list) : 0;
+    if (rc == KVKIT_OK && (s->items = calloc(n ? n : 1, sizeof *s->items)) == NULL)
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
+    for (size_t i = 0; i < n && rc == KVKIT_OK; i++)
+        rc = page_entry(s, json_array_get(list, i), i, results, path, subject, err);
+    if (rc == KVKIT_OK) {
+        json_t *cont = json_object_get(doc, "continuation");
+        free(s->continuation);
+        s->continuation = NULL;
+        if (json_is_string(cont) && json_string_length(cont) > 0 && n > 0) {
+            if ((s->continuation = strdup(json_string_value(cont))) == NULL)
+                rc = kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
+        } else {
+            s->done = true;
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
 static int stream_fetch(riak_t *r, stream_t *s, const char *subject, kvkit_error_t *err)
 {
     stream_clear_page(s);
     if (s->done)
         return KVKIT_OK;
     buf_t path = {0};
-    buf_adds(&path, s->path);
-    buf_addf(&path, "?max_results=%u&timeout=%ld", r->max_results, r->timeout_ms);
-    if (s->range)
-        buf_adds(&path, "&return_terms=true");
-    if (s->continuation) {
-        buf_adds(&path, "&continuation=");
-        url_escape(&path, s->continuation, strlen(s->continuation));
-    }
-    bool oom = path.oom;
+    page_path(r, s, &path);
     struct curl_slist *hd = curl_slist_append(NULL, "Accept: application/json");
-    if (hd == NULL || oom) {
+    if (hd == NULL || path.oom) {
         curl_slist_free_all(hd);
         buf_free(&path);
         return kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
     }
     req_t q = {"GET", path.data, hd, NULL, 0, true, subject};
     resp_t resp;
-    int rc = http_do(r, &q, &resp, err);
-    json_t *doc = NULL;
-    if (rc != KVKIT_OK)
-        goto out;
-    if (resp.status != 200) {
-        rc = http_fail(&q, &resp, err);
-        goto out;
-    }
-    json_error_t je;
-    doc = json_loadb(resp.body.data, resp.body.len, 0, &je);
-    json_t *list = NULL;
-    bool results = false;
-    if (doc && json_is_object(doc)) {
-        list = json_object_get(doc, "results");
-        results = list != NULL;
-        if (!list)
-            list = json_object_get(doc, "keys");
-    }
-    if (doc == NULL || !json_is_array(list)) {
-        json_t *e = doc ? json_object_get(doc, "error") : NULL;
-        rc = kvkit_backend_error(err, KVKIT_BACKEND, subject,
-                                 "riak: GET %s: malformed 2i answer: %s", path.data,
-                                 e && json_is_string(e) ? json_string_value(e)
-                                 : doc                  ? "no \"results\" or \"keys\" list"
-                                                        : json_err_text(&je));
-        goto out;
-    }
-    size_t n = json_array_size(list);
-    s->items = calloc(n ? n : 1, sizeof *s->items);
-    if (s->items == NULL) {
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *el = json_array_get(list, i);
-        const char *term = NULL, *key = NULL;
-        size_t tlen = 0, klen = 0;
-        if (results && json_is_object(el) && json_object_size(el) == 1) {
-            const char *t = json_object_iter_key(json_object_iter(el));
-            json_t *k = json_object_iter_value(json_object_iter(el));
-            if (json_is_string(k)) {
-                term = t;
-                tlen = strlen(t);
-                key = json_string_value(k);
-                klen = json_string_length(k);
-            }
-        } else if (!results && json_is_string(el)) {
-            key = json_string_value(el);
-            klen = json_string_length(el);
-        }
-        if (key == NULL) {
-            rc = kvkit_backend_error(err, KVKIT_BACKEND, subject,
-                                     "riak: GET %s: malformed 2i answer: unexpected entry %zu",
-                                     path.data, i);
-            goto out;
-        }
-        item_t it = {0};
-        if (s->cls == CLS_KEY) {
-            it.sortable = malloc(1);
-        } else if (term != NULL) {
-            int tr = term_sortable(s, term, tlen, &it);
-            if (tr == -1)
-                continue; /* a value kvkit did not write */
-        } else if (s->eq != NULL) {
-            if ((it.sortable = malloc(s->eq_len)) != NULL) {
-                memcpy(it.sortable, s->eq, s->eq_len);
-                it.slen = s->eq_len;
-            }
-        } else {
-            rc = kvkit_backend_error(err, KVKIT_BACKEND, subject,
-                                     "riak: GET %s: range answer without terms", path.data);
-            goto out;
-        }
-        it.key = malloc(klen + 1);
-        if (it.sortable == NULL || it.key == NULL) {
-            item_free(&it);
-            rc = kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
-            goto out;
-        }
-        memcpy(it.key, key, klen);
-        it.key[klen] = '\0';
-        it.klen = klen;
-        s->items[s->n++] = it;
-    }
-    json_t *cont = json_object_get(doc, "continuation");
-    free(s->continuation);
-    s->continuation = NULL;
-    if (json_is_string(cont) && json_string_length(cont) > 0 && n > 0) {
-        if ((s->continuation = strdup(json_string_value(cont))) == NULL)
-            rc = kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
-    } else {
-        s->done = true;
-    }
-out:
-    json_decref(doc);
+    int rc = riak_http_do(r, &q, &resp, err);
     if (rc == KVKIT_OK)
-        resp_free(&resp);
-    else if (resp.body.data || resp.status)
-        resp_free(&resp);
+        rc = resp.status == 200 ? page_decode(s, &resp, path.data, subject, err)
+                                : riak_http_fail(&q, &resp, err);
+    riak_resp_free(&resp);
     curl_slist_free_all(hd);
     buf_free(&path);
     if (rc != KVKIT_OK)
@@ -366,8 +388,8 @@ static double as_double(const kvkit_index_value_t *v, bool upper)
     return d;
 }
 
-cursor_t *cursor_new(riak_t *r, const char *bucket, const char *field,
-                     const kvkit_index_value_t *lo, const kvkit_index_value_t *hi)
+cursor_t *riak_cursor_new(riak_t *r, const char *bucket, const char *field,
+                          const kvkit_index_value_t *lo, const kvkit_index_value_t *hi)
 {
     cursor_t *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -429,11 +451,11 @@ cursor_t *cursor_new(riak_t *r, const char *bucket, const char *field,
         goto fail;
     return c;
 fail:
-    cursor_free(c);
+    riak_cursor_free(c);
     return NULL;
 }
 
-cursor_t *cursor_new_keys(riak_t *r, const char *bucket, const char *lo, const char *hi)
+cursor_t *riak_cursor_new_keys(riak_t *r, const char *bucket, const char *lo, const char *hi)
 {
     cursor_t *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -447,7 +469,7 @@ cursor_t *cursor_new_keys(riak_t *r, const char *bucket, const char *lo, const c
                           NULL, 0);
     }
     if (bad) {
-        cursor_free(c);
+        riak_cursor_free(c);
         return NULL;
     }
     return c;
@@ -457,8 +479,8 @@ cursor_t *cursor_new_keys(riak_t *r, const char *bucket, const char *lo, const c
 
 /* Next distinct item in (sortable, key) order within [lo, hi], or none
  * (*got = false).  The item is moved into *out. */
-int cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, bool *got,
-                kvkit_error_t *err)
+int riak_cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, bool *got,
+                     kvkit_error_t *err)
 {
     *got = false;
     if (c->pos_pending < c->n_pending) {
@@ -487,17 +509,17 @@ int cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, bool *
         best->pos++;
         if (best->cls != CLS_KEY && (sortable_cmp(it.sortable, it.slen, c->lo, c->lo_len) < 0 ||
                                      sortable_cmp(it.sortable, it.slen, c->hi, c->hi_len) > 0)) {
-            item_free(&it);
+            riak_item_free(&it);
             continue;
         }
         if (best->cls != CLS_KEY || c->ns > 1) {
             int sa = seen_add(&c->seen, it.key, it.klen);
             if (sa < 0) {
-                item_free(&it);
+                riak_item_free(&it);
                 return kvkit_backend_error(err, KVKIT_NOMEM, subject, "riak: out of memory");
             }
             if (sa == 0) {
-                item_free(&it);
+                riak_item_free(&it);
                 continue;
             }
         }
@@ -507,7 +529,7 @@ int cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, bool *
     }
 }
 
-bool item_after(const item_t *it, const kvkit_index_position_t *after)
+bool riak_item_after(const item_t *it, const kvkit_index_position_t *after)
 {
     item_t a = {(unsigned char *)after->sortable, after->sortable_len, (char *)after->key,
                 after->key_len};
@@ -515,9 +537,9 @@ bool item_after(const item_t *it, const kvkit_index_position_t *after)
 }
 
 /* The parked scan, if it is this query stopped exactly at `after`. */
-cursor_t *cursor_resume(riak_t *r, const char *bucket, const char *field,
-                        const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
-                        const kvkit_index_position_t *after)
+cursor_t *riak_cursor_resume(riak_t *r, const char *bucket, const char *field,
+                             const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                             const kvkit_index_position_t *after)
 {
     if (after == NULL)
         return NULL;
@@ -535,18 +557,18 @@ cursor_t *cursor_resume(riak_t *r, const char *bucket, const char *field,
     return c;
 }
 
-void cursor_park(riak_t *r, cursor_t *c)
+void riak_cursor_park(riak_t *r, cursor_t *c)
 {
     pthread_mutex_lock(&r->cur_lock);
     cursor_t *old = r->cursor;
     r->cursor = c;
     pthread_mutex_unlock(&r->cur_lock);
-    cursor_free(old);
+    riak_cursor_free(old);
 }
 
-void set_last(cursor_t *c, item_t *it)
+void riak_cursor_set_last(cursor_t *c, item_t *it)
 {
-    item_free(&c->last);
+    riak_item_free(&c->last);
     c->last = *it;
     memset(it, 0, sizeof *it);
 }

@@ -50,18 +50,18 @@ typedef struct cursor {
     item_t last; /* last item handed over */
 } cursor_t;
 
-void item_free(item_t *it);
-const char *json_err_text(const json_error_t *e);
-cursor_t *cursor_new(riak_t *r, const char *bucket, const char *field,
-                     const kvkit_index_value_t *lo, const kvkit_index_value_t *hi);
-cursor_t *cursor_new_keys(riak_t *r, const char *bucket, const char *lo, const char *hi);
-int cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, bool *got,
-                kvkit_error_t *err);
-bool item_after(const item_t *it, const kvkit_index_position_t *after);
-cursor_t *cursor_resume(riak_t *r, const char *bucket, const char *field,
-                        const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
-                        const kvkit_index_position_t *after);
-void cursor_park(riak_t *r, cursor_t *c);
-void set_last(cursor_t *c, item_t *it);
+void riak_item_free(item_t *it);
+const char *riak_json_err_text(const json_error_t *e);
+cursor_t *riak_cursor_new(riak_t *r, const char *bucket, const char *field,
+                          const kvkit_index_value_t *lo, const kvkit_index_value_t *hi);
+cursor_t *riak_cursor_new_keys(riak_t *r, const char *bucket, const char *lo, const char *hi);
+int riak_cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, bool *got,
+                     kvkit_error_t *err);
+bool riak_item_after(const item_t *it, const kvkit_index_position_t *after);
+cursor_t *riak_cursor_resume(riak_t *r, const char *bucket, const char *field,
+                             const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                             const kvkit_index_position_t *after);
+void riak_cursor_park(riak_t *r, cursor_t *c);
+void riak_cursor_set_last(cursor_t *c, item_t *it);
 
 #endif /* KVKIT_RIAK_CURSOR_H */

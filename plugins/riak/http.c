@@ -26,7 +26,7 @@
 
 /*** the handle pool ***/
 
-CURL *pool_take(riak_t *r)
+static CURL *pool_take(riak_t *r)
 {
     CURL *c = NULL;
     pthread_mutex_lock(&r->pool_lock);
@@ -36,7 +36,7 @@ CURL *pool_take(riak_t *r)
     return c ? c : curl_easy_init();
 }
 
-void pool_put(riak_t *r, CURL *c)
+static void pool_put(riak_t *r, CURL *c)
 {
     if (c == NULL)
         return;
@@ -74,7 +74,7 @@ static void mpool_put(riak_t *r, CURLM *m)
 
 /*** answers ***/
 
-void resp_free(resp_t *p)
+void riak_resp_free(resp_t *p)
 {
     if (p == NULL)
         return;
@@ -211,7 +211,7 @@ static int transport_error(const req_t *q, CURLcode rc, const char *errbuf, unsi
         code == KVKIT_OUTCOME_UNKNOWN ? "; the write may or may not have been applied" : "");
 }
 
-int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
+int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
 {
     memset(out, 0, sizeof *out);
     buf_t url = {0};
@@ -229,7 +229,7 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
     int rc = KVKIT_OK;
     for (unsigned attempt = 1;; attempt++) {
         errbuf[0] = '\0';
-        resp_free(out);
+        riak_resp_free(out);
         easy_setup(r, c, q, out, errbuf, deadline - now_ms(), url.data);
         CURLcode cc = curl_easy_perform(c);
         if (cc == CURLE_OK) {
@@ -238,13 +238,13 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
                 buf_add(&out->body, "", 0);
             if (out->body.oom) {
                 rc = kvkit_backend_error(err, KVKIT_NOMEM, q->subject, "riak: out of memory");
-                resp_free(out);
+                riak_resp_free(out);
             }
             break;
         }
         if (cc == CURLE_WRITE_ERROR && out->body.oom) {
             rc = kvkit_backend_error(err, KVKIT_NOMEM, q->subject, "riak: out of memory");
-            resp_free(out);
+            riak_resp_free(out);
             break;
         }
         bool retry =
@@ -256,7 +256,7 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
             continue;
         }
         rc = transport_error(q, cc, errbuf, attempt, now_ms() - start, err);
-        resp_free(out);
+        riak_resp_free(out);
         /* a connection in an unknown state must not be reused */
         curl_easy_cleanup(c);
         c = NULL;
@@ -288,7 +288,7 @@ static void body_text(const resp_t *p, char *out, size_t size)
     out[o] = '\0';
 }
 
-int http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
+int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
 {
     char text[256];
     body_text(p, text, sizeof text);
@@ -313,125 +313,164 @@ int http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
 
 /*** concurrent GETs ***/
 
-int http_get_many(riak_t *r, const char *const *paths, size_t n, const struct curl_slist *headers,
-                  resp_t *out, kvkit_error_t *err)
+/* One transfer slot of a batch: an easy handle and the path it fetches. */
+typedef struct slot {
+    CURL *c;
+    size_t i; /* index into paths/out, SIZE_MAX when free */
+    buf_t url;
+    char errbuf[CURL_ERROR_SIZE];
+    req_t q;
+} slot_t;
+
+typedef struct batch {
+    riak_t *r;
+    CURLM *m;
+    const char *const *paths;
+    size_t n, next, running;
+    const struct curl_slist *headers;
+    resp_t *out;
+    slot_t *slots;
+    size_t width;
+    bool *failed; /* failed[i]: paths[i] failed at the connection level */
+} batch_t;
+
+static int get_each(riak_t *r, const char *const *paths, size_t n, const struct curl_slist *headers,
+                    resp_t *out, kvkit_error_t *err)
 {
-    size_t width = r->concurrency < n ? r->concurrency : n;
-    if (width <= 1) {
-        for (size_t i = 0; i < n; i++) {
-            req_t q = {"GET", paths[i], headers, NULL, 0, true, paths[i]};
-            int rc = http_do(r, &q, &out[i], err);
-            if (rc != KVKIT_OK)
-                return rc;
-        }
-        return KVKIT_OK;
-    }
-    CURLM *m = mpool_take(r);
-    if (m == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: curl_multi_init failed");
-    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)width);
-    struct slot {
-        CURL *c;
-        size_t i;
-        buf_t url;
-        char errbuf[CURL_ERROR_SIZE];
-        req_t q;
-    } *slots = calloc(width, sizeof *slots);
-    bool *failed = calloc(n, sizeof *failed);
-    int rc = KVKIT_OK;
-    if (slots == NULL || failed == NULL) {
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: out of memory");
-        goto done;
-    }
-    size_t next = 0, running_n = 0;
-    for (size_t s = 0; s < width; s++)
-        slots[s].i = SIZE_MAX;
-    for (;;) {
-        /* fill free slots */
-        for (size_t s = 0; s < width && next < n; s++) {
-            struct slot *sl = &slots[s];
-            if (sl->i != SIZE_MAX)
-                continue;
-            if (sl->c == NULL && (sl->c = pool_take(r)) == NULL) {
-                rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: curl_easy_init failed");
-                goto done;
-            }
-            sl->i = next++;
-            memset(&out[sl->i], 0, sizeof out[sl->i]);
-            sl->url.len = 0;
-            buf_adds(&sl->url, r->base);
-            buf_adds(&sl->url, paths[sl->i]);
-            if (sl->url.oom) {
-                rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: out of memory");
-                goto done;
-            }
-            sl->q = (req_t){"GET", paths[sl->i], headers, NULL, 0, true, paths[sl->i]};
-            sl->errbuf[0] = '\0';
-            easy_setup(r, sl->c, &sl->q, &out[sl->i], sl->errbuf, r->timeout_ms, sl->url.data);
-            curl_easy_setopt(sl->c, CURLOPT_PRIVATE, sl);
-            curl_multi_add_handle(m, sl->c);
-            running_n++;
-        }
-        if (running_n == 0 || rc != KVKIT_OK)
-            break;
-        int still;
-        CURLMcode mc = curl_multi_perform(m, &still);
-        if (mc == CURLM_OK && still > 0)
-            mc = curl_multi_poll(m, NULL, 0, 100, NULL);
-        if (mc != CURLM_OK) {
-            rc = kvkit_backend_error(err, KVKIT_IO, "", "riak: curl multi: %s",
-                                     curl_multi_strerror(mc));
-            goto done;
-        }
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            struct slot *sl;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
-            if (msg->data.result == CURLE_OK) {
-                curl_easy_getinfo(sl->c, CURLINFO_RESPONSE_CODE, &out[sl->i].status);
-                if (out[sl->i].body.data == NULL)
-                    buf_add(&out[sl->i].body, "", 0);
-            } else if (msg->data.result == CURLE_OPERATION_TIMEDOUT) {
-                /* a hung server: give up now, within the timeout */
-                if (rc == KVKIT_OK)
-                    rc = transport_error(&sl->q, msg->data.result, sl->errbuf, 1, r->timeout_ms,
-                                         err);
-                failed[sl->i] = true;
-            } else {
-                failed[sl->i] = true;
-            }
-            curl_multi_remove_handle(m, sl->c);
-            sl->i = SIZE_MAX;
-            running_n--;
-        }
-    }
-    /* transfers that failed at the connection level: once more, alone */
-    for (size_t i = 0; i < n && rc == KVKIT_OK; i++) {
-        if (!failed[i])
-            continue;
-        resp_free(&out[i]);
+    for (size_t i = 0; i < n; i++) {
         req_t q = {"GET", paths[i], headers, NULL, 0, true, paths[i]};
-        rc = http_do(r, &q, &out[i], err);
+        int rc = riak_http_do(r, &q, &out[i], err);
+        if (rc != KVKIT_OK)
+            return rc;
     }
-done:
-    if (slots) {
-        for (size_t s = 0; s < width; s++) {
-            if (slots[s].c) {
-                if (slots[s].i != SIZE_MAX)
-                    curl_multi_remove_handle(m, slots[s].c);
-                pool_put(r, slots[s].c);
-            }
-            buf_free(&slots[s].url);
+    return KVKIT_OK;
+}
+
+/* Start the next paths in the free slots. */
+static int batch_fill(batch_t *b, kvkit_error_t *err)
+{
+    for (size_t s = 0; s < b->width && b->next < b->n; s++) {
+        slot_t *sl = &b->slots[s];
+        if (sl->i != SIZE_MAX)
+            continue;
+        if (sl->c == NULL && (sl->c = pool_take(b->r)) == NULL)
+            return kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: curl_easy_init failed");
+        sl->i = b->next++;
+        resp_t *out = &b->out[sl->i];
+        memset(out, 0, sizeof *out);
+        sl->url.len = 0;
+        buf_adds(&sl->url, b->r->base);
+        buf_adds(&sl->url, b->paths[sl->i]);
+        if (sl->url.oom)
+            return kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: out of memory");
+        sl->q = (req_t){"GET", b->paths[sl->i], b->headers, NULL, 0, true, b->paths[sl->i]};
+        sl->errbuf[0] = '\0';
+        easy_setup(b->r, sl->c, &sl->q, out, sl->errbuf, b->r->timeout_ms, sl->url.data);
+        curl_easy_setopt(sl->c, CURLOPT_PRIVATE, sl);
+        curl_multi_add_handle(b->m, sl->c);
+        b->running++;
+    }
+    return KVKIT_OK;
+}
+
+/* Take in the finished transfers and free their slots.  A timeout fails
+ * the batch at once (a hung server); other transfer failures are marked
+ * for a retry. */
+static int batch_collect(batch_t *b, int rc, kvkit_error_t *err)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(b->m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        slot_t *sl;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+        resp_t *out = &b->out[sl->i];
+        if (msg->data.result == CURLE_OK) {
+            curl_easy_getinfo(sl->c, CURLINFO_RESPONSE_CODE, &out->status);
+            if (out->body.data == NULL)
+                buf_add(&out->body, "", 0);
+        } else {
+            if (msg->data.result == CURLE_OPERATION_TIMEDOUT && rc == KVKIT_OK)
+                rc =
+                    transport_error(&sl->q, msg->data.result, sl->errbuf, 1, b->r->timeout_ms, err);
+            b->failed[sl->i] = true;
         }
+        curl_multi_remove_handle(b->m, sl->c);
+        sl->i = SIZE_MAX;
+        b->running--;
+    }
+    return rc;
+}
+
+/* Run the batch until every path has had its transfer. */
+static int batch_run(batch_t *b, kvkit_error_t *err)
+{
+    int rc = KVKIT_OK;
+    for (;;) {
+        if ((rc = batch_fill(b, err)) != KVKIT_OK)
+            return rc;
+        if (b->running == 0)
+            return KVKIT_OK;
+        int still;
+        CURLMcode mc = curl_multi_perform(b->m, &still);
+        if (mc == CURLM_OK && still > 0)
+            mc = curl_multi_poll(b->m, NULL, 0, 100, NULL);
+        if (mc != CURLM_OK)
+            return kvkit_backend_error(err, KVKIT_IO, "", "riak: curl multi: %s",
+                                       curl_multi_strerror(mc));
+        if ((rc = batch_collect(b, rc, err)) != KVKIT_OK)
+            return rc;
+    }
+}
+
+/* Give the easy handles back to the pool; keep the multi handle (and its
+ * kept-alive connections) for the next batch only after a success. */
+static void batch_end(batch_t *b, int rc)
+{
+    for (size_t s = 0; b->slots && s < b->width; s++) {
+        if (b->slots[s].c) {
+            if (b->slots[s].i != SIZE_MAX)
+                curl_multi_remove_handle(b->m, b->slots[s].c);
+            pool_put(b->r, b->slots[s].c);
+        }
+        buf_free(&b->slots[s].url);
     }
     if (rc == KVKIT_OK)
-        mpool_put(r, m); /* its kept-alive connections serve the next batch */
+        mpool_put(b->r, b->m);
     else
-        curl_multi_cleanup(m);
-    free(slots);
-    free(failed);
+        curl_multi_cleanup(b->m);
+    free(b->slots);
+    free(b->failed);
+}
+
+int riak_http_get_many(riak_t *r, const char *const *paths, size_t n,
+                       const struct curl_slist *headers, resp_t *out, kvkit_error_t *err)
+{
+    size_t width = r->concurrency < n ? r->concurrency : n;
+    if (width <= 1)
+        return get_each(r, paths, n, headers, out, err);
+    batch_t b = {r, mpool_take(r), paths, n, 0, 0, headers, out, NULL, width, NULL};
+    if (b.m == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: curl_multi_init failed");
+    curl_multi_setopt(b.m, CURLMOPT_MAXCONNECTS, (long)width);
+    b.slots = calloc(width, sizeof *b.slots);
+    b.failed = calloc(n, sizeof *b.failed);
+    int rc = KVKIT_OK;
+    if (b.slots == NULL || b.failed == NULL)
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: out of memory");
+    for (size_t s = 0; rc == KVKIT_OK && s < width; s++)
+        b.slots[s].i = SIZE_MAX;
+    if (rc == KVKIT_OK)
+        rc = batch_run(&b, err);
+    /* transfers that failed at the connection level: once more, alone */
+    for (size_t i = 0; i < n && rc == KVKIT_OK; i++) {
+        if (!b.failed[i])
+            continue;
+        riak_resp_free(&out[i]);
+        req_t q = {"GET", paths[i], headers, NULL, 0, true, paths[i]};
+        rc = riak_http_do(r, &q, &out[i], err);
+    }
+    batch_end(&b, rc);
     return rc;
 }

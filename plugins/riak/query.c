@@ -48,6 +48,122 @@ static int check_query(const char *bucket, const char *field, const kvkit_index_
 
 #define DOC_BATCH 64
 
+/* Up to `want` next items of the scan into batch[]; a fresh scan with
+ * `after` skips what comes at or before it. */
+static int scan_batch(riak_t *r, cursor_t *c, const char *field,
+                      const kvkit_index_position_t *after, size_t want, item_t *batch, size_t *nb,
+                      kvkit_error_t *err)
+{
+    int rc = KVKIT_OK;
+    *nb = 0;
+    while (*nb < want) {
+        bool got;
+        rc = riak_cursor_next(r, c, field, &batch[*nb], &got, err);
+        if (rc != KVKIT_OK || !got)
+            break;
+        if (after && !riak_item_after(&batch[*nb], after)) {
+            riak_item_free(&batch[*nb]);
+            continue;
+        }
+        (*nb)++;
+    }
+    return rc;
+}
+
+/* GET the documents of batch[0..nb) concurrently: paths[] and resp[]
+ * receive them (the caller frees both, and *hd). */
+static int docs_fetch(riak_t *r, const char *bucket, const char *field, const item_t *batch,
+                      size_t nb, char **paths, resp_t *resp, struct curl_slist **hd,
+                      kvkit_error_t *err)
+{
+    memset(resp, 0, nb * sizeof *resp);
+    memset(paths, 0, nb * sizeof *paths);
+    bool oom = false;
+    for (size_t i = 0; i < nb; i++) {
+        buf_t p = {0};
+        riak_get_path(r, &p, bucket, batch[i].key);
+        paths[i] = p.data;
+        oom |= p.oom;
+    }
+    *hd = riak_get_headers(&oom);
+    if (oom)
+        return kvkit_backend_error(err, KVKIT_NOMEM, field, "riak: out of memory");
+    return riak_http_get_many(r, (const char *const *)paths, nb, *hd, resp, err);
+}
+
+/* Hand the fetched documents over in order until the callback stops; a
+ * document deleted since the lookup is skipped.  Returns how many items
+ * were handed over (or skipped); *rc is set on failure. */
+static size_t docs_hand_over(riak_t *r, cursor_t *c, const char *bucket, item_t *batch, size_t nb,
+                             char **paths, resp_t *resp, struct curl_slist *hd,
+                             kvkit_backend_doc_fn dfn, void *ctx, bool *stopped, int *rc,
+                             kvkit_error_t *err)
+{
+    size_t i = 0;
+    for (; i < nb && !*stopped; i++) {
+        char *v = NULL;
+        size_t vl = 0;
+        req_t q = {"GET", paths[i], hd, NULL, 0, true, batch[i].key};
+        int orc = riak_object_answer(r, bucket, batch[i].key, &q, &resp[i], &v, &vl, err);
+        if (orc != KVKIT_OK && orc != KVKIT_NOTFOUND) {
+            *rc = orc;
+            break;
+        }
+        if (orc == KVKIT_OK) {
+            int stop =
+                dfn(ctx, batch[i].key, batch[i].klen, v, vl, batch[i].sortable, batch[i].slen);
+            free(v);
+            *stopped = stop != 0;
+        }
+        riak_cursor_set_last(c, &batch[i]);
+    }
+    return i;
+}
+
+/* What was fetched ahead (batch[i..nb)) is handed over first next time. */
+static int docs_keep_ahead(cursor_t *c, item_t *batch, size_t i, size_t nb, const char *field,
+                           kvkit_error_t *err)
+{
+    size_t left = nb - i + (c->n_pending - c->pos_pending);
+    item_t *pend = malloc(left * sizeof *pend);
+    if (pend == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, field, "riak: out of memory");
+    size_t k = 0;
+    for (size_t j = i; j < nb; j++)
+        pend[k++] = batch[j];
+    for (size_t j = c->pos_pending; j < c->n_pending; j++)
+        pend[k++] = c->pending[j];
+    free(c->pending);
+    c->pending = pend;
+    c->n_pending = k;
+    c->pos_pending = 0;
+    return KVKIT_OK;
+}
+
+/* index_docs' step: fetch a batch concurrently, hand it over in order. */
+static int docs_step(riak_t *r, cursor_t *c, const char *bucket, const char *field, item_t *batch,
+                     size_t nb, kvkit_backend_doc_fn dfn, void *ctx, bool *stopped,
+                     kvkit_error_t *err)
+{
+    char *paths[DOC_BATCH];
+    resp_t resp[DOC_BATCH];
+    struct curl_slist *hd = NULL;
+    int rc = docs_fetch(r, bucket, field, batch, nb, paths, resp, &hd, err);
+    size_t i = 0;
+    if (rc == KVKIT_OK)
+        i = docs_hand_over(r, c, bucket, batch, nb, paths, resp, hd, dfn, ctx, stopped, &rc, err);
+    if (rc == KVKIT_OK && i < nb && (rc = docs_keep_ahead(c, batch, i, nb, field, err)) == KVKIT_OK)
+        i = nb;
+    for (size_t j = i; j < nb; j++)
+        riak_item_free(&batch[j]);
+    for (size_t j = 0; j < nb; j++) {
+        free(paths[j]);
+        riak_resp_free(&resp[j]);
+    }
+    curl_slist_free_all(hd);
+    return rc;
+}
+
 static int scan(riak_t *r, const char *bucket, const char *field, const kvkit_index_value_t *lo,
                 const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
                 kvkit_backend_key_fn kfn, kvkit_backend_doc_fn dfn, void *ctx, kvkit_error_t *err)
@@ -57,113 +173,33 @@ static int scan(riak_t *r, const char *bucket, const char *field, const kvkit_in
         return rc;
     if (sortable_cmp(lo->sortable, lo->sortable_len, hi->sortable, hi->sortable_len) > 0)
         return KVKIT_OK;
-    cursor_t *c = cursor_resume(r, bucket, field, lo, hi, after);
-    bool resumed = c != NULL;
-    if (c == NULL && (c = cursor_new(r, bucket, field, lo, hi)) == NULL)
+    cursor_t *c = riak_cursor_resume(r, bucket, field, lo, hi, after);
+    if (c != NULL)
+        after = NULL; /* the parked scan stopped exactly there */
+    else if ((c = riak_cursor_new(r, bucket, field, lo, hi)) == NULL)
         return kvkit_backend_error(err, KVKIT_NOMEM, field, "riak: out of memory");
     item_t batch[DOC_BATCH];
-    char *paths[DOC_BATCH];
-    resp_t resp[DOC_BATCH];
     bool stopped = false;
     while (rc == KVKIT_OK && !stopped) {
-        size_t nb = 0;
-        size_t want = dfn ? DOC_BATCH : 1;
-        while (nb < want) {
-            bool got;
-            rc = cursor_next(r, c, field, &batch[nb], &got, err);
-            if (rc != KVKIT_OK || !got)
-                break;
-            if (!resumed && after && !item_after(&batch[nb], after)) {
-                item_free(&batch[nb]);
-                continue;
-            }
-            nb++;
-        }
+        size_t nb;
+        rc = scan_batch(r, c, field, after, dfn ? DOC_BATCH : 1, batch, &nb, err);
         if (rc != KVKIT_OK || nb == 0) {
             for (size_t i = 0; i < nb; i++)
-                item_free(&batch[i]);
+                riak_item_free(&batch[i]);
             break;
         }
         if (kfn) {
             int stop = kfn(ctx, batch[0].key, batch[0].klen, batch[0].sortable, batch[0].slen);
-            set_last(c, &batch[0]);
+            riak_cursor_set_last(c, &batch[0]);
             stopped = stop != 0;
-            continue;
+        } else {
+            rc = docs_step(r, c, bucket, field, batch, nb, dfn, ctx, &stopped, err);
         }
-        /* index_docs: fetch the batch concurrently, hand over in order */
-        memset(resp, 0, sizeof resp);
-        memset(paths, 0, sizeof paths);
-        for (size_t i = 0; i < nb && rc == KVKIT_OK; i++) {
-            buf_t p = {0};
-            key_path(r, &p, bucket, batch[i].key);
-            if (r->q_get[0]) {
-                buf_adds(&p, "?");
-                buf_adds(&p, r->q_get);
-            }
-            paths[i] = p.data;
-            if (p.oom)
-                rc = kvkit_backend_error(err, KVKIT_NOMEM, field, "riak: out of memory");
-        }
-        struct curl_slist *hd = curl_slist_append(NULL, "Expect:");
-        struct curl_slist *h2 = hd ? curl_slist_append(hd, "X-Riak-URL-Encoding: on") : NULL;
-        struct curl_slist *h3 =
-            h2 ? curl_slist_append(h2, "Accept: multipart/mixed, application/json, */*;q=0.5")
-               : NULL;
-        if (rc == KVKIT_OK && h3 == NULL)
-            rc = kvkit_backend_error(err, KVKIT_NOMEM, field, "riak: out of memory");
-        if (rc == KVKIT_OK)
-            rc = http_get_many(r, (const char *const *)paths, nb, hd, resp, err);
-        size_t i = 0;
-        for (; i < nb && rc == KVKIT_OK && !stopped; i++) {
-            char *v = NULL;
-            size_t vl = 0;
-            req_t q = {"GET", paths[i], hd, NULL, 0, true, batch[i].key};
-            int orc = object_answer(r, bucket, batch[i].key, &q, &resp[i], &v, &vl, err);
-            if (orc == KVKIT_NOTFOUND) { /* deleted since the lookup */
-                set_last(c, &batch[i]);
-                continue;
-            }
-            if (orc != KVKIT_OK) {
-                rc = orc;
-                break;
-            }
-            int stop =
-                dfn(ctx, batch[i].key, batch[i].klen, v, vl, batch[i].sortable, batch[i].slen);
-            free(v);
-            set_last(c, &batch[i]);
-            stopped = stop != 0;
-        }
-        /* what was fetched ahead is handed over first next time */
-        if (rc == KVKIT_OK && i < nb) {
-            size_t left = nb - i + (c->n_pending - c->pos_pending);
-            item_t *pend = malloc(left * sizeof *pend);
-            if (pend == NULL) {
-                rc = kvkit_backend_error(err, KVKIT_NOMEM, field, "riak: out of memory");
-            } else {
-                size_t k = 0;
-                for (size_t j = i; j < nb; j++)
-                    pend[k++] = batch[j];
-                for (size_t j = c->pos_pending; j < c->n_pending; j++)
-                    pend[k++] = c->pending[j];
-                free(c->pending);
-                c->pending = pend;
-                c->n_pending = k;
-                c->pos_pending = 0;
-                i = nb;
-            }
-        }
-        for (size_t j = i; j < nb; j++)
-            item_free(&batch[j]);
-        for (size_t j = 0; j < nb; j++) {
-            free(paths[j]);
-            resp_free(&resp[j]);
-        }
-        curl_slist_free_all(hd);
     }
     if (rc == KVKIT_OK && stopped)
-        cursor_park(r, c);
+        riak_cursor_park(r, c);
     else
-        cursor_free(c);
+        riak_cursor_free(c);
     return rc;
 }
 
@@ -212,11 +248,11 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
     }
     req_t q = {"GET", path.data, hd, NULL, 0, true, bucket};
     resp_t resp;
-    int rc = http_do(r, &q, &resp, err);
+    int rc = riak_http_do(r, &q, &resp, err);
     char **keys = NULL;
     size_t n = 0, cap = 0;
     if (rc == KVKIT_OK && resp.status != 200)
-        rc = http_fail(&q, &resp, err);
+        rc = riak_http_fail(&q, &resp, err);
     const char *p = resp.body.data, *end = p ? p + resp.body.len : NULL;
     while (rc == KVKIT_OK && p < end) {
         while (p < end && (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t'))
@@ -232,7 +268,7 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
                                      e ? "key listing failed" : "malformed key listing",
                                      e && json_is_string(e) ? json_string_value(e)
                                      : o                    ? "no \"keys\" list"
-                                                            : json_err_text(&je));
+                                                            : riak_json_err_text(&je));
             json_decref(o);
             break;
         }
@@ -270,7 +306,7 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
         free(keys[i]);
     free(keys);
     if (rc == KVKIT_OK || resp.status)
-        resp_free(&resp);
+        riak_resp_free(&resp);
     curl_slist_free_all(hd);
     buf_free(&path);
     return rc;
@@ -286,23 +322,23 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket, c
         return kvkit_backend_error(err, KVKIT_INVALID, "", "riak: empty bucket name");
     if (lo && hi && strcmp(lo, hi) > 0)
         return KVKIT_OK;
-    cursor_t *c = cursor_new_keys(r, bucket, lo, hi);
+    cursor_t *c = riak_cursor_new_keys(r, bucket, lo, hi);
     if (c == NULL)
         return kvkit_backend_error(err, KVKIT_NOMEM, bucket, "riak: out of memory");
     int rc;
     for (;;) {
         item_t it;
         bool got;
-        rc = cursor_next(r, c, bucket, &it, &got, err);
+        rc = riak_cursor_next(r, c, bucket, &it, &got, err);
         if (rc != KVKIT_OK || !got)
             break;
         bool in = (!lo || strcmp(it.key, lo) >= 0) && (!hi || strcmp(it.key, hi) <= 0);
         int stop = in ? fn(ctx, it.key, it.klen, NULL, 0) : 0;
-        item_free(&it);
+        riak_item_free(&it);
         if (stop)
             break;
     }
-    cursor_free(c);
+    riak_cursor_free(c);
     if (rc == KVKIT_NOT_SUPPORTED) {
         /* no 2i on this Riak (Bitcask): the full key listing still works */
         kvkit_error_t e2 = {0};

@@ -27,6 +27,14 @@
  * but several documents cannot change together) and no compare-and-set
  * (If-Match / If-None-Match are checked without atomicity, riak-http.md
  * section 4), so claiming them would be a lie.
+ *
+ * Names.  The plugin exports only its descriptor and operations
+ * (riak_LTX_kvkit_backend_*).  A function shared between the plugin's files
+ * is riak_<noun>_<verb> (riak_http_do, riak_cursor_next, riak_vc_put) and
+ * is declared in riak_private.h or cursor.h; everything else is static and
+ * unprefixed.  The prefix keeps the internals apart from another plugin's
+ * when several are linked into one static program.  (codec.c's helpers -
+ * buf_*, url_escape, sortable_* ... - still await the prefix.)
  */
 #include "riak_private.h"
 
@@ -48,132 +56,6 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
 };
 
 static const char accept_hdr[] = "Accept: multipart/mixed, application/json, */*;q=0.5";
-
-/*** options ***/
-
-static int quorum_value(const kvkit_backend_option_t *o, kvkit_error_t *err)
-{
-    static const char *const words[] = {"one", "quorum", "all", "default"};
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(o->value, words[i]) == 0)
-            return KVKIT_OK;
-    uint64_t v;
-    if (o->value[0] && kvkit_backend_option_uint(o, 0, 1000, &v, NULL) == KVKIT_OK)
-        return KVKIT_OK;
-    return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
-                               "riak: option \"%s\": expected a number or one of one, quorum, "
-                               "all, default, got \"%s\"",
-                               o->key, o->value);
-}
-
-static void add_param(buf_t *b, const char *k, const char *v)
-{
-    if (b->len)
-        buf_adds(b, "&");
-    buf_adds(b, k);
-    buf_adds(b, "=");
-    url_escape(b, v, strlen(v));
-}
-
-static int parse_options(riak_t *r, const kvkit_backend_option_t *opts, size_t n, buf_t *qg,
-                         buf_t *qp, buf_t *qd, buf_t *prefix, kvkit_error_t *err)
-{
-    uint64_t v = 0;
-    int rc;
-    bool typed = false;
-    for (size_t i = 0; i < n; i++) {
-        const kvkit_backend_option_t *o = &opts[i];
-        const char *k = o->key;
-        if (!strcmp(k, "r") || !strcmp(k, "pr")) {
-            if ((rc = quorum_value(o, err)) != KVKIT_OK)
-                return rc;
-            add_param(qg, k, o->value);
-            add_param(qd, k, o->value);
-        } else if (!strcmp(k, "w") || !strcmp(k, "dw") || !strcmp(k, "pw")) {
-            if ((rc = quorum_value(o, err)) != KVKIT_OK)
-                return rc;
-            add_param(qp, k, o->value);
-            add_param(qd, k, o->value);
-        } else if (!strcmp(k, "rw")) {
-            if ((rc = quorum_value(o, err)) != KVKIT_OK)
-                return rc;
-            add_param(qd, k, o->value);
-        } else if (!strcmp(k, "basic_quorum") || !strcmp(k, "notfound_ok")) {
-            int b = 0;
-            if ((rc = kvkit_backend_option_bool(o, &b, err)) != KVKIT_OK)
-                return rc;
-            add_param(qg, k, b ? "true" : "false");
-        } else if (!strcmp(k, "timeout_ms")) {
-            if ((rc = kvkit_backend_option_uint(o, 1, 86400000, &v, err)) != KVKIT_OK)
-                return rc;
-            r->timeout_ms = (long)v;
-        } else if (!strcmp(k, "connect_timeout_ms")) {
-            if ((rc = kvkit_backend_option_uint(o, 1, 86400000, &v, err)) != KVKIT_OK)
-                return rc;
-            r->connect_timeout_ms = (long)v;
-        } else if (!strcmp(k, "retries")) {
-            if ((rc = kvkit_backend_option_uint(o, 0, 10, &v, err)) != KVKIT_OK)
-                return rc;
-            r->retries = (unsigned)v;
-        } else if (!strcmp(k, "max_results")) {
-            if ((rc = kvkit_backend_option_uint(o, 1, 1000000, &v, err)) != KVKIT_OK)
-                return rc;
-            r->max_results = (unsigned)v;
-        } else if (!strcmp(k, "concurrency")) {
-            if ((rc = kvkit_backend_option_uint(o, 1, 64, &v, err)) != KVKIT_OK)
-                return rc;
-            r->concurrency = (unsigned)v;
-        } else if (!strcmp(k, "vclock_cache")) {
-            if ((rc = kvkit_backend_option_uint(o, 0, 1u << 24, &v, err)) != KVKIT_OK)
-                return rc;
-            size_t p = 1;
-            while (p < v)
-                p *= 2;
-            r->n_vc = v ? p : 0;
-        } else if (!strcmp(k, "blind_writes")) {
-            int b = 0;
-            if ((rc = kvkit_backend_option_bool(o, &b, err)) != KVKIT_OK)
-                return rc;
-            r->blind_writes = b;
-        } else if (!strcmp(k, "siblings")) {
-            if (!strcmp(o->value, "conflict"))
-                r->siblings = SIBLINGS_CONFLICT;
-            else if (!strcmp(o->value, "newest"))
-                r->siblings = SIBLINGS_NEWEST;
-            else
-                return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
-                                           "riak: option \"siblings\": expected conflict or "
-                                           "newest, got \"%s\"",
-                                           o->value);
-        } else if (!strcmp(k, "bucket_type")) {
-            if (o->value[0] == '\0')
-                return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
-                                           "riak: option \"bucket_type\" is empty");
-            prefix->len = 0;
-            buf_adds(prefix, "/types/");
-            url_escape(prefix, o->value, strlen(o->value));
-            buf_adds(prefix, "/buckets/");
-            typed = true;
-        } else {
-            return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
-                                       "riak: unknown option \"%s\" (known: r, pr, w, dw, pw, "
-                                       "rw, basic_quorum, notfound_ok, timeout_ms, "
-                                       "connect_timeout_ms, retries, bucket_type, max_results, "
-                                       "concurrency, vclock_cache, blind_writes, siblings)",
-                                       k);
-        }
-    }
-    if (!typed)
-        buf_adds(prefix, "/buckets/");
-    /* Riak's own timeout, so a slow quorum answers 503 instead of hanging */
-    char t[32];
-    snprintf(t, sizeof t, "%ld", r->timeout_ms);
-    add_param(qg, "timeout", t);
-    add_param(qp, "timeout", t);
-    add_param(qd, "timeout", t);
-    add_param(qp, "returnbody", "true");
-    return KVKIT_OK;
-}
 
 /*** open / close ***/
 
@@ -197,7 +79,7 @@ static void riak_free(riak_t *r)
         free(r->vc[i].id);
         free(r->vc[i].vclock);
     }
-    cursor_free(r->cursor);
+    riak_cursor_free(r->cursor);
     free(r->vc);
     free(r->base);
     free(r->prefix);
@@ -242,7 +124,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
     r->n_vc = 4096;
     r->siblings = SIBLINGS_CONFLICT;
     buf_t qg = {0}, qp = {0}, qd = {0}, prefix = {0};
-    int rc = parse_options(r, options, n_options, &qg, &qp, &qd, &prefix, err);
+    int rc = riak_options_parse(r, options, n_options, &qg, &qp, &qd, &prefix, err);
     if (rc == KVKIT_OK) {
         size_t n = strlen(location);
         while (n > 0 && location[n - 1] == '/')
@@ -299,7 +181,7 @@ static bool vc_match(const vc_slot_t *s, uint64_t h, const char *bucket, const c
 }
 
 /* vclock NULL: forget the key. */
-void vc_put(riak_t *r, const char *bucket, const char *key, const char *vclock)
+void riak_vc_put(riak_t *r, const char *bucket, const char *key, const char *vclock)
 {
     if (r->n_vc == 0)
         return;
@@ -353,7 +235,7 @@ static char *vc_get(riak_t *r, const char *bucket, const char *key)
 
 /*** helpers ***/
 
-void key_path(const riak_t *r, buf_t *b, const char *bucket, const char *key)
+void riak_key_path(const riak_t *r, buf_t *b, const char *bucket, const char *key)
 {
     buf_adds(b, r->prefix);
     url_escape(b, bucket, strlen(bucket));
@@ -385,6 +267,20 @@ static struct curl_slist *base_headers(bool *oom)
     l = add_header(l, "Expect:", oom);
     l = add_header(l, "X-Riak-URL-Encoding: on", oom);
     return l;
+}
+
+void riak_get_path(const riak_t *r, buf_t *b, const char *bucket, const char *key)
+{
+    riak_key_path(r, b, bucket, key);
+    if (r->q_get[0]) {
+        buf_adds(b, "?");
+        buf_adds(b, r->q_get);
+    }
+}
+
+struct curl_slist *riak_get_headers(bool *oom)
+{
+    return add_header(base_headers(oom), accept_hdr, oom);
 }
 
 static char *take_body(resp_t *p, size_t *len)
@@ -429,7 +325,7 @@ static void write_back(riak_t *r, const char *bucket, const char *key, const cha
     if (!have_ct)
         h = add_header(h, "Content-Type: application/json", &oom);
     buf_t path = {0};
-    key_path(r, &path, bucket, key);
+    riak_key_path(r, &path, bucket, key);
     buf_adds(&path, "?");
     buf_adds(&path, r->q_put);
     if (!oom && !path.oom && !line.oom) {
@@ -437,10 +333,10 @@ static void write_back(riak_t *r, const char *bucket, const char *key, const cha
         resp_t resp;
         kvkit_error_t ignored = {0};
         /* best effort: if it fails the siblings stay and show up again */
-        if (http_do(r, &q, &resp, &ignored) == KVKIT_OK) {
+        if (riak_http_do(r, &q, &resp, &ignored) == KVKIT_OK) {
             if (resp.status == 200 || resp.status == 204 || resp.status == 300)
-                vc_put(r, bucket, key, resp.vclock);
-            resp_free(&resp);
+                riak_vc_put(r, bucket, key, resp.vclock);
+            riak_resp_free(&resp);
         }
     }
     curl_slist_free_all(h);
@@ -450,69 +346,26 @@ static void write_back(riak_t *r, const char *bucket, const char *key, const cha
 
 #define MAX_SIBLINGS 512
 
-int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
-                  char **value, size_t *value_len, kvkit_error_t *err)
+/* A 300 whose body is not the multipart/mixed Riak promised. */
+static int siblings_unreadable(const char *bucket, const char *key, const resp_t *p,
+                               kvkit_error_t *err)
 {
-    if (p->status == 200) {
-        vc_put(r, bucket, key, p->vclock);
-        *value = take_body(p, value_len);
-        return KVKIT_OK;
-    }
-    if (p->status == 404 && p->body.data && strncmp(p->body.data, "Unknown bucket type", 19) == 0)
-        return http_fail(q, p, err); /* a misconfigured bucket_type, not a missing key */
-    if (p->status == 404) {
-        vc_put(r, bucket, key, p->vclock); /* a tombstone's clock, or forget */
-        return KVKIT_NOTFOUND;
-    }
-    if (p->status != 300)
-        return http_fail(q, p, err);
-    vc_put(r, bucket, key, p->vclock);
-    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
-    if (parts == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
-    int n = multipart_split(p->content_type, p->body.data, p->body.len, parts, MAX_SIBLINGS);
-    if (n < 0) {
-        free(parts);
-        char text[200];
-        snprintf(text, sizeof text, "%.*s", (int)(p->body.len < 150 ? p->body.len : 150),
-                 p->body.data);
-        for (char *c = text; *c; c++)
-            if (*c == '\n' || *c == '\r')
-                *c = ' ';
-        return kvkit_backend_error(err, KVKIT_CONFLICT, key,
-                                   "riak: \"%s/%s\" has siblings, but the answer (%s) could "
-                                   "not be read as multipart/mixed: %s",
-                                   bucket, key,
-                                   p->content_type ? p->content_type : "no content type", text);
-    }
-    int live = 0, pick = -1;
-    for (int i = 0; i < n; i++) {
-        if (parts[i].deleted)
-            continue;
-        live++;
-        if (pick < 0 || parts[i].last_modified >= parts[pick].last_modified)
-            pick = i;
-    }
-    if (live == 0) {
-        free(parts);
-        return KVKIT_NOTFOUND;
-    }
-    if (live == 1 || r->siblings == SIBLINGS_NEWEST) {
-        if (live > 1 && p->vclock)
-            write_back(r, bucket, key, p->vclock, &parts[pick]);
-        char *v = malloc(parts[pick].body_len + 1);
-        if (v == NULL) {
-            free(parts);
-            return kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
-        }
-        memcpy(v, parts[pick].body, parts[pick].body_len);
-        v[parts[pick].body_len] = '\0';
-        *value = v;
-        *value_len = parts[pick].body_len;
-        free(parts);
-        return KVKIT_OK;
-    }
-    /* the message carries every sibling, cut to fit the report */
+    char text[200];
+    snprintf(text, sizeof text, "%.*s", (int)(p->body.len < 150 ? p->body.len : 150), p->body.data);
+    for (char *c = text; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    return kvkit_backend_error(err, KVKIT_CONFLICT, key,
+                               "riak: \"%s/%s\" has siblings, but the answer (%s) could "
+                               "not be read as multipart/mixed: %s",
+                               bucket, key, p->content_type ? p->content_type : "no content type",
+                               text);
+}
+
+/* KVKIT_CONFLICT with every live sibling in the message, cut to fit. */
+static int siblings_conflict(const char *bucket, const char *key, const part_t *parts, int n,
+                             int live, kvkit_error_t *err)
+{
     buf_t m = {0};
     buf_addf(&m,
              "riak: \"%s/%s\" has %d siblings (save a merged value to resolve them; "
@@ -529,10 +382,66 @@ int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q
         buf_addf(&m, "%s [%d] %.*s%s", k > 1 ? ";" : ":", k, (int)(bl > each ? each - 3 : bl),
                  parts[i].body, bl > each ? "..." : "");
     }
-    free(parts);
     int rc =
         kvkit_backend_error(err, KVKIT_CONFLICT, key, "%s", m.data ? m.data : "riak: siblings");
     buf_free(&m);
+    return rc;
+}
+
+/* A 300: one live sibling, or the newest under siblings=newest (written
+ * back), is the value; several are a conflict. */
+static int siblings_answer(riak_t *r, const char *bucket, const char *key, const resp_t *p,
+                           part_t *parts, char **value, size_t *value_len, kvkit_error_t *err)
+{
+    int n = multipart_split(p->content_type, p->body.data, p->body.len, parts, MAX_SIBLINGS);
+    if (n < 0)
+        return siblings_unreadable(bucket, key, p, err);
+    int live = 0, pick = -1;
+    for (int i = 0; i < n; i++) {
+        if (parts[i].deleted)
+            continue;
+        live++;
+        if (pick < 0 || parts[i].last_modified >= parts[pick].last_modified)
+            pick = i;
+    }
+    if (live == 0)
+        return KVKIT_NOTFOUND;
+    if (live > 1 && r->siblings != SIBLINGS_NEWEST)
+        return siblings_conflict(bucket, key, parts, n, live, err);
+    if (live > 1 && p->vclock)
+        write_back(r, bucket, key, p->vclock, &parts[pick]);
+    char *v = malloc(parts[pick].body_len + 1);
+    if (v == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
+    memcpy(v, parts[pick].body, parts[pick].body_len);
+    v[parts[pick].body_len] = '\0';
+    *value = v;
+    *value_len = parts[pick].body_len;
+    return KVKIT_OK;
+}
+
+int riak_object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
+                       char **value, size_t *value_len, kvkit_error_t *err)
+{
+    if (p->status == 200) {
+        riak_vc_put(r, bucket, key, p->vclock);
+        *value = take_body(p, value_len);
+        return KVKIT_OK;
+    }
+    if (p->status == 404 && p->body.data && strncmp(p->body.data, "Unknown bucket type", 19) == 0)
+        return riak_http_fail(q, p, err); /* a misconfigured bucket_type, not a missing key */
+    if (p->status == 404) {
+        riak_vc_put(r, bucket, key, p->vclock); /* a tombstone's clock, or forget */
+        return KVKIT_NOTFOUND;
+    }
+    if (p->status != 300)
+        return riak_http_fail(q, p, err);
+    riak_vc_put(r, bucket, key, p->vclock);
+    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
+    if (parts == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
+    int rc = siblings_answer(r, bucket, key, p, parts, value, value_len, err);
+    free(parts);
     return rc;
 }
 
@@ -545,23 +454,18 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const c
     if (rc != KVKIT_OK)
         return rc;
     bool oom = false;
-    struct curl_slist *hd = base_headers(&oom);
-    hd = add_header(hd, accept_hdr, &oom);
+    struct curl_slist *hd = riak_get_headers(&oom);
     buf_t path = {0};
-    key_path(r, &path, bucket, key);
-    if (r->q_get[0]) {
-        buf_adds(&path, "?");
-        buf_adds(&path, r->q_get);
-    }
+    riak_get_path(r, &path, bucket, key);
     if (oom || path.oom) {
         rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
     } else {
         req_t q = {"GET", path.data, hd, NULL, 0, true, key};
         resp_t resp;
-        rc = http_do(r, &q, &resp, err);
+        rc = riak_http_do(r, &q, &resp, err);
         if (rc == KVKIT_OK)
-            rc = object_answer(r, bucket, key, &q, &resp, value, value_len, err);
-        resp_free(&resp);
+            rc = riak_object_answer(r, bucket, key, &q, &resp, value, value_len, err);
+        riak_resp_free(&resp);
     }
     curl_slist_free_all(hd);
     buf_free(&path);
@@ -581,14 +485,9 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket
     if (rc != KVKIT_OK)
         return rc;
     bool oom = false;
-    struct curl_slist *hd = base_headers(&oom);
-    hd = add_header(hd, accept_hdr, &oom);
+    struct curl_slist *hd = riak_get_headers(&oom);
     buf_t path = {0};
-    key_path(r, &path, bucket, key);
-    if (r->q_get[0]) {
-        buf_adds(&path, "?");
-        buf_adds(&path, r->q_get);
-    }
+    riak_get_path(r, &path, bucket, key);
     part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
     if (oom || path.oom || parts == NULL) {
         rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
@@ -596,17 +495,17 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket
     }
     req_t q = {"GET", path.data, hd, NULL, 0, true, key};
     resp_t resp;
-    if ((rc = http_do(r, &q, &resp, err)) != KVKIT_OK)
+    if ((rc = riak_http_do(r, &q, &resp, err)) != KVKIT_OK)
         goto out;
     if (resp.status != 300) {
         char *v = NULL;
         size_t vl = 0;
-        rc = object_answer(r, bucket, key, &q, &resp, &v, &vl, err);
+        rc = riak_object_answer(r, bucket, key, &q, &resp, &v, &vl, err);
         if (rc == KVKIT_OK)
             fn(ctx, v, vl);
         free(v);
     } else {
-        vc_put(r, bucket, key, resp.vclock);
+        riak_vc_put(r, bucket, key, resp.vclock);
         int n =
             multipart_split(resp.content_type, resp.body.data, resp.body.len, parts, MAX_SIBLINGS);
         if (n < 0)
@@ -624,7 +523,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket
         if (rc == KVKIT_OK && live == 0)
             rc = KVKIT_NOTFOUND;
     }
-    resp_free(&resp);
+    riak_resp_free(&resp);
 out:
     free(parts);
     curl_slist_free_all(hd);
@@ -704,7 +603,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const 
         path.len = 0;
     }
     hd = index_headers(hd, entries, n_entries, &oom);
-    key_path(r, &path, bucket, key);
+    riak_key_path(r, &path, bucket, key);
     buf_adds(&path, "?");
     buf_adds(&path, r->q_put);
     if (oom || path.oom) {
@@ -712,19 +611,19 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const 
     } else {
         req_t q = {"PUT", path.data, hd, value, value_len, false, key};
         resp_t resp;
-        rc = http_do(r, &q, &resp, err);
+        rc = riak_http_do(r, &q, &resp, err);
         if (rc == KVKIT_OK) {
             if (resp.status == 200 || resp.status == 204 || resp.status == 201 ||
                 resp.status == 300) {
                 /* 300: a concurrent write left siblings; ours is stored among
                  * them and the next get reports them */
-                vc_put(r, bucket, key, resp.vclock);
+                riak_vc_put(r, bucket, key, resp.vclock);
             } else {
-                rc = http_fail(&q, &resp, err);
+                rc = riak_http_fail(&q, &resp, err);
             }
-            resp_free(&resp);
+            riak_resp_free(&resp);
         } else {
-            vc_put(r, bucket, key, NULL);
+            riak_vc_put(r, bucket, key, NULL);
         }
     }
     free(vclock);
@@ -752,7 +651,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_delete)(void *h, const char *bucket, cons
         hd = add_header(hd, path.data ? path.data : "", &oom);
         path.len = 0;
     }
-    key_path(r, &path, bucket, key);
+    riak_key_path(r, &path, bucket, key);
     buf_adds(&path, "?");
     buf_adds(&path, r->q_del);
     if (oom || path.oom) {
@@ -760,14 +659,14 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_delete)(void *h, const char *bucket, cons
     } else {
         req_t q = {"DELETE", path.data, hd, NULL, 0, true, key};
         resp_t resp;
-        rc = http_do(r, &q, &resp, err);
+        rc = riak_http_do(r, &q, &resp, err);
         if (rc == KVKIT_OK) {
             /* 404: already gone (Riak <= 3.0.15 answers so for a missing key) */
             if (resp.status != 204 && resp.status != 404 && resp.status != 200)
-                rc = http_fail(&q, &resp, err);
+                rc = riak_http_fail(&q, &resp, err);
             else
-                vc_put(r, bucket, key, NULL);
-            resp_free(&resp);
+                riak_vc_put(r, bucket, key, NULL);
+            riak_resp_free(&resp);
         }
     }
     free(vclock);

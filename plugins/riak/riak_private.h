@@ -1,12 +1,17 @@
 /*
  * riak_private.h - shared state of the riak backend's files.
  *
- *   riak.c    options, open/close, get/save/delete, the vclock cache
- *   http.c    libcurl: a locked pool of easy handles, one request with
- *             retries and deadline, concurrent GETs with curl multi
- *   codec.c   URL and header encodings, the float text form, sortable
- *             bytes (same encoding as libkvkit's lib/index.c), multipart
- *   query.c   index_lookup / index_docs / list_keys
+ *   riak.c     open/close, get/save/delete, siblings, the vclock cache
+ *   options.c  the store string's options (one table)
+ *   http.c     libcurl: a locked pool of easy handles, one request with
+ *              retries and deadline, concurrent GETs with curl multi
+ *   codec.c    URL and header encodings, the float text form, sortable
+ *              bytes (same encoding as libkvkit's lib/index.c), multipart
+ *   cursor.c   paging, merging and parking 2i scans (cursor.h)
+ *   query.c    index_lookup / index_docs / list_keys
+ *
+ * Functions shared between these files are riak_<noun>_<verb> (see the
+ * naming rule at the top of riak.c); codec.c's are not renamed yet.
  */
 #ifndef KVKIT_RIAK_PRIVATE_H
 #define KVKIT_RIAK_PRIVATE_H
@@ -99,21 +104,18 @@ typedef struct req {
 /* Send one request (retrying connection-level failures of idempotent
  * requests within the deadline).  KVKIT_OK when any HTTP answer arrived
  * (look at out->status); else KVKIT_IO / KVKIT_TIMEOUT / KVKIT_OUTCOME_UNKNOWN
- * with err filled.  Free out with resp_free. */
-int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err);
-void resp_free(resp_t *p);
+ * with err filled.  Free out with riak_resp_free. */
+int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err);
+void riak_resp_free(resp_t *p);
 
 /* Fill err from a non-success HTTP answer: status, Riak's text, the path. */
-int http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err);
+int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err);
 
 /* GET every path in paths[0..n) with up to r->concurrency in flight on
  * kept-alive connections; out[i] receives the answer of paths[i].  A
- * transport failure of one is retried once alone with http_do. */
-int http_get_many(riak_t *r, const char *const *paths, size_t n, const struct curl_slist *headers,
-                  resp_t *out, kvkit_error_t *err);
-
-CURL *pool_take(riak_t *r);
-void pool_put(riak_t *r, CURL *c);
+ * transport failure of one is retried once alone with riak_http_do. */
+int riak_http_get_many(riak_t *r, const char *const *paths, size_t n,
+                       const struct curl_slist *headers, resp_t *out, kvkit_error_t *err);
 
 /*** codec.c ***/
 
@@ -149,18 +151,31 @@ typedef struct part {
  * Parts point into body. */
 int multipart_split(const char *content_type, const char *body, size_t len, part_t *parts, int max);
 
+/*** options.c ***/
+
+/* Check the store's options and apply them: settings into r, query
+ * parameters into the GET (qg), PUT (qp) and DELETE (qd) query strings, the
+ * bucket path prefix into prefix.  The buffers are the caller's. */
+int riak_options_parse(riak_t *r, const kvkit_backend_option_t *opts, size_t n, buf_t *qg,
+                       buf_t *qp, buf_t *qd, buf_t *prefix, kvkit_error_t *err);
+
 /*** riak.c ***/
 
 /* "/buckets/B/keys/K" (plus the type prefix) into b. */
-void key_path(const riak_t *r, buf_t *b, const char *bucket, const char *key);
-void vc_put(riak_t *r, const char *bucket, const char *key, const char *vclock);
+void riak_key_path(const riak_t *r, buf_t *b, const char *bucket, const char *key);
+/* The path of a GET of bucket/key, with the store's read parameters. */
+void riak_get_path(const riak_t *r, buf_t *b, const char *bucket, const char *key);
+/* The headers of a GET of an object (free with curl_slist_free_all); *oom
+ * is set when one of them could not be added. */
+struct curl_slist *riak_get_headers(bool *oom);
+void riak_vc_put(riak_t *r, const char *bucket, const char *key, const char *vclock);
 /* Handle a 200/300 GET answer: siblings policy, vclock cache.  On KVKIT_OK
  * *value is malloc'd. */
-int object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
-                  char **value, size_t *value_len, kvkit_error_t *err);
+int riak_object_answer(riak_t *r, const char *bucket, const char *key, const req_t *q, resp_t *p,
+                       char **value, size_t *value_len, kvkit_error_t *err);
 
-/*** query.c ***/
+/*** cursor.c ***/
 
-void cursor_free(struct cursor *c);
+void riak_cursor_free(struct cursor *c);
 
 #endif

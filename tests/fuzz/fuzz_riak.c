@@ -9,17 +9,17 @@
  *
  * Input: op byte, option byte, then answers separated by "\xff\xfe", each
  * "STATUS\r\nName: value\r\n...\r\n\r\nBODY" (header block optional). */
-#define http_do http_do_real
-#define http_get_many http_get_many_real
+#define riak_http_do riak_http_do_real
+#define riak_http_get_many riak_http_get_many_real
 #include "http.c"
-#undef http_do
-#undef http_get_many
+#undef riak_http_do
+#undef riak_http_get_many
 
 #include "fuzz_common.h"
 
-int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err);
-int http_get_many(riak_t *r, const char *const *paths, size_t n,
-                  const struct curl_slist *headers, resp_t *out, kvkit_error_t *err);
+int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err);
+int riak_http_get_many(riak_t *r, const char *const *paths, size_t n,
+                       const struct curl_slist *headers, resp_t *out, kvkit_error_t *err);
 
 KVKIT_BACKEND_DECLARE(open);
 KVKIT_BACKEND_DECLARE(close);
@@ -31,7 +31,7 @@ KVKIT_BACKEND_DECLARE(index_docs);
 
 static fuzz_in_t answers;
 
-int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
+int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
 {
     (void)r;
     memset(out, 0, sizeof *out);
@@ -58,7 +58,7 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
             break;
         }
         if (on_header((char *)p, 1, n, out) != n) {
-            resp_free(out);
+            riak_resp_free(out);
             return kvkit_backend_error(err, KVKIT_NOMEM, q->subject, "riak: out of memory");
         }
         p += n;
@@ -66,21 +66,21 @@ int http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
     buf_add(&out->body, p, (size_t)(end - p));
     buf_add(&out->body, "", 0);
     if (out->body.oom) {
-        resp_free(out);
+        riak_resp_free(out);
         return kvkit_backend_error(err, KVKIT_NOMEM, q->subject, "riak: out of memory");
     }
     return KVKIT_OK;
 }
 
-int http_get_many(riak_t *r, const char *const *paths, size_t n,
-                  const struct curl_slist *headers, resp_t *out, kvkit_error_t *err)
+int riak_http_get_many(riak_t *r, const char *const *paths, size_t n,
+                       const struct curl_slist *headers, resp_t *out, kvkit_error_t *err)
 {
     for (size_t i = 0; i < n; i++) {
         req_t q = {"GET", paths[i], headers, NULL, 0, true, paths[i]};
-        int rc = http_do(r, &q, &out[i], err);
+        int rc = riak_http_do(r, &q, &out[i], err);
         if (rc != KVKIT_OK) {
             for (size_t j = 0; j < i; j++)
-                resp_free(&out[j]);
+                riak_resp_free(&out[j]);
             return rc;
         }
     }

@@ -1,0 +1,195 @@
+/*
+ * options.c - the riak store string's options: one table names each
+ * option, how it is checked and where it goes (a setting of the handle, or
+ * a query parameter of the GET, PUT and DELETE requests).
+ */
+#include "riak_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int quorum_value(const kvkit_backend_option_t *o, kvkit_error_t *err)
+{
+    static const char *const words[] = {"one", "quorum", "all", "default"};
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(o->value, words[i]) == 0)
+            return KVKIT_OK;
+    uint64_t v;
+    if (o->value[0] && kvkit_backend_option_uint(o, 0, 1000, &v, NULL) == KVKIT_OK)
+        return KVKIT_OK;
+    return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
+                               "riak: option \"%s\": expected a number or one of one, quorum, "
+                               "all, default, got \"%s\"",
+                               o->key, o->value);
+}
+
+static void add_param(buf_t *b, const char *k, const char *v)
+{
+    if (b->len)
+        buf_adds(b, "&");
+    buf_adds(b, k);
+    buf_adds(b, "=");
+    url_escape(b, v, strlen(v));
+}
+
+/* What riak_options_parse fills: the handle's settings and the query strings
+ * of GET, PUT and DELETE. */
+typedef struct opt_out {
+    riak_t *r;
+    buf_t *q[3]; /* indexed by Q_GET, Q_PUT, Q_DEL */
+    buf_t *prefix;
+    bool typed;
+} opt_out_t;
+
+enum { Q_GET, Q_PUT, Q_DEL };
+#define TO(q) (1u << (q))
+
+static void set_timeout(riak_t *r, uint64_t v)
+{
+    r->timeout_ms = (long)v;
+}
+static void set_connect_timeout(riak_t *r, uint64_t v)
+{
+    r->connect_timeout_ms = (long)v;
+}
+static void set_retries(riak_t *r, uint64_t v)
+{
+    r->retries = (unsigned)v;
+}
+static void set_max_results(riak_t *r, uint64_t v)
+{
+    r->max_results = (unsigned)v;
+}
+static void set_concurrency(riak_t *r, uint64_t v)
+{
+    r->concurrency = (unsigned)v;
+}
+
+static void set_vclock_cache(riak_t *r, uint64_t v)
+{
+    size_t p = 1;
+    while (p < v)
+        p *= 2;
+    r->n_vc = v ? p : 0;
+}
+
+enum { OPT_QUORUM, OPT_FLAG, OPT_NUMBER, OPT_BLIND, OPT_SIBLINGS, OPT_TYPE };
+
+/* Every option, in the order the unknown-option message lists them.
+ * Quorums and flags become query parameters of the requests in `to`;
+ * numbers are checked against [min, max] and handed to `set`. */
+static const struct option_rule {
+    const char *key;
+    int kind;
+    unsigned to;
+    uint64_t min, max;
+    void (*set)(riak_t *r, uint64_t v);
+} option_rules[] = {
+    {"r", OPT_QUORUM, TO(Q_GET) | TO(Q_DEL), 0, 0, NULL},
+    {"pr", OPT_QUORUM, TO(Q_GET) | TO(Q_DEL), 0, 0, NULL},
+    {"w", OPT_QUORUM, TO(Q_PUT) | TO(Q_DEL), 0, 0, NULL},
+    {"dw", OPT_QUORUM, TO(Q_PUT) | TO(Q_DEL), 0, 0, NULL},
+    {"pw", OPT_QUORUM, TO(Q_PUT) | TO(Q_DEL), 0, 0, NULL},
+    {"rw", OPT_QUORUM, TO(Q_DEL), 0, 0, NULL},
+    {"basic_quorum", OPT_FLAG, TO(Q_GET), 0, 0, NULL},
+    {"notfound_ok", OPT_FLAG, TO(Q_GET), 0, 0, NULL},
+    {"timeout_ms", OPT_NUMBER, 0, 1, 86400000, set_timeout},
+    {"connect_timeout_ms", OPT_NUMBER, 0, 1, 86400000, set_connect_timeout},
+    {"retries", OPT_NUMBER, 0, 0, 10, set_retries},
+    {"bucket_type", OPT_TYPE, 0, 0, 0, NULL},
+    {"max_results", OPT_NUMBER, 0, 1, 1000000, set_max_results},
+    {"concurrency", OPT_NUMBER, 0, 1, 64, set_concurrency},
+    {"vclock_cache", OPT_NUMBER, 0, 0, 1u << 24, set_vclock_cache},
+    {"blind_writes", OPT_BLIND, 0, 0, 0, NULL},
+    {"siblings", OPT_SIBLINGS, 0, 0, 0, NULL},
+};
+
+#define N_OPTIONS (sizeof option_rules / sizeof option_rules[0])
+
+static void add_params(opt_out_t *out, unsigned to, const char *k, const char *v)
+{
+    for (int q = Q_GET; q <= Q_DEL; q++)
+        if (to & TO(q))
+            add_param(out->q[q], k, v);
+}
+
+static int unknown_option(const char *k, kvkit_error_t *err)
+{
+    char known[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < N_OPTIONS && len < sizeof known; i++)
+        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                                option_rules[i].key);
+    return kvkit_backend_error(err, KVKIT_BAD_OPTION, k, "riak: unknown option \"%s\" (known: %s)",
+                               k, known);
+}
+
+static int apply_option(const struct option_rule *rule, const kvkit_backend_option_t *o,
+                        opt_out_t *out, kvkit_error_t *err)
+{
+    int rc = KVKIT_OK, b = 0;
+    uint64_t v = 0;
+    switch (rule->kind) {
+    case OPT_QUORUM:
+        if ((rc = quorum_value(o, err)) == KVKIT_OK)
+            add_params(out, rule->to, o->key, o->value);
+        return rc;
+    case OPT_FLAG:
+        if ((rc = kvkit_backend_option_bool(o, &b, err)) == KVKIT_OK)
+            add_params(out, rule->to, o->key, b ? "true" : "false");
+        return rc;
+    case OPT_NUMBER:
+        if ((rc = kvkit_backend_option_uint(o, rule->min, rule->max, &v, err)) == KVKIT_OK)
+            rule->set(out->r, v);
+        return rc;
+    case OPT_BLIND:
+        if ((rc = kvkit_backend_option_bool(o, &b, err)) == KVKIT_OK)
+            out->r->blind_writes = b;
+        return rc;
+    case OPT_SIBLINGS:
+        if (!strcmp(o->value, "conflict"))
+            out->r->siblings = SIBLINGS_CONFLICT;
+        else if (!strcmp(o->value, "newest"))
+            out->r->siblings = SIBLINGS_NEWEST;
+        else
+            return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
+                                       "riak: option \"siblings\": expected conflict or "
+                                       "newest, got \"%s\"",
+                                       o->value);
+        return KVKIT_OK;
+    case OPT_TYPE:
+        if (o->value[0] == '\0')
+            return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
+                                       "riak: option \"bucket_type\" is empty");
+        out->prefix->len = 0;
+        buf_adds(out->prefix, "/types/");
+        url_escape(out->prefix, o->value, strlen(o->value));
+        buf_adds(out->prefix, "/buckets/");
+        out->typed = true;
+        return KVKIT_OK;
+    }
+    return KVKIT_OK;
+}
+
+int riak_options_parse(riak_t *r, const kvkit_backend_option_t *opts, size_t n, buf_t *qg,
+                       buf_t *qp, buf_t *qd, buf_t *prefix, kvkit_error_t *err)
+{
+    opt_out_t out = {r, {qg, qp, qd}, prefix, false};
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < N_OPTIONS && strcmp(option_rules[j].key, opts[i].key) != 0)
+            j++;
+        int rc = j < N_OPTIONS ? apply_option(&option_rules[j], &opts[i], &out, err)
+                               : unknown_option(opts[i].key, err);
+        if (rc != KVKIT_OK)
+            return rc;
+    }
+    if (!out.typed)
+        buf_adds(prefix, "/buckets/");
+    /* Riak's own timeout, so a slow quorum answers 503 instead of hanging */
+    char t[32];
+    snprintf(t, sizeof t, "%ld", r->timeout_ms);
+    add_params(&out, TO(Q_GET) | TO(Q_PUT) | TO(Q_DEL), "timeout", t);
+    add_param(qp, "returnbody", "true");
+    return KVKIT_OK;
+}
