@@ -9,6 +9,17 @@
  * "memory:NAME" is shared by every open of NAME in the process and lives
  * until its last close.  Views (KVKIT_BACKEND_SNAPSHOT) read the skip list
  * as of one commit: nodes keep older versions while a view may need them.
+ *
+ *   memory.c    the backend operations, the store's lock, shared named
+ *               stores, and the kvlayout engine ops over the skip list
+ *   skiplist.c  the versioned skip list: nodes, versions, snapshots,
+ *               pruning (skiplist.h)
+ *
+ * Names.  The plugin exports only its descriptor and operations
+ * (memory_LTX_kvkit_backend_*).  A function shared between its files
+ * carries the prefix of the file's interface: sl_ for the skip list
+ * (skiplist.h); everything in memory.c is static and unprefixed.  Common
+ * code from plugins/common/ is kvl_.
  */
 #define KVKIT_BACKEND_NAME memory
 #include <kvkit/backend.h>
@@ -19,468 +30,84 @@
 #include <string.h>
 
 #include "../common/kvlayout.h"
-
-#define MAX_LEVEL 24
-
-/*** the skip list, with versions for views ***/
-
-/* A node holds one key and its versions, newest first.  A commit gives each
- * version it writes the commit's sequence number; a deletion is a version
- * too (`dead`) while a view may still need what it hides.  A view reads, at
- * each node, the newest version with seq <= the view's: the store as of the
- * view's commit.  Without open views a node keeps only its newest version
- * and a deleted key leaves the list at once, so the cost of views is paid
- * only while one is open. */
-typedef struct version {
-    struct version *older;
-    uint64_t seq;
-    bool dead;
-    size_t value_len;
-    unsigned char value[];
-} version_t;
-
-typedef struct node {
-    unsigned char *key; /* in the node's own allocation */
-    size_t key_len;
-    version_t *v;        /* newest first; never NULL while linked */
-    bool pending;        /* on the store's list of nodes to prune */
-    struct node *next_pending;
-    int level;
-    struct node *next[]; /* level entries */
-} node_t;
-
-/* An open view: the commit it reads at.  Views are kept in opening order,
- * so the oldest (the one that needs the most history) is first. */
-typedef struct snap {
-    uint64_t seq;
-    struct snap *prev, *next;
-} snap_t;
+#include "skiplist.h"
 
 typedef struct mem {
     pthread_rwlock_t lock;
     kvl_t layout;
-    node_t *head;
-    int level;
-    uint64_t rng;
-    uint64_t seq; /* the last commit */
-    /* views: opened under the read lock (snap_lock orders them), closed
-     * under the write lock */
-    pthread_mutex_t snap_lock;
-    snap_t *snaps, *snaps_tail;
-    node_t *pending; /* nodes holding history that views may need */
+    sl_t *list;
     /* for shared stores */
     char *name;
     unsigned refs;
     struct mem *next_shared;
 } mem_t;
 
-#define SEQ_LIVE UINT64_MAX /* reads of the current state */
-
-static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
-}
-
-static node_t *node_new(int level, const void *k, size_t klen)
-{
-    node_t *n = malloc(sizeof *n + (size_t)level * sizeof(node_t *) + klen + 1);
-    if (n == NULL)
-        return NULL;
-    n->level = level;
-    for (int i = 0; i < level; i++)
-        n->next[i] = NULL;
-    n->key = (unsigned char *)&n->next[level];
-    n->key_len = klen;
-    if (klen)
-        memcpy(n->key, k, klen);
-    n->v = NULL;
-    n->pending = false;
-    n->next_pending = NULL;
-    return n;
-}
-
-static version_t *version_new(const void *v, size_t vlen, bool dead)
-{
-    version_t *x = malloc(sizeof *x + vlen + 1);
-    if (x == NULL)
-        return NULL;
-    x->older = NULL;
-    x->seq = 0;
-    x->dead = dead;
-    x->value_len = vlen;
-    if (vlen)
-        memcpy(x->value, v, vlen);
-    return x;
-}
-
-static void versions_free(version_t *x)
-{
-    while (x) {
-        version_t *older = x->older;
-        free(x);
-        x = older;
-    }
-}
-
-static void node_free(node_t *n)
-{
-    versions_free(n->v);
-    free(n);
-}
-
-/* What a reader at `seq` sees at n: a live version, or NULL. */
-static const version_t *visible(const node_t *n, uint64_t seq)
-{
-    const version_t *x = n->v;
-    while (x && x->seq > seq)
-        x = x->older;
-    return x && !x->dead ? x : NULL;
-}
-
-/* The oldest commit an open view reads at (SEQ_LIVE: no view is open).
- * Called with the write lock held. */
-static uint64_t horizon(const mem_t *m)
-{
-    return m->snaps ? m->snaps->seq : SEQ_LIVE;
-}
-
-/* Drop the versions no reader can see: every version newer than the oldest
- * view, and the newest of those at or below it, are kept.  Returns true
- * when what is left is one live version (nothing more to prune later). */
-static bool prune(node_t *n, uint64_t h)
-{
-    version_t *x = n->v;
-    while (x->seq > h && x->older)
-        x = x->older;
-    versions_free(x->older);
-    x->older = NULL;
-    return n->v->older == NULL && !n->v->dead;
-}
-
-/* True when the node can leave the list: deleted, and no view sees it. */
-static bool gone(const node_t *n, uint64_t h)
-{
-    return n->v->dead && n->v->older == NULL && (h == SEQ_LIVE || n->v->seq <= h);
-}
-
-static int random_level(mem_t *m)
-{
-    /* xorshift64; a level per 4 nodes keeps lists short and shallow */
-    int level = 1;
-    while (level < MAX_LEVEL) {
-        m->rng ^= m->rng << 13;
-        m->rng ^= m->rng >> 7;
-        m->rng ^= m->rng << 17;
-        if ((m->rng & 3) != 0)
-            break;
-        level++;
-    }
-    return level;
-}
-
-/* Fill update[] with the last node before k on each level; returns the
- * first node >= k (or NULL). */
-static node_t *find_ge(const mem_t *m, const unsigned char *k, size_t klen, node_t **update)
-{
-    node_t *x = m->head;
-    for (int i = m->level - 1; i >= 0; i--) {
-        while (x->next[i] && key_cmp(x->next[i]->key, x->next[i]->key_len, k, klen) < 0)
-            x = x->next[i];
-        if (update)
-            update[i] = x;
-    }
-    return x->next[0];
-}
-
-static void sl_unlink(mem_t *m, node_t *x, node_t **update)
-{
-    for (int i = 0; i < x->level; i++)
-        update[i]->next[i] = x->next[i];
-}
-
-static void mark_pending(mem_t *m, node_t *n)
-{
-    if (n->pending)
-        return;
-    n->pending = true;
-    n->next_pending = m->pending;
-    m->pending = n;
-}
-
-/* Apply one prepared write at commit `seq`: `ver` becomes the key's newest
- * version; `spare` is a node for a key not in the list yet (it is used,
- * and set to NULL, only then).  Cannot fail. */
-static void sl_write(mem_t *m, uint64_t seq, const unsigned char *k, size_t klen,
-                     version_t *ver, node_t **spare)
-{
-    node_t *update[MAX_LEVEL];
-    uint64_t h = horizon(m);
-    ver->seq = seq;
-    node_t *x = find_ge(m, k, klen, update);
-    if (x == NULL || key_cmp(x->key, x->key_len, k, klen) != 0) {
-        if (ver->dead || *spare == NULL) { /* deleting an absent key */
-            free(ver);
-            return;
-        }
-        node_t *n = *spare;
-        *spare = NULL;
-        n->v = ver;
-        if (n->level > m->level) {
-            for (int i = m->level; i < n->level; i++)
-                update[i] = m->head;
-            m->level = n->level;
-        }
-        for (int i = 0; i < n->level; i++) {
-            n->next[i] = update[i]->next[i];
-            update[i]->next[i] = n;
-        }
-        return;
-    }
-    ver->older = x->v;
-    x->v = ver;
-    if (prune(x, h))
-        return;
-    if (gone(x, h)) {
-        if (!x->pending) {
-            sl_unlink(m, x, update);
-            node_free(x);
-        }
-        /* a pending node leaves at the next sweep, which owns the list */
-        return;
-    }
-    mark_pending(m, x);
-}
-
-/* Prune every node that held history for views; called with the write lock
- * after a view closed. */
-static void sweep(mem_t *m)
-{
-    uint64_t h = horizon(m);
-    node_t **pp = &m->pending;
-    while (*pp) {
-        node_t *n = *pp;
-        bool settled = prune(n, h);
-        if (!settled && !gone(n, h)) {
-            pp = &n->next_pending;
-            continue;
-        }
-        *pp = n->next_pending;
-        n->pending = false;
-        n->next_pending = NULL;
-        if (gone(n, h)) {
-            node_t *update[MAX_LEVEL];
-            find_ge(m, n->key, n->key_len, update);
-            sl_unlink(m, n, update);
-            node_free(n);
-        }
-    }
-}
-
-static const struct kvl_ops engine;
-
-static mem_t *mem_new(void)
-{
-    mem_t *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return NULL;
-    m->head = node_new(MAX_LEVEL, NULL, 0);
-    if (m->head == NULL) {
-        free(m);
-        return NULL;
-    }
-    m->level = 1;
-    m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory"};
-    m->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)m;
-    pthread_rwlock_init(&m->lock, NULL);
-    pthread_mutex_init(&m->snap_lock, NULL);
-    return m;
-}
-
-static void mem_free(mem_t *m)
-{
-    node_t *x = m->head;
-    while (x) {
-        node_t *next = x->next[0];
-        node_free(x);
-        x = next;
-    }
-    while (m->snaps) { /* views libkvkit never closed: none in practice */
-        snap_t *next = m->snaps->next;
-        free(m->snaps);
-        m->snaps = next;
-    }
-    pthread_rwlock_destroy(&m->lock);
-    pthread_mutex_destroy(&m->snap_lock);
-    free(m->name);
-    free(m);
-}
-
 /*** kvlayout engine ops (called with the store's lock held) ***/
-
-static int copy_out(const version_t *x, char **v, size_t *vlen, kvkit_error_t *err)
-{
-    if ((*v = malloc(x->value_len + 1)) == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
-    memcpy(*v, x->value, x->value_len);
-    (*v)[x->value_len] = '\0';
-    *vlen = x->value_len;
-    return KVKIT_OK;
-}
 
 static int get_at(const mem_t *m, uint64_t seq, const unsigned char *k, size_t klen, char **v,
                   size_t *vlen, kvkit_error_t *err)
 {
-    node_t *x = find_ge(m, k, klen, NULL);
-    if (x == NULL || key_cmp(x->key, x->key_len, k, klen) != 0)
+    size_t n;
+    const unsigned char *x = sl_get(m->list, seq, k, klen, &n);
+    if (x == NULL)
         return KVKIT_NOTFOUND;
-    const version_t *ver = visible(x, seq);
-    return ver ? copy_out(ver, v, vlen, err) : KVKIT_NOTFOUND;
+    if ((*v = malloc(n + 1)) == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
+    memcpy(*v, x, n);
+    (*v)[n] = '\0';
+    *vlen = n;
+    return KVKIT_OK;
 }
 
 static int e_get(void *eng, const unsigned char *k, size_t klen, char **v, size_t *vlen,
                  kvkit_error_t *err)
 {
-    return get_at(eng, SEQ_LIVE, k, klen, v, vlen, err);
+    return get_at(eng, SL_SEQ_LIVE, k, klen, v, vlen, err);
 }
-
-/* A batch holds fully built versions (and a node for each put, in case its
- * key is new) in order, so committing only links: it cannot fail halfway. */
-typedef struct batch {
-    mem_t *m;
-    struct op {
-        version_t *ver;
-        node_t *node;           /* a put's node, linked if its key is new */
-        unsigned char *key_copy; /* a delete's copy of the key */
-        const unsigned char *key; /* in node or key_copy */
-        size_t key_len;
-    } *ops;
-    size_t n, cap;
-} batch_t;
 
 static void *e_batch_new(void *eng)
 {
-    batch_t *b = calloc(1, sizeof *b);
-    if (b)
-        b->m = eng;
-    return b;
+    return sl_batch_new(((mem_t *)eng)->list);
 }
 
-static int batch_push(batch_t *b, struct op op)
+static int e_batch_put(void *b, const unsigned char *k, size_t klen, const void *v, size_t vlen)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 16;
-        struct op *g = realloc(b->ops, cap * sizeof *g);
-        if (g == NULL)
-            return KVKIT_NOMEM;
-        b->ops = g;
-        b->cap = cap;
-    }
-    b->ops[b->n++] = op;
+    return sl_batch_put(b, k, klen, v, vlen) == 0 ? KVKIT_OK : KVKIT_NOMEM;
+}
+
+static int e_batch_del(void *b, const unsigned char *k, size_t klen)
+{
+    return sl_batch_del(b, k, klen) == 0 ? KVKIT_OK : KVKIT_NOMEM;
+}
+
+static int e_batch_commit(void *eng, void *b, kvkit_error_t *err)
+{
+    sl_batch_commit(b);
     return KVKIT_OK;
 }
 
-static int e_batch_put(void *vb, const unsigned char *k, size_t klen, const void *v, size_t vlen)
+static void e_batch_free(void *b)
 {
-    batch_t *b = vb;
-    node_t *n = node_new(random_level(b->m), k, klen);
-    version_t *ver = version_new(v, vlen, false);
-    if (n == NULL || ver == NULL ||
-        batch_push(b, (struct op){ver, n, NULL, n->key, klen}) != KVKIT_OK) {
-        free(n);
-        free(ver);
-        return KVKIT_NOMEM;
-    }
-    return KVKIT_OK;
-}
-
-static int e_batch_del(void *vb, const unsigned char *k, size_t klen)
-{
-    batch_t *b = vb;
-    unsigned char *copy = malloc(klen ? klen : 1);
-    version_t *ver = version_new(NULL, 0, true);
-    if (copy == NULL || ver == NULL) {
-        free(copy);
-        free(ver);
-        return KVKIT_NOMEM;
-    }
-    memcpy(copy, k, klen);
-    if (batch_push(b, (struct op){ver, NULL, copy, copy, klen}) != KVKIT_OK) {
-        free(copy);
-        free(ver);
-        return KVKIT_NOMEM;
-    }
-    return KVKIT_OK;
-}
-
-static int e_batch_commit(void *eng, void *vb, kvkit_error_t *err)
-{
-    mem_t *m = eng;
-    batch_t *b = vb;
-    uint64_t seq = ++m->seq; /* the whole batch is one commit */
-    for (size_t i = 0; i < b->n; i++) {
-        struct op *op = &b->ops[i];
-        sl_write(m, seq, op->key, op->key_len, op->ver, &op->node);
-        op->ver = NULL; /* now owned by the list (or freed) */
-    }
-    return KVKIT_OK;
-}
-
-static void e_batch_free(void *vb)
-{
-    batch_t *b = vb;
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->ops[i].ver);
-        free(b->ops[i].node); /* NULL once linked */
-        free(b->ops[i].key_copy);
-    }
-    free(b->ops);
-    free(b);
+    sl_batch_free(b);
 }
 
 /* Called with the read lock held (view_open); the snapshot is the last
- * commit.  snap_lock keeps concurrent openers in order. */
+ * commit. */
 static void *e_snap_new(void *eng)
 {
-    mem_t *m = eng;
-    snap_t *sn = calloc(1, sizeof *sn);
-    if (sn == NULL)
-        return NULL;
-    pthread_mutex_lock(&m->snap_lock);
-    sn->seq = m->seq;
-    sn->prev = m->snaps_tail;
-    if (m->snaps_tail)
-        m->snaps_tail->next = sn;
-    else
-        m->snaps = sn;
-    m->snaps_tail = sn;
-    pthread_mutex_unlock(&m->snap_lock);
-    return sn;
+    return sl_snap_open(((mem_t *)eng)->list);
 }
 
 /* Called with the write lock held (view_close). */
-static void e_snap_free(void *eng, void *vs)
+static void e_snap_free(void *eng, void *snap)
 {
-    mem_t *m = eng;
-    snap_t *sn = vs;
-    bool oldest = sn == m->snaps;
-    if (sn->prev)
-        sn->prev->next = sn->next;
-    else
-        m->snaps = sn->next;
-    if (sn->next)
-        sn->next->prev = sn->prev;
-    else
-        m->snaps_tail = sn->prev;
-    free(sn);
-    if (oldest)
-        sweep(m); /* only the oldest view held history back */
+    sl_snap_close(((mem_t *)eng)->list, snap);
 }
 
 typedef struct iter {
     mem_t *m;
     uint64_t seq;
-    node_t *cur;
+    const sl_node_t *cur;
 } iter_t;
 
 static void *e_iter_new(void *eng, void *snap)
@@ -488,22 +115,15 @@ static void *e_iter_new(void *eng, void *snap)
     iter_t *it = calloc(1, sizeof *it);
     if (it) {
         it->m = eng;
-        it->seq = snap ? ((snap_t *)snap)->seq : SEQ_LIVE;
+        it->seq = sl_snap_seq(snap);
     }
     return it;
-}
-
-static void settle(iter_t *it)
-{
-    while (it->cur && visible(it->cur, it->seq) == NULL)
-        it->cur = it->cur->next[0];
 }
 
 static void e_iter_seek(void *vit, const unsigned char *k, size_t klen)
 {
     iter_t *it = vit;
-    it->cur = find_ge(it->m, k, klen, NULL);
-    settle(it);
+    it->cur = sl_seek(it->m->list, it->seq, k, klen);
 }
 
 static int e_iter_valid(void *vit)
@@ -514,23 +134,18 @@ static int e_iter_valid(void *vit)
 static void e_iter_next(void *vit)
 {
     iter_t *it = vit;
-    it->cur = it->cur->next[0];
-    settle(it);
+    it->cur = sl_next(it->cur, it->seq);
 }
 
 static const unsigned char *e_iter_key(void *vit, size_t *len)
 {
-    iter_t *it = vit;
-    *len = it->cur->key_len;
-    return it->cur->key;
+    return sl_node_key(((iter_t *)vit)->cur, len);
 }
 
 static const unsigned char *e_iter_value(void *vit, size_t *len)
 {
     iter_t *it = vit;
-    const version_t *x = visible(it->cur, it->seq);
-    *len = x->value_len;
-    return x->value;
+    return sl_node_value(it->cur, it->seq, len);
 }
 
 static int e_iter_status(void *vit, kvkit_error_t *err)
@@ -569,6 +184,28 @@ static const struct kvl_ops engine = {
     .iter_get = e_iter_get,
     .iter_free = e_iter_free,
 };
+
+static mem_t *mem_new(void)
+{
+    mem_t *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    if ((m->list = sl_new()) == NULL) {
+        free(m);
+        return NULL;
+    }
+    m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory"};
+    pthread_rwlock_init(&m->lock, NULL);
+    return m;
+}
+
+static void mem_free(mem_t *m)
+{
+    sl_free(m->list);
+    pthread_rwlock_destroy(&m->lock);
+    free(m->name);
+    free(m);
+}
 
 /*** shared named stores ***/
 
@@ -761,7 +398,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket,
     return rc;
 }
 
-/*** views: a snapshot of the skip list (see the versions above) ***/
+/*** views: a snapshot of the skip list (skiplist.h) ***/
 
 typedef struct view {
     mem_t *m;
