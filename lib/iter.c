@@ -8,6 +8,8 @@
  * the iteration sees the store as it was when it began, so a loop that
  * writes what it reads (moves a document forward in the index) meets each
  * key once.  Elsewhere pages read the live store.
+ *
+ * The backend is reached only through the scan layer (query.c).
  */
 #include "kvkit_private.h"
 
@@ -102,144 +104,117 @@ static int page_doc(void *vctx, const char *key, size_t key_len, const char *val
     return page_add(vctx, key, key_len, value, value_len, sortable, sortable_len);
 }
 
-/* Pin the view every page of the iteration reads (once, before the first). */
-static int view_open(kvkit_iter_t *it)
-{
-    kvkit_store_t *s = it->store;
-    it->view_tried = true;
-    if (s->backend->ops.view_open == NULL)
-        return KVKIT_OK;
-    kvkit_error_t berr = {0};
-    kvkit__store_enter(s);
-    int rc = s->backend->ops.view_open(s->handle, &it->view, &berr);
-    kvkit__store_leave(s);
-    if (rc != KVKIT_OK) {
-        it->view = NULL;
-        return kvkit__store_fail(s, &it->err, &berr, rc, "view_open", it->bucket);
-    }
-    return KVKIT_OK;
-}
-
-static void view_close(kvkit_iter_t *it)
-{
-    kvkit_store_t *s = it->store;
-    if (it->view == NULL)
-        return;
-    kvkit__store_enter(s);
-    s->backend->ops.view_close(s->handle, it->view);
-    kvkit__store_leave(s);
-    it->view = NULL;
-}
-
 /* A document of the page: from the view when there is one, so documents and
  * index agree; else through kvkit_store_get (siblings resolved). */
 static int page_get(kvkit_iter_t *it, iter_item_t *item)
 {
-    kvkit_store_t *s = it->store;
     if (it->view == NULL)
-        return kvkit_store_get(s, it->bucket, item->key, &item->value, &item->value_len,
-                               &it->err);
-    kvkit_error_t berr = {0};
-    kvkit__store_enter(s);
-    int rc = s->backend->ops.view_get(it->view, it->bucket, item->key, &item->value,
-                                      &item->value_len, &berr);
-    kvkit__store_leave(s);
-    if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
-        return rc;
-    return kvkit__store_fail(s, &it->err, &berr, rc, "get", item->key);
+        return kvkit_store_get(it->store, it->bucket, item->key, &item->value,
+                               &item->value_len, &it->err);
+    return kvkit__view_get(it->store, it->view, it->bucket, item->key, &item->value,
+                           &item->value_len, &it->err);
+}
+
+/* One page from the backend's scan, resumed after the previous page; sets
+ * *fused when the documents came with the keys. */
+static void scan_page(kvkit_iter_t *it, bool *fused)
+{
+    kvkit_store_t *s = it->store;
+    *fused = false;
+    if (it->q.kind == KVKIT__Q_KEYS) {
+        kvkit__list_keys_call(s, it->view, it->bucket,
+                              it->have_after ? it->after_key : it->q.klo, it->q.khi, page_key,
+                              it, &it->err);
+        return;
+    }
+    kvkit_index_position_t after = {it->after_sortable, it->after_sortable_len, it->after_key,
+                                    it->after_key_len};
+    const kvkit_index_position_t *ap = it->have_after ? &after : NULL;
+    if (it->want_docs && kvkit__store_fused_docs(s)) {
+        *fused = true;
+        kvkit__index_docs_call(s, it->view, it->bucket, &it->q, ap, page_doc, it, &it->err);
+    } else {
+        kvkit__index_lookup_call(s, it->view, it->bucket, &it->q, ap, page_key, it, &it->err);
+    }
+}
+
+/* Remember where the page ended: the next page resumes after it. */
+static int remember_last(kvkit_iter_t *it)
+{
+    iter_item_t *last = &it->items[it->n - 1];
+    char *k = kvkit__strndup(last->key, last->key_len);
+    unsigned char *so = last->sortable_len ? kvkit__malloc(last->sortable_len) : NULL;
+    if (k == NULL || (last->sortable_len && so == NULL)) {
+        kvkit__free(k);
+        kvkit__free(so);
+        return kvkit__error(&it->err, KVKIT_NOMEM, it->bucket, "out of memory in query iterator");
+    }
+    if (so)
+        memcpy(so, last->sortable, last->sortable_len);
+    kvkit__free(it->after_key);
+    kvkit__free(it->after_sortable);
+    it->after_key = k;
+    it->after_key_len = last->key_len;
+    it->after_sortable = so;
+    it->after_sortable_len = last->sortable_len;
+    it->have_after = true;
+    return KVKIT_OK;
+}
+
+/* Read the page's documents, dropping keys deleted since the scan. */
+static int page_docs(kvkit_iter_t *it)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < it->n; i++) {
+        iter_item_t *item = &it->items[i];
+        int rc = page_get(it, item);
+        if (rc == KVKIT_OK) {
+            it->items[w++] = *item;
+            continue;
+        }
+        kvkit__free(item->key); /* deleted since the lookup, or failed */
+        kvkit__free(item->sortable);
+        if (rc != KVKIT_NOTFOUND) {
+            for (size_t j = i + 1; j < it->n; j++) {
+                kvkit__free(it->items[j].key);
+                kvkit__free(it->items[j].sortable);
+            }
+            it->n = w;
+            return rc;
+        }
+    }
+    it->n = w;
+    return KVKIT_OK;
 }
 
 static void fetch_page(kvkit_iter_t *it)
 {
-    kvkit_store_t *s = it->store;
     page_clear(it);
     if (!it->more || it->err.code != KVKIT_OK)
         return;
-    if (!it->view_tried && view_open(it) != KVKIT_OK) {
-        it->more = false;
-        return;
-    }
-    int rc;
-    bool fused = false;
-    if (it->q.kind == KVKIT__Q_KEYS) {
-        rc = kvkit__list_keys_call(s, it->view, it->bucket,
-                                   it->have_after ? it->after_key : it->q.klo, it->q.khi,
-                                   page_key, it, &it->err);
-    } else {
-        kvkit_index_position_t after = {it->after_sortable, it->after_sortable_len,
-                                        it->after_key, it->after_key_len};
-        const kvkit_index_position_t *ap = it->have_after ? &after : NULL;
-        if (it->want_docs && kvkit__store_fused_docs(s)) {
-            kvkit_error_t berr = {0};
-            fused = true;
-            kvkit__store_enter(s);
-            rc = it->view ? s->backend->ops.view_index_docs(it->view, it->bucket, it->q.field,
-                                                            &it->q.lo, &it->q.hi, ap, page_doc,
-                                                            it, &berr)
-                          : s->backend->ops.index_docs(s->handle, it->bucket, it->q.field,
-                                                       &it->q.lo, &it->q.hi, ap, page_doc, it,
-                                                       &berr);
-            kvkit__store_leave(s);
-            if (rc != KVKIT_OK)
-                kvkit__store_fail(s, &it->err, &berr, rc, "index_docs", it->q.field);
-        } else {
-            rc = kvkit__index_lookup_call(s, it->view, it->bucket, &it->q, ap, page_key, it,
-                                          &it->err);
-        }
-    }
-    if (it->err.code != KVKIT_OK) {
-        page_clear(it);
-        it->more = false;
-        return;
-    }
-    /* one page short of full (after dropping a repeated key) means the end */
-    it->more = it->n == ITER_PAGE;
-    if (it->n > 0) {
-        iter_item_t *last = &it->items[it->n - 1];
-        char *k = kvkit__strndup(last->key, last->key_len);
-        unsigned char *so = last->sortable_len ? kvkit__malloc(last->sortable_len) : NULL;
-        if (k == NULL || (last->sortable_len && so == NULL)) {
-            kvkit__free(k);
-            kvkit__free(so);
-            kvkit__error(&it->err, KVKIT_NOMEM, it->bucket, "out of memory in query iterator");
-            page_clear(it);
+    /* pin the view every page of the iteration reads, before the first */
+    if (!it->view_tried) {
+        it->view_tried = true;
+        if (kvkit__view_open(it->store, &it->view, it->bucket, &it->err) != KVKIT_OK) {
             it->more = false;
             return;
         }
-        if (so)
-            memcpy(so, last->sortable, last->sortable_len);
-        kvkit__free(it->after_key);
-        kvkit__free(it->after_sortable);
-        it->after_key = k;
-        it->after_key_len = last->key_len;
-        it->after_sortable = so;
-        it->after_sortable_len = last->sortable_len;
-        it->have_after = true;
     }
-    if (it->want_docs && !fused) {
-        size_t w = 0;
-        for (size_t i = 0; i < it->n; i++) {
-            iter_item_t *item = &it->items[i];
-            rc = page_get(it, item);
-            if (rc == KVKIT_OK) {
-                it->items[w++] = *item;
-                continue;
-            }
-            kvkit__free(item->key); /* deleted since the lookup, or failed */
-            kvkit__free(item->sortable);
-            if (rc != KVKIT_NOTFOUND) {
-                for (size_t j = i + 1; j < it->n; j++) {
-                    kvkit__free(it->items[j].key);
-                    kvkit__free(it->items[j].sortable);
-                }
-                it->n = w;
-                page_clear(it);
-                it->more = false;
-                return;
-            }
-        }
-        it->n = w;
+    bool fused;
+    scan_page(it, &fused);
+    /* one page short of full (after dropping a repeated key) means the end */
+    it->more = it->err.code == KVKIT_OK && it->n == ITER_PAGE;
+    if (it->err.code != KVKIT_OK || (it->n > 0 && remember_last(it) != KVKIT_OK) ||
+        (it->want_docs && !fused && page_docs(it) != KVKIT_OK)) {
+        page_clear(it);
+        it->more = false;
     }
+}
+
+static void view_close(kvkit_iter_t *it)
+{
+    kvkit__view_close(it->store, it->view);
+    it->view = NULL;
 }
 
 static void iter_settle(kvkit_iter_t *it)
@@ -372,7 +347,3 @@ void kvkit_iter_destroy(kvkit_iter_t *it)
     kvkit__free(it->after_sortable);
     kvkit__free(it);
 }
-
-/* Callback form of a document query: the fused op straight through when the
- * backend has it, else the iterator (which reads documents outside the
- * backend's lookup, so no backend lock is held across a get). */

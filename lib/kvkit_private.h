@@ -38,6 +38,12 @@ void kvkit__free(void *ptr);
 char *kvkit__strdup(const char *s);
 char *kvkit__strndup(const char *s, size_t n);
 
+/*** UTF-8 (utf8.c) ***/
+
+/* Whether s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF): the one check for every name a backend sees. */
+bool kvkit__utf8_valid(const unsigned char *s, size_t n);
+
 /*** store strings (uri.c) ***/
 
 #define KVKIT_NAME_MAX 64
@@ -100,9 +106,6 @@ struct kvkit_store {
 
 int kvkit__check_bucket_key(const char *bucket, const char *key,
                             kvkit_error_t *err);
-/* Whether s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
- * code points past U+10FFFF): the one check for every name a backend sees. */
-bool kvkit__utf8_valid(const unsigned char *s, size_t n);
 
 /* Return KVKIT_INVALID from the calling function when store is NULL. */
 #define CHECK_STORE(store, err)                                                \
@@ -122,7 +125,7 @@ int kvkit__store_unsupported(kvkit_store_t *s, const char *op, kvkit_error_t *er
  * resolver must see siblings, which only the per-key get path resolves. */
 bool kvkit__store_fused_docs(const kvkit_store_t *s);
 
-/*** queries (query.c), shared with iterators (iter.c) ***/
+/*** scans (query.c): under the callback API (query_cb.c) and iter.c ***/
 
 /* A parsed query: which backend call answers it and with what bounds. */
 typedef struct kvkit__query {
@@ -140,12 +143,25 @@ int kvkit__query_parse(kvkit_store_t *s, const char *bucket, const char *field,
                        kvkit_error_t *err);
 void kvkit__query_free(kvkit__query_t *q);
 /* The backend's scans, on the live store (view NULL) or in a view opened
- * with the backend's view_open (see kvkit__view_open in iter.c). */
+ * with kvkit__view_open. */
 int kvkit__list_keys_call(kvkit_store_t *s, void *view, const char *bucket, const char *lo,
                           const char *hi, kvkit_backend_key_fn fn, void *ctx,
                           kvkit_error_t *err);
 int kvkit__index_lookup_call(kvkit_store_t *s, void *view, const char *bucket,
                              const kvkit__query_t *q, const kvkit_index_position_t *after,
                              kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err);
+/* The fused index -> documents scan (kvkit__store_fused_docs says whether to). */
+int kvkit__index_docs_call(kvkit_store_t *s, void *view, const char *bucket,
+                           const kvkit__query_t *q, const kvkit_index_position_t *after,
+                           kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err);
+/* Pin the store's current state for the reads of one iteration: *view is
+ * NULL (reads go to the live store) when the backend has no views. */
+int kvkit__view_open(kvkit_store_t *s, void **view, const char *bucket, kvkit_error_t *err);
+/* Release a view; NULL is accepted. */
+void kvkit__view_close(kvkit_store_t *s, void *view);
+/* A document read in the view; value is the backend's malloc'd copy.
+ * KVKIT_NOTFOUND without a message when absent. */
+int kvkit__view_get(kvkit_store_t *s, void *view, const char *bucket, const char *key,
+                    char **value, size_t *len, kvkit_error_t *err);
 
 #endif /* KVKIT_PRIVATE_H */

@@ -1,14 +1,15 @@
 /*
- * query.c - index and key queries in callback form: bounds are checked and
- * encoded once here, then handed to the backend's scan.
+ * query.c - the scan layer: a query is checked and its bounds encoded once
+ * here, and every scan reaches the backend through the calls below (on the
+ * live store or in a view).  The callback API (query_cb.c) and the
+ * iterators (iter.c) sit on top; this file calls neither.
  */
 #include "kvkit_private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/*** queries ***/
-
+/*** parsing a query ***/
 
 void kvkit__query_free(kvkit__query_t *q)
 {
@@ -85,23 +86,7 @@ int kvkit__query_parse(kvkit_store_t *s, const char *bucket, const char *field,
     return KVKIT_OK;
 }
 
-/* Adapts a backend key stream to the public callback, NUL-terminating keys. */
-typedef struct key_adapter {
-    kvkit_key_fn fn;
-    void *ctx;
-} key_adapter_t;
-
-static int key_adapter(void *vctx, const char *key, size_t len,
-                       const unsigned char *sortable, size_t sortable_len)
-{
-    key_adapter_t *a = vctx;
-    char buf[KVKIT_KEY_MAX + 1];
-    if (len > KVKIT_KEY_MAX)
-        len = KVKIT_KEY_MAX;
-    memcpy(buf, key, len);
-    buf[len] = '\0';
-    return a->fn(a->ctx, buf, len);
-}
+/*** the backend's scans, live or in a view ***/
 
 int kvkit__list_keys_call(kvkit_store_t *s, void *view, const char *bucket, const char *lo,
                           const char *hi, kvkit_backend_key_fn fn, void *ctx,
@@ -131,98 +116,55 @@ int kvkit__index_lookup_call(kvkit_store_t *s, void *view, const char *bucket,
     return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "index_lookup", q->field);
 }
 
-int kvkit_store_index_keys(kvkit_store_t *s, const char *bucket, const char *field,
-                           const json_t *lo, const json_t *hi, kvkit_key_fn fn,
-                           void *ctx, kvkit_error_t *err)
+int kvkit__index_docs_call(kvkit_store_t *s, void *view, const char *bucket,
+                           const kvkit__query_t *q, const kvkit_index_position_t *after,
+                           kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
 {
-    kvkit__query_t q;
-    int rc = kvkit__query_parse(s, bucket, field, lo, hi, &q, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    if (fn == NULL) {
-        kvkit__query_free(&q);
-        return kvkit__error(err, KVKIT_INVALID, field, "result callback is NULL");
-    }
-    key_adapter_t a = {fn, ctx};
-    if (q.empty)
-        rc = KVKIT_OK;
-    else if (q.kind == KVKIT__Q_KEYS)
-        rc = kvkit__list_keys_call(s, NULL, bucket, q.klo, q.khi, key_adapter, &a, err);
-    else
-        rc = kvkit__index_lookup_call(s, NULL, bucket, &q, NULL, key_adapter, &a, err);
-    kvkit__query_free(&q);
-    return rc;
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = view ? s->backend->ops.view_index_docs(view, bucket, q->field, &q->lo, &q->hi,
+                                                    after, fn, ctx, &berr)
+                  : s->backend->ops.index_docs(s->handle, bucket, q->field, &q->lo, &q->hi,
+                                               after, fn, ctx, &berr);
+    kvkit__store_leave(s);
+    return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "index_docs", q->field);
 }
 
-int kvkit_store_list_keys(kvkit_store_t *s, const char *bucket, const char *lo,
-                          const char *hi, kvkit_key_fn fn, void *ctx,
-                          kvkit_error_t *err)
+/*** views ***/
+
+int kvkit__view_open(kvkit_store_t *s, void **view, const char *bucket, kvkit_error_t *err)
 {
-    CHECK_STORE(s, err);
-    int rc = kvkit__check_bucket_key(bucket, NULL, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    if (fn == NULL)
-        return kvkit__error(err, KVKIT_INVALID, bucket, "result callback is NULL");
-    if (lo != NULL && hi != NULL && strcmp(lo, hi) > 0)
+    *view = NULL;
+    if (s->backend->ops.view_open == NULL)
         return KVKIT_OK;
-    key_adapter_t a = {fn, ctx};
-    return kvkit__list_keys_call(s, NULL, bucket, lo, hi, key_adapter, &a, err);
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.view_open(s->handle, view, &berr);
+    kvkit__store_leave(s);
+    if (rc != KVKIT_OK) {
+        *view = NULL;
+        return kvkit__store_fail(s, err, &berr, rc, "view_open", bucket);
+    }
+    return KVKIT_OK;
 }
 
-typedef struct doc_adapter {
-    kvkit_doc_fn fn;
-    void *ctx;
-} doc_adapter_t;
-
-static int doc_adapter(void *vctx, const char *key, size_t key_len, const char *value,
-                       size_t value_len, const unsigned char *sortable, size_t sortable_len)
+void kvkit__view_close(kvkit_store_t *s, void *view)
 {
-    doc_adapter_t *a = vctx;
-    char buf[KVKIT_KEY_MAX + 1];
-    if (key_len > KVKIT_KEY_MAX)
-        key_len = KVKIT_KEY_MAX;
-    memcpy(buf, key, key_len);
-    buf[key_len] = '\0';
-    return a->fn(a->ctx, buf, key_len, value, value_len);
+    if (view == NULL)
+        return;
+    kvkit__store_enter(s);
+    s->backend->ops.view_close(s->handle, view);
+    kvkit__store_leave(s);
 }
 
-int kvkit_store_index_docs(kvkit_store_t *s, const char *bucket, const char *field,
-                           const json_t *lo, const json_t *hi, kvkit_doc_fn fn,
-                           void *ctx, kvkit_error_t *err)
+int kvkit__view_get(kvkit_store_t *s, void *view, const char *bucket, const char *key,
+                    char **value, size_t *len, kvkit_error_t *err)
 {
-    if (fn == NULL)
-        return kvkit__error(err, KVKIT_INVALID, field ? field : "", "result callback is NULL");
-    kvkit__query_t q;
-    int rc = kvkit__query_parse(s, bucket, field, lo, hi, &q, err);
-    if (rc != KVKIT_OK)
+    kvkit_error_t berr = {0};
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.view_get(view, bucket, key, value, len, &berr);
+    kvkit__store_leave(s);
+    if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
         return rc;
-    if (q.kind == KVKIT__Q_INDEX && !q.empty && kvkit__store_fused_docs(s)) {
-        doc_adapter_t a = {fn, ctx};
-        kvkit_error_t berr = {0};
-        kvkit__store_enter(s);
-        rc = s->backend->ops.index_docs(s->handle, bucket, field, &q.lo, &q.hi, NULL,
-                                        doc_adapter, &a, &berr);
-        kvkit__store_leave(s);
-        kvkit__query_free(&q);
-        return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "index_docs", field);
-    }
-    bool empty = q.empty;
-    if (q.kind == KVKIT__Q_INDEX)
-        kvkit__query_free(&q);
-    if (empty)
-        return KVKIT_OK;
-    kvkit_iter_t *it = kvkit_store_index_iter(s, bucket, field, lo, hi, 1);
-    if (it == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, field, "out of memory creating query iterator");
-    for (; kvkit_iter_valid(it); kvkit_iter_next(it)) {
-        size_t key_len, value_len;
-        const char *key = kvkit_iter_key(it, &key_len);
-        const char *value = kvkit_iter_value(it, &value_len);
-        if (fn(ctx, key, key_len, value, value_len) != 0)
-            break;
-    }
-    rc = kvkit_iter_status(it, err);
-    kvkit_iter_destroy(it);
-    return rc;
+    return kvkit__store_fail(s, err, &berr, rc, "get", key);
 }
