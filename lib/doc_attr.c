@@ -1,24 +1,12 @@
 /*
  * doc_attr.c - document attributes: json_t get/set/unset with jansson's
- * ownership naming, typed helpers, passwords.
+ * ownership naming, typed helpers.  A string set on a password property is
+ * hashed (doc_password.c) before it is stored.
  */
 #include "doc_private.h"
 
 #include <math.h>
 #include <string.h>
-
-static int check_name(const kvkit_doc_t *d, const char *name, kvkit_error_t *err)
-{
-    if (d == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "document is NULL");
-    if (name == NULL || name[0] == '\0')
-        return kvkit__error(err, KVKIT_INVALID, "", "attribute name is empty");
-    /* jansson refuses such an object key too, which would read as NOMEM */
-    if (!kvkit__utf8_valid((const unsigned char *)name, strlen(name)))
-        return kvkit__error(err, KVKIT_INVALID, name, "attribute name \"%s\" is not valid UTF-8",
-                            name);
-    return KVKIT_OK;
-}
 
 /*** get ***/
 
@@ -26,7 +14,7 @@ int kvkit_doc_attr_get(const kvkit_doc_t *d, const char *name, json_t **value, k
 {
     if (value)
         *value = NULL;
-    int rc = check_name(d, name, err);
+    int rc = kvkit__doc_check_name(d, name, err);
     if (rc != KVKIT_OK)
         return rc;
     if (value == NULL)
@@ -50,37 +38,9 @@ int kvkit_doc_attr_has(const kvkit_doc_t *d, const char *name)
 
 /*** set / unset ***/
 
-int kvkit__doc_put(kvkit_doc_t *d, const char *name, json_t *value, kvkit_error_t *err)
-{
-    if (value == NULL)
-        value = json_null();
-    if (d->refs != NULL) {
-        const kvkit_prop_t *p = kvkit__schema_find(d->schema, name);
-        if (p != NULL && p->kind == KVKIT_PROP_REFERENCE)
-            kvkit__doc_drop_refs(d, p);
-    }
-    if (json_object_set_new(d->data, name, value) != 0)
-        return kvkit__error(err, KVKIT_NOMEM, name, "out of memory setting \"%s\"", name);
-    return KVKIT_OK;
-}
-
-static int hash_into(const kvkit_prop_t *p, const char *plain, json_t **out, kvkit_error_t *err)
-{
-    char *hash;
-    int rc = kvkit_prop_password_hash(p->prefix, plain, &hash, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    *out = json_string(hash);
-    explicit_bzero(hash, strlen(hash));
-    free(hash);
-    if (*out == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, p->name, "out of memory");
-    return KVKIT_OK;
-}
-
 int kvkit_doc_attr_set_new(kvkit_doc_t *d, const char *name, json_t *value, kvkit_error_t *err)
 {
-    int rc = check_name(d, name, err);
+    int rc = kvkit__doc_check_name(d, name, err);
     if (rc != KVKIT_OK) {
         json_decref(value);
         return rc;
@@ -88,7 +48,7 @@ int kvkit_doc_attr_set_new(kvkit_doc_t *d, const char *name, json_t *value, kvki
     const kvkit_prop_t *p = kvkit__schema_find(d->schema, name);
     if (p != NULL && p->kind == KVKIT_PROP_PASSWORD && json_is_string(value)) {
         json_t *hashed;
-        rc = hash_into(p, json_string_value(value), &hashed, err);
+        rc = kvkit__password_value(p, json_string_value(value), &hashed, err);
         json_decref(value);
         if (rc != KVKIT_OK)
             return rc;
@@ -104,7 +64,7 @@ int kvkit_doc_attr_set(kvkit_doc_t *d, const char *name, json_t *value, kvkit_er
 
 int kvkit_doc_attr_unset(kvkit_doc_t *d, const char *name, kvkit_error_t *err)
 {
-    int rc = check_name(d, name, err);
+    int rc = kvkit__doc_check_name(d, name, err);
     if (rc != KVKIT_OK)
         return rc;
     const kvkit_prop_t *p = kvkit__schema_find(d->schema, name);
@@ -119,7 +79,7 @@ int kvkit_doc_attr_unset(kvkit_doc_t *d, const char *name, kvkit_error_t *err)
 static int set_built(kvkit_doc_t *d, const char *name, json_t *v, kvkit_error_t *err)
 {
     if (v == NULL) {
-        int rc = check_name(d, name, err);
+        int rc = kvkit__doc_check_name(d, name, err);
         return rc != KVKIT_OK ? rc
                               : kvkit__error(err, KVKIT_NOMEM, name,
                                              "out of memory setting "
@@ -135,7 +95,7 @@ int kvkit_doc_attr_set_string(kvkit_doc_t *d, const char *name, const char *valu
     if (value == NULL)
         return set_built(d, name, json_null(), err);
     json_t *v = json_string(value);
-    if (v == NULL && check_name(d, name, NULL) == KVKIT_OK) {
+    if (v == NULL && kvkit__doc_check_name(d, name, NULL) == KVKIT_OK) {
         /* out of memory, or not UTF-8: the unchecked copy tells which */
         json_t *raw = json_string_nocheck(value);
         json_decref(raw);
@@ -259,50 +219,4 @@ int kvkit_doc_attr_get_datetime(const kvkit_doc_t *d, const char *name, double *
         return wrong_type(name, "a datetime (epoch seconds)", err);
     *epoch = json_number_value(v);
     return KVKIT_OK;
-}
-
-/*** passwords ***/
-
-static int password_prop(const kvkit_doc_t *d, const char *name, const kvkit_prop_t **p,
-                         kvkit_error_t *err)
-{
-    int rc = check_name(d, name, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    *p = kvkit__schema_find(d->schema, name);
-    if (*p == NULL || (*p)->kind != KVKIT_PROP_PASSWORD)
-        return kvkit__error(err, KVKIT_INVALID, name, "%s: \"%s\" is not a password property",
-                            d->schema->name, name);
-    return KVKIT_OK;
-}
-
-int kvkit_doc_password_set(kvkit_doc_t *d, const char *name, const char *plain, kvkit_error_t *err)
-{
-    const kvkit_prop_t *p;
-    int rc = password_prop(d, name, &p, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    if (plain == NULL)
-        return kvkit__error(err, KVKIT_INVALID, name, "\"%s\": password is NULL", name);
-    json_t *hashed;
-    if ((rc = hash_into(p, plain, &hashed, err)) != KVKIT_OK)
-        return rc;
-    return kvkit__doc_put(d, name, hashed, err);
-}
-
-int kvkit_doc_password_check(const kvkit_doc_t *d, const char *name, const char *plain, int *match,
-                             kvkit_error_t *err)
-{
-    if (match)
-        *match = 0;
-    const kvkit_prop_t *p;
-    int rc = password_prop(d, name, &p, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    if (plain == NULL || match == NULL)
-        return kvkit__error(err, KVKIT_INVALID, name, "kvkit_doc_password_check: NULL argument");
-    json_t *h = json_object_get(d->data, name);
-    if (!json_is_string(h))
-        return KVKIT_OK; /* unset never matches */
-    return kvkit_prop_password_check(json_string_value(h), plain, match, err);
 }

@@ -55,6 +55,16 @@ void kvkit__schema_free(kvkit_schema_t *schema);
 
 /* 1 if `s` is `base` or derives from it. */
 bool kvkit__schema_is_a(const kvkit_schema_t *s, const kvkit_schema_t *base);
+/* The one check before a call reaches the schema's store: KVKIT_INVALID
+ * when the schema is NULL or has no store. */
+int kvkit__schema_need_store(const kvkit_schema_t *s, kvkit_error_t *err);
+
+/* Return KVKIT_INVALID from the calling function when prop is NULL. */
+#define CHECK_PROP(p, err)                                                                         \
+    do {                                                                                           \
+        if ((p) == NULL)                                                                           \
+            return kvkit__error(err, KVKIT_INVALID, "", "property is NULL");                       \
+    } while (0)
 
 void kvkit__prop_free(kvkit_prop_t *prop);
 /* Can properties of this kind carry KVKIT_PROP_INDEX? */
@@ -65,7 +75,24 @@ json_t *kvkit__prop_default(const kvkit_prop_t *prop);
 /* Index of `value` in the enum's values, or -1. */
 long kvkit__enum_index(const kvkit_prop_t *prop, const json_t *value);
 
-/*** values: validation, conversions, index entries (doc_value.c) ***/
+/*** JSON helpers (doc_jsonutil.c) ***/
+
+/* Parse a JSON text (duplicate keys refused).  On failure *nomem tells
+ * an allocation failure from bad JSON: jansson's lexer reports some
+ * allocation failures as syntax errors, so a failed parse is tried once
+ * more - bad JSON fails the same way twice; a transient allocation failure
+ * then succeeds, and a difference between the two failures is one too. */
+json_t *kvkit__json_parse(const char *text, size_t len, json_error_t *jerr, bool *nomem);
+
+/* A shallow copy (new reference), or NULL when out of memory - never a
+ * container with members missing, as json_copy can return. */
+json_t *kvkit__json_copy(json_t *value);
+
+/* Nesting depth of a value (a scalar is 0, [] is 1), stopping early once
+ * past `limit`. */
+size_t kvkit__json_depth(const json_t *value, size_t limit);
+
+/*** validation (doc_validate.c) ***/
 
 /* Accumulates validation failures: a message listing every failing path
  * (truncated to fit an error report) and, optionally, the paths.  The
@@ -103,6 +130,8 @@ size_t kvkit__validate(const kvkit_schema_t *schema, const json_t *object, kvkit
  * bucket/key), or KVKIT_OK when there are none. */
 int kvkit__vctx_report(const kvkit__vctx_t *v, const char *what, kvkit_error_t *err);
 
+/*** JSON form <-> stored form (doc_convert.c) ***/
+
 /* JSON form -> stored form.  *out is a new reference (the input itself,
  * with a reference taken, when nothing needs converting). */
 int kvkit__to_db(const kvkit_schema_t *schema, json_t *object, json_t **out, kvkit_error_t *err);
@@ -111,19 +140,19 @@ int kvkit__to_db(const kvkit_schema_t *schema, json_t *object, json_t **out, kvk
  * does not say where (the caller prefixes bucket and key). */
 int kvkit__from_db(const kvkit_schema_t *schema, json_t *object, kvkit_error_t *err);
 
+/*** what a save writes (doc_prepare.c) ***/
+
 /* Index entries of a stored-form (db = true) or JSON-form object. */
 int kvkit__index_entries(const kvkit_schema_t *schema, const json_t *object, bool db,
                          kvkit_index_set_t *set, kvkit_error_t *err);
 
-/* A shallow copy (new reference), or NULL when out of memory - never a
- * container with members missing, as json_copy can return. */
-json_t *kvkit__json_copy(json_t *value);
+/* The one prepare path: validate the JSON-form object (failures reported
+ * as KVKIT_VALIDATION for `what`), convert it to stored form (*db_out, a
+ * new reference) and replace set's entries with its index entries. */
+int kvkit__prepare(const kvkit_schema_t *schema, const json_t *object, const char *what,
+                   json_t **db_out, kvkit_index_set_t *set, kvkit_error_t *err);
 
-/* Nesting depth of a value (a scalar is 0, [] is 1), stopping early once
- * past `limit`. */
-size_t kvkit__json_depth(const json_t *value, size_t limit);
-
-/*** documents (doc_document.c, doc_attr.c) ***/
+/*** the document core (doc_core.c): calls nothing above it ***/
 
 typedef struct kvkit__ref {
     const kvkit_prop_t *prop;
@@ -142,12 +171,25 @@ struct kvkit_doc {
     kvkit__ref_t *refs; /* loaded references */
 };
 
-/* Parse a JSON text (duplicate keys refused).  On failure *nomem tells
- * an allocation failure from bad JSON: jansson's lexer reports some
- * allocation failures as syntax errors, so a failed parse is tried once
- * more - bad JSON fails the same way twice; a transient allocation failure
- * then succeeds, and a difference between the two failures is one too. */
-json_t *kvkit__json_parse(const char *text, size_t len, json_error_t *jerr, bool *nomem);
+/* A document with a copy of the key; `data` (stolen on success; NULL: a
+ * new empty object) becomes its attributes. */
+int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_len, json_t *data,
+                     kvkit_doc_t **out, kvkit_error_t *err);
+/* Fill absent declared attributes with defaults (or nulls). */
+int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
+/* Forget loaded references (all when prop is NULL). */
+void kvkit__doc_drop_refs(kvkit_doc_t *doc, const kvkit_prop_t *prop);
+/* Set without password hashing or checks (value stolen; NULL = null). */
+int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
+/* KVKIT_INVALID unless doc is set and name is a non-empty UTF-8 string. */
+int kvkit__doc_check_name(const kvkit_doc_t *doc, const char *name, kvkit_error_t *err);
+
+/*** passwords (doc_password.c) ***/
+
+/* The hash of `plain` with the password property's prefix, as a new JSON
+ * string. */
+int kvkit__password_value(const kvkit_prop_t *prop, const char *plain, json_t **out,
+                          kvkit_error_t *err);
 
 /*** per-thread scratch for saves (doc_scratch.c) ***/
 
@@ -166,6 +208,8 @@ int kvkit__scratch_dump(kvkit__scratch_t *sc, const json_t *value);
 /* Give back a buffer that one large document made large. */
 void kvkit__scratch_trim(kvkit__scratch_t *sc);
 
+/*** loading documents and references (doc_load.c) ***/
+
 /* Documents being loaded, innermost first: eager reference loading stops
  * at a document already on the chain (a cycle) or past a depth. */
 typedef struct kvkit__loading {
@@ -177,10 +221,6 @@ typedef struct kvkit__loading {
 
 #define KVKIT__EAGER_DEPTH 16
 
-/* A document with a copy of the key; `data` (stolen on success; NULL: a
- * new empty object) becomes its attributes. */
-int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_len, json_t *data,
-                     kvkit_doc_t **out, kvkit_error_t *err);
 /* Build a document from stored bytes (copied from), loading eager
  * references.  KVKIT_CORRUPT naming bucket and key on malformed data. */
 int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key, size_t key_len,
@@ -194,11 +234,5 @@ int kvkit__doc_read(const kvkit_schema_t *schema, const char *key, const kvkit__
  * NULL for unset/null and for a missing target of a lenient reference. */
 int kvkit__ref_load(kvkit_doc_t *doc, const kvkit_prop_t *prop, const kvkit__loading_t *up,
                     kvkit_doc_t **target, kvkit_error_t *err);
-/* Fill absent declared attributes with defaults (or nulls). */
-int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
-/* Forget loaded references (all when prop is NULL). */
-void kvkit__doc_drop_refs(kvkit_doc_t *doc, const kvkit_prop_t *prop);
-/* Set without password hashing or checks (value stolen; NULL = null). */
-int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
 
 #endif /* KVKIT_DOC_PRIVATE_H */

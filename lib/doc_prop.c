@@ -1,10 +1,9 @@
 /*
  * doc_prop.c - properties: kinds, options (defaults, validators, targets,
- * enum values) and password hashing with libcrypt.
+ * enum values).  Password hashing is doc_password.c's.
  */
 #include "doc_private.h"
 
-#include <crypt.h>
 #include <string.h>
 
 /*** kinds ***/
@@ -77,12 +76,6 @@ const kvkit_schema_t *kvkit_prop_target(const kvkit_prop_t *p)
 {
     return p ? p->target : NULL;
 }
-
-#define CHECK_PROP(p, err)                                                                         \
-    do {                                                                                           \
-        if ((p) == NULL)                                                                           \
-            return kvkit__error(err, KVKIT_INVALID, "", "property is NULL");                       \
-    } while (0)
 
 int kvkit_prop_set_flags(kvkit_prop_t *p, unsigned flags, kvkit_error_t *err)
 {
@@ -203,81 +196,4 @@ long kvkit__enum_index(const kvkit_prop_t *p, const json_t *value)
         if (json_equal(json_array_get(p->values, i), value))
             return (long)i;
     return -1;
-}
-
-/*** passwords ***/
-
-int kvkit_prop_password_hash(const char *prefix, const char *plain, char **hash, kvkit_error_t *err)
-{
-    if (hash)
-        *hash = NULL;
-    if (plain == NULL || hash == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_prop_password_hash: NULL argument");
-    if (prefix == NULL)
-        prefix = KVKIT_PASSWORD_PREFIX_DEFAULT;
-    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    /* NULL random bytes: libxcrypt reads the system's randomness itself */
-    if (crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof setting) == NULL)
-        return kvkit__error(err, KVKIT_INVALID, prefix,
-                            "password prefix \"%s\" is not supported by libcrypt", prefix);
-    struct crypt_data *cd = kvkit__calloc(1, sizeof *cd);
-    if (cd == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory hashing a password");
-    const char *h = crypt_r(plain, setting, cd);
-    int rc = KVKIT_OK;
-    if (h == NULL || h[0] == '*')
-        rc =
-            kvkit__error(err, KVKIT_INVALID, prefix, "libcrypt could not hash with \"%s\"", prefix);
-    else if ((*hash = strdup(h)) == NULL)
-        rc = kvkit__error(err, KVKIT_NOMEM, "", "out of memory hashing a password");
-    explicit_bzero(cd, sizeof *cd);
-    kvkit__free(cd);
-    return rc;
-}
-
-int kvkit_prop_password_check(const char *hash, const char *plain, int *match, kvkit_error_t *err)
-{
-    if (match)
-        *match = 0;
-    if (hash == NULL || plain == NULL || match == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_prop_password_check: NULL argument");
-    if (hash[0] != '$')
-        return kvkit__error(err, KVKIT_INVALID, "", "not a crypt(3) password hash");
-    struct crypt_data *cd = kvkit__calloc(1, sizeof *cd);
-    if (cd == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, "", "out of memory checking a password");
-    const char *h = crypt_r(plain, hash, cd);
-    int rc = KVKIT_OK;
-    if (h == NULL || h[0] == '*') {
-        rc = kvkit__error(err, KVKIT_INVALID, "", "malformed password hash");
-    } else {
-        size_t n = strlen(hash);
-        unsigned char diff = strlen(h) != n;
-        for (size_t i = 0; i < n && h[i]; i++) /* constant time in the hash length */
-            diff |= (unsigned char)(h[i] ^ hash[i]);
-        *match = diff == 0;
-    }
-    explicit_bzero(cd, sizeof *cd);
-    kvkit__free(cd);
-    return rc;
-}
-
-int kvkit_prop_set_password_prefix(kvkit_prop_t *p, const char *prefix, kvkit_error_t *err)
-{
-    CHECK_PROP(p, err);
-    if (p->kind != KVKIT_PROP_PASSWORD)
-        return kvkit__error(err, KVKIT_INVALID, p->name,
-                            "property \"%s\": only password properties take a prefix", p->name);
-    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (prefix == NULL || crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof setting) == NULL)
-        return kvkit__error(err, KVKIT_INVALID, p->name,
-                            "property \"%s\": password prefix \"%s\" is not supported by "
-                            "libcrypt",
-                            p->name, prefix ? prefix : "(null)");
-    char *copy = kvkit__strdup(prefix);
-    if (copy == NULL)
-        return kvkit__error(err, KVKIT_NOMEM, p->name, "out of memory");
-    kvkit__free(p->prefix);
-    p->prefix = copy;
-    return KVKIT_OK;
 }

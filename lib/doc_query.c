@@ -49,10 +49,9 @@ static int query_args(const kvkit_schema_t *s, const char *field, const json_t *
                       const json_t *hi, json_t **lo_out, json_t **hi_out, kvkit_error_t *err)
 {
     *lo_out = *hi_out = NULL;
-    if (s == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");
-    if (s->store == NULL)
-        return kvkit__error(err, KVKIT_INVALID, s->name, "schema \"%s\" has no store", s->name);
+    int rc = kvkit__schema_need_store(s, err);
+    if (rc != KVKIT_OK)
+        return rc;
     if (field == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "query field is NULL");
     const kvkit_prop_t *p = NULL;
@@ -62,7 +61,7 @@ static int query_args(const kvkit_schema_t *s, const char *field, const json_t *
             return kvkit__error(err, KVKIT_NOT_INDEXED, field, "%s: field \"%s\" is not indexed%s",
                                 s->name, field, p ? "" : " (no such property)");
     }
-    int rc = convert_bound(p, lo, lo_out, err);
+    rc = convert_bound(p, lo, lo_out, err);
     if (rc == KVKIT_OK)
         rc = convert_bound(p, hi, hi_out, err);
     if (rc != KVKIT_OK) {
@@ -123,12 +122,11 @@ int kvkit_query_all(const kvkit_schema_t *s, const char *lo, const char *hi, uns
     if (out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_query_all: out is NULL");
     *out = NULL;
-    if (s == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");
-    if (s->store == NULL)
-        return kvkit__error(err, KVKIT_INVALID, s->name, "schema \"%s\" has no store", s->name);
+    int rc = kvkit__schema_need_store(s, err);
+    if (rc != KVKIT_OK)
+        return rc;
     kvkit_query_t *q = NULL;
-    int rc = query_new(s, flags, &q, err);
+    rc = query_new(s, flags, &q, err);
     if (rc != KVKIT_OK)
         return rc;
     q->it = kvkit_store_keys_iter(s->store, s->bucket, lo, hi, !q->keys);
@@ -257,9 +255,6 @@ int kvkit_query_index_keys(const kvkit_schema_t *s, const char *field, const jso
 int kvkit_query_all_keys(const kvkit_schema_t *s, const char *lo, const char *hi, kvkit_key_fn fn,
                          void *ctx, kvkit_error_t *err)
 {
-    if (s == NULL)
-        return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");
-    if (s->store == NULL)
-        return kvkit__error(err, KVKIT_INVALID, s->name, "schema \"%s\" has no store", s->name);
-    return kvkit_store_list_keys(s->store, s->bucket, lo, hi, fn, ctx, err);
+    int rc = kvkit__schema_need_store(s, err);
+    return rc != KVKIT_OK ? rc : kvkit_store_list_keys(s->store, s->bucket, lo, hi, fn, ctx, err);
 }

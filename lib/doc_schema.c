@@ -148,6 +148,15 @@ bool kvkit__schema_is_a(const kvkit_schema_t *s, const kvkit_schema_t *base)
     return false;
 }
 
+int kvkit__schema_need_store(const kvkit_schema_t *s, kvkit_error_t *err)
+{
+    if (s == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "schema is NULL");
+    if (s->store == NULL)
+        return kvkit__error(err, KVKIT_INVALID, s->name, "schema \"%s\" has no store", s->name);
+    return KVKIT_OK;
+}
+
 /*** the property table ***/
 
 kvkit_prop_t *kvkit__schema_find(const kvkit_schema_t *s, const char *name)
