@@ -25,48 +25,27 @@
  * started on first need, and that thread does not survive fork().  A child
  * forked after its parent used LevelDB must not use LevelDB (exec first):
  * its compactions would never run and closing a store would wait forever.
+ *
+ * Files: leveldb.c (this one: options, errors, the kvlayout engine, the
+ * operations and views), claims.c (one claim per store in the process),
+ * maintenance.c (compact, repair); leveldb_private.h is what they share.
+ *
+ * Names.  The plugin exports only its descriptor and operations
+ * (leveldb_LTX_kvkit_backend_*).  A function shared between its files is
+ * ldb_<verb> or ldb_<noun>_<verb> (ldb_claim, ldb_handle_new), after the
+ * handle type ldb_t, and is declared in leveldb_private.h; everything else
+ * is static and unprefixed.  Common code from plugins/common/ is kvl_.
  */
-#define KVKIT_BACKEND_NAME leveldb
-#include <kvkit/backend.h>
+#include "leveldb_private.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <leveldb/c.h>
-
-#include "../common/kvlayout.h"
-
-#define DEFAULT_BLOOM_BITS 10
-
-typedef struct ldb {
-    leveldb_t *db;
-    leveldb_options_t *options;
-    leveldb_cache_t *cache;
-    leveldb_filterpolicy_t *filter;
-    leveldb_readoptions_t *read;
-    leveldb_writeoptions_t *write;
-    bool paranoid;
-    pthread_mutex_t write_lock; /* guards layout.revision and the batch below */
-    struct batch {
-        struct ldb *h;
-        leveldb_writebatch_t *wb;
-        size_t bytes; /* put so far: a big batch is not kept */
-    } batch;         /* reused by every write (under write_lock) */
-    bool batch_busy;
-    kvl_t layout;
-    struct claim *claim; /* this process's claim on the store (see below) */
-} ldb_t;
 
 /*** errors ***/
 
-static int nomem(kvkit_error_t *err, const char *subject)
+int ldb_nomem(kvkit_error_t *err, const char *subject)
 {
     return kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory");
 }
@@ -88,9 +67,7 @@ static int status_code(const char *msg)
     return KVKIT_BACKEND;
 }
 
-/* Report a LevelDB error (msg is freed): `what "subject": <LevelDB text>`,
- * with a hint to repair when LevelDB found corruption. */
-static int engine_error(kvkit_error_t *err, const char *what, const char *subject, char *msg)
+int ldb_engine_error(kvkit_error_t *err, const char *what, const char *subject, char *msg)
 {
     int code = status_code(msg);
     kvkit_backend_error(err, code, subject, "%s \"%s\": %s%s", what, subject, msg,
@@ -133,14 +110,14 @@ static int read_key(ldb_t *h, const leveldb_readoptions_t *ro, const unsigned ch
         char subject[KVKIT_ERROR_SUBJECT_LENGTH];
         describe_key(k, klen, subject, sizeof subject);
         free(p);
-        return engine_error(err, read_verb(k), subject, msg);
+        return ldb_engine_error(err, read_verb(k), subject, msg);
     }
     if (p == NULL)
         return KVKIT_NOTFOUND;
     char *t = realloc(p, len + 1); /* LevelDB allocates with malloc */
     if (t == NULL) {
         free(p);
-        return nomem(err, "");
+        return ldb_nomem(err, "");
     }
     t[len] = '\0';
     *v = t;
@@ -228,10 +205,10 @@ static int e_batch_commit(void *eng, void *b, kvkit_error_t *err)
     batch_docs_t d = {0};
     leveldb_writebatch_iterate(wb, &d, note_put, note_del);
     if (d.puts + d.dels == 1)
-        return engine_error(err, d.puts ? "put" : "delete", d.first, msg);
+        return ldb_engine_error(err, d.puts ? "put" : "delete", d.first, msg);
     char what[64];
     snprintf(what, sizeof what, "write batch of %zu documents, first", d.puts + d.dels);
-    return engine_error(err, what, d.first, msg);
+    return ldb_engine_error(err, what, d.first, msg);
 }
 
 static void e_batch_free(void *vb)
@@ -329,7 +306,7 @@ static int e_iter_status(void *vit, kvkit_error_t *err)
         const char *k = leveldb_iter_key(it->it, &klen);
         describe_key((const unsigned char *)k, klen, subject, sizeof subject);
     }
-    return engine_error(err, "scan at", subject, msg);
+    return ldb_engine_error(err, "scan at", subject, msg);
 }
 
 static int e_iter_get(void *vit, const unsigned char *k, size_t klen, char **v, size_t *vlen,
@@ -376,11 +353,6 @@ static const kvl_ops_t engine = {
     "create_if_missing, error_if_exists, cache_mb, bloom_bits, compression, "            \
     "write_buffer_mb, sync, paranoid_checks"
 
-typedef struct settings {
-    int create_if_missing, error_if_exists, sync, paranoid;
-    uint64_t cache_mb, bloom_bits, write_buffer_mb;
-    int compression;
-} settings_t;
 
 static int parse_options(const kvkit_backend_option_t *o, size_t n, settings_t *s,
                          kvkit_error_t *err)
@@ -458,110 +430,10 @@ static int open_error(kvkit_error_t *err, const char *what, const char *path, ch
         leveldb_free(msg);
         return KVKIT_LOCKED;
     }
-    return engine_error(err, what, path, msg);
+    return ldb_engine_error(err, what, path, msg);
 }
 
-/*** one claim per store in this process ***/
-
-/* LevelDB keeps other processes out of a database with an fcntl() lock on
- * its LOCK file, but that lock cannot tell two opens in one process apart:
- * fcntl locks never conflict with their own process, closing any
- * descriptor of the file drops them, and LevelDB's table of the locks it
- * holds is keyed by the path as spelled.  "/d/db/." (or a symlink, or a
- * relative path) opened beside "/d/db" would succeed, and its close would
- * drop the lock under the other handle and let another process in.
- *
- * So a store is known by its directory's device and inode: this process
- * claims it before LevelDB opens or repairs it, and gives the claim back
- * after LevelDB has closed it.  A second claim is KVKIT_LOCKED. */
-
-typedef struct claim {
-    struct claim *next;
-    dev_t dev;
-    ino_t ino;
-    const char *state; /* "already open", "being repaired": for messages */
-    char location[];   /* as its claimant spelled it */
-} claim_t;
-
-static pthread_mutex_t claims_lock = PTHREAD_MUTEX_INITIALIZER;
-static claim_t *claims;
-static pthread_once_t claims_once = PTHREAD_ONCE_INIT;
-
-/* A forked child holds none of its parent's stores (fcntl locks are not
- * inherited), so it starts with no claims, and with the mutex free: fork()
- * waits for it.  (These handlers stay mapped: the plugin is resident.) */
-static void claims_prepare(void)
-{
-    pthread_mutex_lock(&claims_lock);
-}
-
-static void claims_parent(void)
-{
-    pthread_mutex_unlock(&claims_lock);
-}
-
-static void claims_child(void)
-{
-    claims = NULL; /* not freed: the parent's handles, copied here, point at them */
-    pthread_mutex_unlock(&claims_lock);
-}
-
-/* Should registering fail (ENOMEM), a child just inherits the list: its
- * opens of its parent's stores are refused, as the parent's lock would. */
-static void claims_init(void)
-{
-    (void)pthread_atfork(claims_prepare, claims_parent, claims_child);
-}
-
-/* Claim the store whose directory is `st` for h, or answer KVKIT_LOCKED
- * naming the spelling it is held under.  `what` is the operation, and
- * `state` what it makes of the store, for the message a second claim gets. */
-static int claim(ldb_t *h, const char *what, const char *location, const struct stat *st,
-                 const char *state, kvkit_error_t *err)
-{
-    pthread_once(&claims_once, claims_init);
-    size_t n = strlen(location) + 1;
-    claim_t *c = malloc(sizeof *c + n);
-    if (c == NULL)
-        return nomem(err, location);
-    *c = (claim_t){.dev = st->st_dev, .ino = st->st_ino, .state = state};
-    memcpy(c->location, location, n);
-    int rc = KVKIT_OK;
-    pthread_mutex_lock(&claims_lock);
-    const claim_t *held = claims;
-    while (held != NULL && (held->dev != c->dev || held->ino != c->ino))
-        held = held->next;
-    if (held == NULL) {
-        c->next = claims;
-        claims = h->claim = c;
-    } else
-        rc = kvkit_backend_error(err, KVKIT_LOCKED, location,
-                                 "%s \"%s\": this store is %s in this process (as \"%s\")",
-                                 what, location, held->state, held->location);
-    pthread_mutex_unlock(&claims_lock);
-    if (rc != KVKIT_OK)
-        free(c);
-    return rc;
-}
-
-/* Give back h's claim, if it has one. */
-static void unclaim(ldb_t *h)
-{
-    if (h->claim == NULL)
-        return;
-    pthread_mutex_lock(&claims_lock);
-    claim_t **p = &claims;
-    while (*p != NULL && *p != h->claim)
-        p = &(*p)->next;
-    if (*p != NULL) { /* else a parent's claim, in a forked child */
-        *p = h->claim->next;
-        free(h->claim);
-    }
-    pthread_mutex_unlock(&claims_lock);
-    h->claim = NULL;
-}
-
-static void ldb_free(ldb_t *h)
+void ldb_free(ldb_t *h)
 {
     if (h->db)
         leveldb_close(h->db);
@@ -577,7 +449,7 @@ static void ldb_free(ldb_t *h)
         leveldb_writeoptions_destroy(h->write);
     if (h->batch.wb)
         leveldb_writebatch_destroy(h->batch.wb);
-    unclaim(h); /* after leveldb_close: the claim covers the whole life of the db */
+    ldb_unclaim(h); /* after leveldb_close: the claim covers the whole life of the db */
     pthread_mutex_destroy(&h->write_lock);
     free(h);
 }
@@ -598,9 +470,7 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .description = "LevelDB database in a directory: leveldb:/path/to/dir?cache_mb=..&sync=..",
 };
 
-/* What open and repair share: parse and check the options and location,
- * and a handle with its LevelDB options built from them. */
-static int handle_new(const char *location, const kvkit_backend_option_t *options,
+int ldb_handle_new(const char *location, const kvkit_backend_option_t *options,
                       size_t n_options, settings_t *s, ldb_t **out, kvkit_error_t *err)
 {
     int rc = parse_options(options, n_options, s, err);
@@ -611,7 +481,7 @@ static int handle_new(const char *location, const kvkit_backend_option_t *option
                                    "a database directory is required (leveldb:/path/to/dir)");
     ldb_t *h = calloc(1, sizeof *h);
     if (h == NULL)
-        return nomem(err, location);
+        return ldb_nomem(err, location);
     pthread_mutex_init(&h->write_lock, NULL);
     h->options = make_options(s, h);
     *out = h;
@@ -640,11 +510,11 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
     settings_t s;
     ldb_t *h;
     struct stat st;
-    int rc = handle_new(location, options, n_options, &s, &h, err);
+    int rc = ldb_handle_new(location, options, n_options, &s, &h, err);
     if (rc != KVKIT_OK)
         return rc;
     if ((rc = open_dir(location, &st, err)) != KVKIT_OK ||
-        (rc = claim(h, "open", location, &st, "already open", err)) != KVKIT_OK) {
+        (rc = ldb_claim(h, "open", location, &st, "already open", err)) != KVKIT_OK) {
         ldb_free(h);
         return rc;
     }
@@ -843,114 +713,3 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_list_keys)(void *view, const char *b
     return kvl_list_keys(&v->h->layout, v->snap, bucket, lo, hi, fn, ctx, err);
 }
 
-/*** maintenance (ABI 1.1 optional ops) ***/
-
-/* compact: the whole database of an open store - drops deleted and
- * overwritten entries and rewrites it into fewer, sorted files; safe while
- * other threads read and write.  repair: the database at a location no
- * process has open, with LevelDB's repairer, which salvages every readable
- * record into a new manifest (records in damaged blocks are lost). */
-
-KVKIT_BACKEND_DECLARE(compact);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_compact)(void *vh, kvkit_error_t *err)
-{
-    ldb_t *h = vh;
-    leveldb_compact_range(h->db, NULL, 0, NULL, 0);
-    /* the C API returns no status: a background error (say, a full disk
-     * during compaction) is what the next write sees, so make one */
-    char *msg = NULL;
-    leveldb_writebatch_t *empty = leveldb_writebatch_create();
-    leveldb_write(h->db, h->write, empty, &msg);
-    leveldb_writebatch_destroy(empty);
-    return msg ? engine_error(err, "compact", "", msg) : KVKIT_OK;
-}
-
-/* Whether dir holds files a LevelDB database is made of (tables, logs,
- * manifests), as opposed to being absent or empty. */
-static bool has_database_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return false;
-    bool found = false;
-    struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        const char *n = e->d_name, *dot = strrchr(n, '.');
-        found = strncmp(n, "MANIFEST-", 9) == 0 ||
-                (dot && (strcmp(dot, ".ldb") == 0 || strcmp(dot, ".sst") == 0 ||
-                         strcmp(dot, ".log") == 0));
-    }
-    closedir(d);
-    return found;
-}
-
-/* Make sure nobody has the database open and keep everyone out while the
- * repair runs: LevelDB's repairer takes no lock of its own (RepairDB never
- * calls LockFile).  This process is kept out by a claim on the store,
- * other processes by the fcntl lock on LOCK that LevelDB's open takes.
- * The claim comes first: the lock cannot see this process's own opens, and
- * closing *fd drops every lock this process has on the file. */
-static int lock_for_repair(ldb_t *h, const char *location, int *fd, kvkit_error_t *err)
-{
-    struct stat st;
-    if (stat(location, &st) != 0)
-        return kvkit_backend_error(err, KVKIT_NOTFOUND, location,
-                                   "repair \"%s\": no database there: %s", location,
-                                   strerror(errno));
-    int rc = claim(h, "repair", location, &st, "being repaired", err);
-    if (rc != KVKIT_OK)
-        return rc;
-    /* LevelDB's repairer "repairs" a directory that holds no database by
-     * creating an empty one: refuse instead of reporting success.  (A
-     * database that lost its CURRENT file still has table and log files:
-     * that is what repair is for.) */
-    if (!has_database_files(location))
-        return kvkit_backend_error(err, KVKIT_NOTFOUND, location,
-                                   "repair \"%s\": no database there (no table, log or "
-                                   "manifest file)",
-                                   location);
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/LOCK", location) >= sizeof path)
-        return kvkit_backend_error(err, KVKIT_INVALID, location,
-                                   "repair \"%s\": path too long", location);
-    /* created if missing, as LevelDB's open does, so that an open starting
-     * now meets the lock */
-    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-        return kvkit_backend_error(err, KVKIT_IO, location, "repair \"%s\": lock %s: %s",
-                                   location, path, strerror(errno));
-    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    if (fcntl(*fd, F_SETLK, &lk) == 0)
-        return KVKIT_OK;
-    int e = errno;
-    close(*fd);
-    *fd = -1;
-    return kvkit_backend_error(err, KVKIT_LOCKED, location,
-                               "repair \"%s\": locked by another process: lock %s: %s",
-                               location, path, strerror(e));
-}
-
-KVKIT_BACKEND_DECLARE(repair);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
-                                               const kvkit_backend_option_t *options,
-                                               size_t n_options, kvkit_error_t *err)
-{
-    settings_t s;
-    ldb_t *h;
-    int rc = handle_new(location, options, n_options, &s, &h, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    int lock_fd = -1;
-    rc = lock_for_repair(h, location, &lock_fd, err);
-    /* the repairer keeps only blocks whose checksums match, so that it
-     * salvages records rather than garbage */
-    leveldb_options_set_paranoid_checks(h->options, 1);
-    char *msg = NULL;
-    if (rc == KVKIT_OK)
-        leveldb_repair_db(h->options, location, &msg);
-    if (lock_fd >= 0)
-        close(lock_fd);
-    ldb_free(h);
-    if (rc != KVKIT_OK)
-        return rc;
-    return msg ? engine_error(err, "repair", location, msg) : KVKIT_OK;
-}
