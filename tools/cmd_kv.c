@@ -118,7 +118,14 @@ static int add_entry(kvkit_index_set_t *set, const char *spec)
     return rc == KVKIT_OK ? EXIT_OK : cli_fail(&err);
 }
 
-int cmd_put(cli_t *cli, int argc, char **argv)
+/* What `kvkit put` was asked besides BUCKET KEY [JSON|-]. */
+typedef struct put_args {
+    const char *schema;
+    const char **fields, **entries; /* --index FIELD,...; --entry FIELD=JSON */
+    size_t n_fields, n_entries;
+} put_args_t;
+
+static int put_options(int argc, char **argv, put_args_t *a)
 {
     static const struct option opts[] = {
         {"schema", required_argument, NULL, 's'},
@@ -126,63 +133,62 @@ int cmd_put(cli_t *cli, int argc, char **argv)
         {"entry", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},
     };
-    const char *schema = NULL;
-    const char **fields = NULL, **entries = NULL;
-    size_t n_fields = 0, n_entries = 0;
-    int c, status = EXIT_OK;
+    int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 's') {
-            schema = optarg;
+            a->schema = optarg;
         } else if (c == 'i') {
-            cli_add_fields(&fields, &n_fields, optarg);
+            cli_add_fields(&a->fields, &a->n_fields, optarg);
         } else if (c == 'e') {
-            const char **grown = realloc(entries, (n_entries + 1) * sizeof *grown);
+            const char **grown = realloc(a->entries, (a->n_entries + 1) * sizeof *grown);
             if (grown == NULL)
                 return cli_error(EXIT_BACKEND, "out of memory");
-            entries = grown;
-            entries[n_entries++] = optarg;
+            a->entries = grown;
+            a->entries[a->n_entries++] = optarg;
         } else {
-            status = bad_option("put");
-            goto out_args;
+            return bad_option("put");
         }
     }
-    if (argc - optind < 2 || argc - optind > 3) {
-        status = cli_usage("put", "expected BUCKET KEY [JSON|-]");
-        goto out_args;
-    }
-    const char *bucket = argv[optind], *key = argv[optind + 1];
-    const char *arg = argc - optind == 3 ? argv[optind + 2] : "-";
-    if ((status = cli_check_names("put", bucket, key)) != EXIT_OK)
-        goto out_args;
+    return EXIT_OK;
+}
 
-    char *text;
-    size_t text_len;
-    if (strcmp(arg, "-") == 0) {
-        int too_large;
-        if ((text = cli_slurp(stdin, cli->max_input, &text_len, &too_large)) == NULL) {
-            status = too_large ? cli_error(cli_exit_status(KVKIT_TOO_LARGE),
-                                           "put: standard input is larger than the input limit "
-                                           "of %zu bytes (--max-input)",
-                                           cli->max_input)
-                               : cli_error(EXIT_BACKEND, "put: cannot read standard input");
-            goto out_args;
-        }
-    } else {
-        text = strdup(arg);
-        text_len = strlen(arg);
+/* The document's text: the argument, or standard input for "-" (at most
+ * --max-input bytes).  *text is the caller's to free. */
+static int put_text(cli_t *cli, const char *arg, char **text, size_t *len)
+{
+    if (strcmp(arg, "-") != 0) {
+        *text = strdup(arg);
+        *len = strlen(arg);
+        return EXIT_OK;
     }
+    int too_large;
+    if ((*text = cli_slurp(stdin, cli->max_input, len, &too_large)) != NULL)
+        return EXIT_OK;
+    if (too_large)
+        return cli_error(cli_exit_status(KVKIT_TOO_LARGE),
+                         "put: standard input is larger than the input limit of %zu bytes "
+                         "(--max-input)",
+                         cli->max_input);
+    return cli_error(EXIT_BACKEND, "put: cannot read standard input");
+}
 
+/* Prepare the document (through the schema or the --index fields, plus the
+ * --entry entries) and save it. */
+static int put_save(cli_t *cli, const put_args_t *a, const char *bucket, const char *key,
+                    const char *text, size_t text_len)
+{
     kvkit_error_t err = {0};
     cli_indexer_t *ix = NULL;
     kvkit_index_set_t *set = NULL;
     kvkit_store_t *s = NULL;
     char *value = NULL;
+    int status = EXIT_OK;
     json_t *doc = cli_parse_json(text, text_len, "document", &err);
     if (doc == NULL) {
         status = cli_fail(&err);
         goto out;
     }
-    if ((ix = cli_indexer_create(schema, fields, n_fields, &status)) == NULL)
+    if ((ix = cli_indexer_create(a->schema, a->fields, a->n_fields, &status)) == NULL)
         goto out;
     if ((set = kvkit_index_set_create()) == NULL) {
         status = cli_error(EXIT_BACKEND, "out of memory");
@@ -193,8 +199,8 @@ int cmd_put(cli_t *cli, int argc, char **argv)
         status = cli_fail(&err);
         goto out;
     }
-    for (size_t i = 0; i < n_entries; i++)
-        if ((status = add_entry(set, entries[i])) != EXIT_OK)
+    for (size_t i = 0; i < a->n_entries; i++)
+        if ((status = add_entry(set, a->entries[i])) != EXIT_OK)
             goto out;
     if ((s = cli_open(cli->store, &status)) == NULL)
         goto out;
@@ -206,10 +212,27 @@ out:
     kvkit_index_set_destroy(set);
     cli_indexer_destroy(ix);
     json_decref(doc);
+    return status;
+}
+
+int cmd_put(cli_t *cli, int argc, char **argv)
+{
+    put_args_t a = {0};
+    char *text = NULL;
+    size_t text_len = 0;
+    int status = put_options(argc, argv, &a);
+    if (status == EXIT_OK && (argc - optind < 2 || argc - optind > 3))
+        status = cli_usage("put", "expected BUCKET KEY [JSON|-]");
+    if (status == EXIT_OK) {
+        const char *bucket = argv[optind], *key = argv[optind + 1];
+        const char *arg = argc - optind == 3 ? argv[optind + 2] : "-";
+        if ((status = cli_check_names("put", bucket, key)) == EXIT_OK &&
+            (status = put_text(cli, arg, &text, &text_len)) == EXIT_OK)
+            status = put_save(cli, &a, bucket, key, text, text_len);
+    }
     free(text);
-out_args:
-    free(fields);
-    free(entries);
+    free(a.fields);
+    free(a.entries);
     return status;
 }
 
