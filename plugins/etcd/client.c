@@ -189,6 +189,134 @@ static int map_grpc(int64_t code, const char *msg, const char *url, const char *
                                msg, (long long)code);
 }
 
+/* One call in progress: what every attempt needs and how the last ended. */
+typedef struct call {
+    ec_client_t *c;
+    ec_kind_t kind;
+    const char *subject;
+    size_t ep;          /* the endpoint of this attempt */
+    char url[512];      /* this attempt's URL */
+    int rc;             /* the outcome, once settled */
+    kvkit_error_t last; /* why the last attempt failed */
+} call_t;
+
+static void post_setup(const ec_client_t *c, CURL *h, const char *url, const char *body,
+                       struct curl_slist *hdrs, rbuf_t *rb)
+{
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, rb);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+}
+
+/* The attempt failed and the next endpoint may answer: true (go on), or,
+ * for a write that may have applied, settle as EC_AMBIGUOUS. */
+static bool try_next(call_t *k, bool maybe_applied, kvkit_error_t *err)
+{
+    endpoint_next(k->c, k->ep); /* dead or cut off: go on (or settle) through another member */
+    if (k->kind == EC_WRITE && maybe_applied) {
+        *err = k->last;
+        k->rc = EC_AMBIGUOUS;
+        return false;
+    }
+    return true;
+}
+
+/* libcurl failed: nothing, or not all of an answer, came back. */
+static bool transfer_failed(call_t *k, CURLcode cc, kvkit_error_t *err)
+{
+    memset(&k->last, 0, sizeof k->last);
+    k->rc = kvkit_backend_error(&k->last, cc == CURLE_OPERATION_TIMEDOUT ? KVKIT_TIMEOUT : KVKIT_IO,
+                                k->subject, "\"%s\": %s: %s", k->subject, k->url,
+                                curl_easy_strerror(cc));
+    return try_next(k, !never_sent(cc), err);
+}
+
+/* An answer that is not the gateway's JSON (a proxy, a 404 page, ...). */
+static bool foreign_answer(call_t *k, long status, const char *text, kvkit_error_t *err)
+{
+    memset(&k->last, 0, sizeof k->last);
+    k->rc = kvkit_backend_error(&k->last, KVKIT_BACKEND, k->subject, "\"%s\": %s: HTTP %ld: %.200s",
+                                k->subject, k->url, status, text ? text : "(empty response)");
+    if (status >= 500) { /* a proxy's 502/504 may hide a write that went through */
+        endpoint_next(k->c, k->ep);
+        if (k->kind == EC_READ)
+            return true;
+        k->rc = EC_AMBIGUOUS;
+    }
+    *err = k->last;
+    return false;
+}
+
+/* Read an answer: the result, a gateway error, or something else.  True
+ * when the next endpoint should be tried. */
+static bool read_answer(call_t *k, long status, const rbuf_t *rb, json_t **resp, kvkit_error_t *err)
+{
+    json_error_t jerr;
+    json_t *j = rb->p ? json_loadb(rb->p, rb->len, 0, &jerr) : NULL;
+    if (status == 200 && json_is_object(j)) {
+        *resp = j;
+        k->rc = KVKIT_OK;
+        return false;
+    }
+    const char *msg = NULL;
+    if (json_is_object(j)) {
+        msg = json_string_value(json_object_get(j, "message"));
+        if (msg == NULL)
+            msg = json_string_value(json_object_get(j, "error"));
+    }
+    if (msg == NULL) {
+        json_decref(j);
+        return foreign_answer(k, status, rb->p, err);
+    }
+    int64_t code = ec_get_int(j, "code");
+    memset(&k->last, 0, sizeof k->last);
+    k->rc = map_grpc(code, msg, k->url, k->subject, &k->last);
+    json_decref(j);
+    if (code == 14 || code == 4) /* unavailable, deadline exceeded */
+        return try_next(k, true, err);
+    *err = k->last;
+    return false;
+}
+
+/* One POST to the current endpoint.  True when the next should be tried. */
+static bool attempt(call_t *k, CURL *h, const char *path, const char *body, struct curl_slist *hdrs,
+                    json_t **resp, kvkit_error_t *err)
+{
+    k->ep = endpoint_get(k->c);
+    snprintf(k->url, sizeof k->url, "%s%s", k->c->endpoints[k->ep], path);
+    rbuf_t rb = {0};
+    post_setup(k->c, h, k->url, body, hdrs, &rb);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    bool next;
+    if (rb.failed) {
+        k->rc =
+            kvkit_backend_error(err, KVKIT_NOMEM, k->subject, "out of memory reading a response");
+        next = false;
+    } else if (cc != CURLE_OK) {
+        next = transfer_failed(k, cc, err);
+    } else {
+        next = read_answer(k, status, &rb, resp, err);
+    }
+    free(rb.p);
+    return next;
+}
+
 int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_t **resp,
             const char *subject, kvkit_error_t *err)
 {
@@ -206,113 +334,23 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
             curl_easy_cleanup(h);
         return kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory (libcurl)");
     }
-    hdrs = h2;
-    kvkit_error_t last = {0};
-    int rc = KVKIT_IO;
+    call_t k = {.c = c, .kind = kind, .subject = subject, .rc = KVKIT_IO};
     size_t attempts = (size_t)(c->retries + 1) * c->n_endpoints;
     long backoff = 20;
-    for (size_t a = 0; a < attempts; a++) {
+    bool next = true;
+    for (size_t a = 0; a < attempts && next; a++) {
         if (a > 0 && a % c->n_endpoints == 0) { /* a full round failed: let an election end */
             sleep_ms(backoff);
             backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
         }
-        size_t ep = endpoint_get(c);
-        char url[512];
-        snprintf(url, sizeof url, "%s%s", c->endpoints[ep], path);
-        rbuf_t rb = {0};
-        curl_easy_reset(h);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-        CURLcode cc = curl_easy_perform(h);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (rb.failed) {
-            free(rb.p);
-            rc = kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory reading a response");
-            goto out;
-        }
-        if (cc != CURLE_OK) {
-            free(rb.p);
-            memset(&last, 0, sizeof last);
-            rc = kvkit_backend_error(
-                &last, cc == CURLE_OPERATION_TIMEDOUT ? KVKIT_TIMEOUT : KVKIT_IO, subject,
-                "\"%s\": %s: %s", subject, url, curl_easy_strerror(cc));
-            if (kind == EC_WRITE && !never_sent(cc)) {
-                endpoint_next(c, ep); /* dead or cut off: settle through another member */
-                *err = last;
-                rc = EC_AMBIGUOUS;
-                goto out;
-            }
-            endpoint_next(c, ep);
-            continue;
-        }
-        json_error_t jerr;
-        json_t *j = rb.p ? json_loadb(rb.p, rb.len, 0, &jerr) : NULL;
-        if (status == 200 && json_is_object(j)) {
-            free(rb.p);
-            *resp = j;
-            rc = KVKIT_OK;
-            goto out;
-        }
-        const char *msg = NULL;
-        if (json_is_object(j)) {
-            msg = json_string_value(json_object_get(j, "message"));
-            if (msg == NULL)
-                msg = json_string_value(json_object_get(j, "error"));
-        }
-        int64_t code = json_is_object(j) ? ec_get_int(j, "code") : 0;
-        if (msg == NULL) { /* not the gateway talking (proxy, 404 page, ...) */
-            memset(&last, 0, sizeof last);
-            rc = kvkit_backend_error(&last, KVKIT_BACKEND, subject, "\"%s\": %s: HTTP %ld: %.200s",
-                                     subject, url, status, rb.p ? rb.p : "(empty response)");
-            json_decref(j);
-            free(rb.p);
-            if (status >= 500) { /* a proxy's 502/504 may hide a write that went through */
-                endpoint_next(c, ep);
-                if (kind == EC_READ)
-                    continue;
-                rc = EC_AMBIGUOUS;
-            }
-            *err = last;
-            goto out;
-        }
-        memset(&last, 0, sizeof last);
-        rc = map_grpc(code, msg, url, subject, &last);
-        json_decref(j);
-        free(rb.p);
-        if (code == 14 || code == 4) { /* unavailable, deadline exceeded */
-            if (kind == EC_WRITE) {
-                endpoint_next(c, ep);
-                *err = last;
-                rc = EC_AMBIGUOUS;
-                goto out;
-            }
-            endpoint_next(c, ep);
-            continue;
-        }
-        *err = last;
-        goto out;
+        next = attempt(&k, h, path, body, h2, resp, err);
     }
-    *err = last; /* every endpoint failed, every round */
-out:
-    curl_slist_free_all(hdrs);
+    if (next)
+        *err = k.last; /* every endpoint failed, every round */
+    curl_slist_free_all(h2);
     handle_give(c, h);
     free(body);
-    return rc;
+    return k.rc;
 }
 
 /*** base64 (standard alphabet, padded) and lenient JSON ***/

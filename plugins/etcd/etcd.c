@@ -34,6 +34,14 @@
  * Views (KVKIT_BACKEND_SNAPSHOT) are etcd revisions: an iteration reads
  * every page and every document at the revision current when it began,
  * until etcd compacts that revision away (then KVKIT_CONFLICT).
+ *
+ * Names.  The plugin exports only its descriptor and operations
+ * (etcd_LTX_kvkit_backend_*).  A function shared between its files carries
+ * the prefix of its layer: ec_ for the JSON-gateway client (client.c,
+ * client.h: endpoints, failover, libcurl, base64), which knows nothing of
+ * documents; et_ for the backend above it (etcd_private.h: key layout,
+ * manifests, caches, writes).  Everything else is static and unprefixed.
+ * Common code from plugins/common/ is kvl_.
  */
 #define KVKIT_BACKEND_NAME etcd
 #include <kvkit/backend.h>
