@@ -45,8 +45,8 @@ sl_batch_t *sl_batch_new(sl_t *l); /* NULL: out of memory */
  * before). */
 int sl_batch_put(sl_batch_t *b, const unsigned char *k, size_t klen, const void *v, size_t vlen);
 int sl_batch_del(sl_batch_t *b, const unsigned char *k, size_t klen);
-/* Apply the whole batch as one commit; the batch is then empty of writes
- * but still the caller's to free. */
+/* Apply the whole batch as one commit (once; it cannot fail).  The batch
+ * stays the caller's, to free with sl_batch_free, committed or not. */
 void sl_batch_commit(sl_batch_t *b);
 void sl_batch_free(sl_batch_t *b);
 
