@@ -9,40 +9,42 @@
 
 /*** nesting depth ***/
 
+/* Fold a member's depth into *max; true once *max reaches limit (the
+ * caller stops looking). */
+static bool member_depth(const json_t *m, size_t limit, size_t *max)
+{
+    if (!json_is_object(m) && !json_is_array(m))
+        return false;
+    size_t d = kvkit__json_depth(m, limit - 1);
+    if (d > *max)
+        *max = d;
+    return *max >= limit;
+}
+
 size_t kvkit__json_depth(const json_t *v, size_t limit)
 {
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (limit == 0)
+        return 1;
     size_t max = 0;
+    json_t *m;
     if (json_is_object(v)) {
         const char *k;
-        json_t *m;
-        if (limit == 0)
-            return 1;
         json_object_foreach((json_t *)v, k, m)
         {
-            if (!json_is_object(m) && !json_is_array(m))
-                continue;
-            size_t d = kvkit__json_depth(m, limit - 1);
-            if (d > max && (max = d) >= limit)
+            if (member_depth(m, limit, &max))
                 break;
         }
-        return max + 1;
-    }
-    if (json_is_array(v)) {
+    } else {
         size_t i;
-        json_t *m;
-        if (limit == 0)
-            return 1;
         json_array_foreach(v, i, m)
         {
-            if (!json_is_object(m) && !json_is_array(m))
-                continue;
-            size_t d = kvkit__json_depth(m, limit - 1);
-            if (d > max && (max = d) >= limit)
+            if (member_depth(m, limit, &max))
                 break;
         }
-        return max + 1;
     }
-    return 0;
+    return max + 1;
 }
 
 /*** parsing ***/

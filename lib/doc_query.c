@@ -1,7 +1,8 @@
 /*
  * doc_query.c - queries on a schema: index lookups and key listings as
  * documents or keys, streamed through the store's paging iterator (which
- * uses a backend's fused index -> documents op when it has one).
+ * uses a backend's fused index -> documents op when it has one); keys in
+ * callback form go straight to the store's key callbacks.
  */
 #include "doc_private.h"
 

@@ -1,6 +1,6 @@
 /*
- * doc_schema.c - schemas: names, buckets, stores, inheritance and the
- * property table.
+ * doc_schema.c - schemas: names, buckets, stores (and the one check that a
+ * call can reach the store), inheritance and the property table.
  *
  * A child copies its parent's property table (pointers to the parent's
  * property objects) when it is created, so lookups never walk the parent

@@ -7,6 +7,16 @@
 
 #include <string.h>
 
+/* A backend's key (not NUL-terminated) as a C string in buf; its length. */
+static size_t key_string(char buf[KVKIT_KEY_MAX + 1], const char *key, size_t len)
+{
+    if (len > KVKIT_KEY_MAX)
+        len = KVKIT_KEY_MAX;
+    memcpy(buf, key, len);
+    buf[len] = '\0';
+    return len;
+}
+
 /* Adapts a backend key stream to the public callback, NUL-terminating keys. */
 typedef struct key_adapter {
     kvkit_key_fn fn;
@@ -18,10 +28,7 @@ static int key_adapter(void *vctx, const char *key, size_t len, const unsigned c
 {
     key_adapter_t *a = vctx;
     char buf[KVKIT_KEY_MAX + 1];
-    if (len > KVKIT_KEY_MAX)
-        len = KVKIT_KEY_MAX;
-    memcpy(buf, key, len);
-    buf[len] = '\0';
+    len = key_string(buf, key, len);
     return a->fn(a->ctx, buf, len);
 }
 
@@ -73,10 +80,7 @@ static int doc_adapter(void *vctx, const char *key, size_t key_len, const char *
 {
     doc_adapter_t *a = vctx;
     char buf[KVKIT_KEY_MAX + 1];
-    if (key_len > KVKIT_KEY_MAX)
-        key_len = KVKIT_KEY_MAX;
-    memcpy(buf, key, key_len);
-    buf[key_len] = '\0';
+    key_len = key_string(buf, key, key_len);
     return a->fn(a->ctx, buf, key_len, value, value_len);
 }
 
