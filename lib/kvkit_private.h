@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include <kvkit/backend.h> /* kvkit_backend_error, the sortable helpers */
 #include <kvkit/kvkit.h>
 
 /*** errors (error.c) ***/
@@ -77,6 +78,9 @@ typedef struct kvkit__backend {
 int kvkit__backend_acquire(const char *name, kvkit__backend_t **out,
                            kvkit_error_t *err);
 void kvkit__backend_release(kvkit__backend_t *backend);
+/* kvkit_store_supports: whether `op` names an optional operation (or
+ * "snapshot": the view operations) that the backend binds. */
+bool kvkit__backend_supports(const kvkit__backend_t *backend, const char *op);
 
 /*** index values (index.c) ***/
 

@@ -49,42 +49,69 @@ static char **api_dirs;         /* kvkit_plugin_dir_add, in order */
 static size_t n_api_dirs;
 static kvkit__backend_t *backends; /* loaded plugins and registered backends */
 
-/*** the operation table: symbol name -> slot ***/
+/*** the operation table, generated from KVKIT_BACKEND_OPS ***/
+
+typedef enum { NEED_REQUIRED, NEED_OPTIONAL, NEED_SNAPSHOT, NEED_VIEW } op_need_t;
 
 typedef struct op_slot {
-    const char *symbol;
-    size_t offset; /* in kvkit_backend_ops_t */
-    bool required;
+    const char *symbol; /* "kvkit_backend_" OP */
+    size_t offset;      /* of the member in kvkit_backend_ops_t */
+    op_need_t need;
 } op_slot_t;
 
-#define OP_SLOT(sym, field, req) {"kvkit_backend_" sym, offsetof(kvkit_backend_ops_t, field), req}
-static const op_slot_t op_slots[] = {
-    OP_SLOT("open", open, true),
-    OP_SLOT("close", close, true),
-    OP_SLOT("get", get, true),
-    OP_SLOT("save", save, true),
-    OP_SLOT("delete", del, true),
-    OP_SLOT("index_lookup", index_lookup, false),
-    OP_SLOT("list_keys", list_keys, false),
-    OP_SLOT("index_docs", index_docs, false),
-    OP_SLOT("write_batch", write_batch, false),
-    OP_SLOT("get_rev", get_rev, false),
-    OP_SLOT("save_if", save_if, false),
-    OP_SLOT("get_siblings", get_siblings, false),
-    OP_SLOT("compact", compact, false),
-    OP_SLOT("repair", repair, false),
-    OP_SLOT("view_open", view_open, false),
-    OP_SLOT("view_close", view_close, false),
-    OP_SLOT("view_get", view_get, false),
-    OP_SLOT("view_index_lookup", view_index_lookup, false),
-    OP_SLOT("view_list_keys", view_list_keys, false),
-    OP_SLOT("view_index_docs", view_index_docs, false),
-};
+#define OP_PREFIX "kvkit_backend_"
+#define OP_NEED_required NEED_REQUIRED
+#define OP_NEED_optional NEED_OPTIONAL
+#define OP_NEED_snapshot NEED_SNAPSHOT
+#define OP_NEED_view NEED_VIEW
+#define OP_SLOT(op, field, need, abi_minor)                                    \
+    {OP_PREFIX #op, offsetof(kvkit_backend_ops_t, field), OP_NEED_##need},
+static const op_slot_t op_slots[] = {KVKIT_BACKEND_OPS(OP_SLOT)};
 #define N_OP_SLOTS (sizeof op_slots / sizeof op_slots[0])
+
+/* An operation appears in an ABI minor version this libkvkit speaks. */
+#define OP_MINOR_CHECK(op, field, need, abi_minor)                             \
+    _Static_assert(abi_minor <= KVKIT_BACKEND_ABI_MINOR, "operation " #op " is newer than the ABI");
+KVKIT_BACKEND_OPS(OP_MINOR_CHECK)
+/* The public table keeps its layout: operations take reserved slots. */
+_Static_assert(sizeof(kvkit_backend_ops_t) == 26 * sizeof(void *),
+               "kvkit_backend_ops_t changed size: new operations take reserved slots");
+_Static_assert(offsetof(kvkit_backend_ops_t, view_index_docs) == 20 * sizeof(void *),
+               "kvkit_backend_ops_t members moved: operations are only appended");
 
 static void **op_ptr(kvkit_backend_ops_t *ops, const op_slot_t *slot)
 {
     return (void **)((char *)ops + slot->offset);
+}
+
+static void *op_get(const kvkit_backend_ops_t *ops, const op_slot_t *slot)
+{
+    return *(void *const *)((const char *)ops + slot->offset);
+}
+
+static const char *op_name(const op_slot_t *slot)
+{
+    return slot->symbol + strlen(OP_PREFIX);
+}
+
+static const op_slot_t *op_find(const char *name)
+{
+    for (size_t i = 0; i < N_OP_SLOTS; i++)
+        if (strcmp(op_name(&op_slots[i]), name) == 0)
+            return &op_slots[i];
+    return NULL;
+}
+
+/* With KVKIT_BACKEND_SNAPSHOT: is this view operation missing?  The
+ * `snapshot` ones are always needed, view_OP when OP is bound. */
+static bool view_op_missing(const kvkit_backend_ops_t *ops, const op_slot_t *slot)
+{
+    if (op_get(ops, slot) != NULL)
+        return false;
+    if (slot->need == NEED_SNAPSHOT)
+        return true;
+    const op_slot_t *base = op_find(op_name(slot) + strlen("view_"));
+    return base != NULL && op_get(ops, base) != NULL;
 }
 
 /* A backend that declares KVKIT_BACKEND_SNAPSHOT must be able to serve
@@ -94,27 +121,27 @@ static void **op_ptr(kvkit_backend_ops_t *ops, const op_slot_t *slot)
 static int check_views(kvkit_backend_ops_t *ops, const char *name, const char *where,
                        kvkit_error_t *err)
 {
-    if (!(ops->descriptor->flags & KVKIT_BACKEND_SNAPSHOT)) {
-        ops->view_open = NULL;
-        ops->view_close = NULL;
-        ops->view_get = NULL;
-        ops->view_index_lookup = NULL;
-        ops->view_list_keys = NULL;
-        ops->view_index_docs = NULL;
-        return KVKIT_OK;
+    bool snapshot = ops->descriptor->flags & KVKIT_BACKEND_SNAPSHOT;
+    for (size_t i = 0; i < N_OP_SLOTS; i++) {
+        const op_slot_t *slot = &op_slots[i];
+        if (slot->need != NEED_SNAPSHOT && slot->need != NEED_VIEW)
+            continue;
+        if (!snapshot)
+            *op_ptr(ops, slot) = NULL;
+        else if (view_op_missing(ops, slot))
+            return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                                "backend \"%s\" (%s) declares KVKIT_BACKEND_SNAPSHOT but lacks %s",
+                                name, where, slot->symbol);
     }
-    const char *missing = ops->view_open == NULL                                ? "view_open"
-                          : ops->view_close == NULL                             ? "view_close"
-                          : ops->view_get == NULL                               ? "view_get"
-                          : ops->index_lookup && ops->view_index_lookup == NULL ? "view_index_lookup"
-                          : ops->list_keys && ops->view_list_keys == NULL       ? "view_list_keys"
-                          : ops->index_docs && ops->view_index_docs == NULL     ? "view_index_docs"
-                                                                                : NULL;
-    if (missing == NULL)
-        return KVKIT_OK;
-    return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
-                        "backend \"%s\" (%s) declares KVKIT_BACKEND_SNAPSHOT but lacks kvkit_backend_%s",
-                        name, where, missing);
+    return KVKIT_OK;
+}
+
+bool kvkit__backend_supports(const kvkit__backend_t *b, const char *op)
+{
+    if (strcmp(op, "snapshot") == 0)
+        return b->ops.view_open != NULL; /* check_views: then all of them are */
+    const op_slot_t *slot = op_find(op);
+    return slot != NULL && slot->need == NEED_OPTIONAL && op_get(&b->ops, slot) != NULL;
 }
 
 /*** plugin directories ***/
@@ -332,13 +359,11 @@ static int check_descriptor(const kvkit_backend_descriptor_t *d, const char *nam
     return KVKIT_OK;
 }
 
-/* Load path as backend `name`.  The lock is held. */
-static int load_file_locked(const char *path, const char *name,
-                            kvkit__backend_t **out, kvkit_error_t *err)
+/* Check plugin file `path` and open it with libltdl (*dl).  The lock is
+ * held. */
+static int open_library_locked(const char *path, const char *name, lt_dlhandle *dlp,
+                               kvkit_error_t *err)
 {
-    int rc = ltdl_init_locked(err);
-    if (rc != KVKIT_OK)
-        return rc;
     /* the descriptor stays open until the library is mapped, so that the
      * file checked is the one compared with what was loaded */
     char real[PATH_MAX], why[KVKIT_ERROR_TEXT_LENGTH];
@@ -383,7 +408,45 @@ static int load_file_locked(const char *path, const char *name,
                             "backend \"%s\": refusing %s: the file was replaced while it was being loaded",
                             name, path);
     }
+    *dlp = dl;
+    return KVKIT_OK;
+}
 
+/* Read the descriptor and one symbol per operation of the loaded plugin
+ * into b.  `path` names it in messages. */
+static int bind_symbols(kvkit__backend_t *b, lt_dlhandle dl, const char *name, const char *path,
+                        kvkit_error_t *err)
+{
+    b->desc = (const kvkit_backend_descriptor_t *)lt_dlsym(dl, "kvkit_backend_descriptor");
+    if (b->desc == NULL)
+        return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                            "backend \"%s\" (%s) lacks the descriptor symbol kvkit_backend_descriptor: is it a kvkit backend, and is its file named after it?",
+                            name, path);
+    int rc = check_descriptor(b->desc, name, path, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    for (size_t i = 0; i < N_OP_SLOTS; i++) {
+        void *fn = lt_dlsym(dl, op_slots[i].symbol);
+        if (fn == NULL && op_slots[i].need == NEED_REQUIRED)
+            return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
+                                "backend \"%s\" (%s) lacks the required symbol %s",
+                                name, path, op_slots[i].symbol);
+        *op_ptr(&b->ops, &op_slots[i]) = fn;
+    }
+    b->ops.descriptor = b->desc;
+    return check_views(&b->ops, name, path, err);
+}
+
+/* Load path as backend `name`.  The lock is held. */
+static int load_file_locked(const char *path, const char *name,
+                            kvkit__backend_t **out, kvkit_error_t *err)
+{
+    int rc = ltdl_init_locked(err);
+    if (rc != KVKIT_OK)
+        return rc;
+    lt_dlhandle dl;
+    if ((rc = open_library_locked(path, name, &dl, err)) != KVKIT_OK)
+        return rc;
     kvkit__backend_t *b = kvkit__calloc(1, sizeof *b);
     if (b == NULL || (b->name = kvkit__strdup(name)) == NULL ||
         (b->path = kvkit__strdup(path)) == NULL) {
@@ -392,38 +455,14 @@ static int load_file_locked(const char *path, const char *name,
         return kvkit__error(err, KVKIT_NOMEM, name, "out of memory loading backend \"%s\"", name);
     }
     b->dl = dl;
-
-    b->desc = (const kvkit_backend_descriptor_t *)lt_dlsym(dl, "kvkit_backend_descriptor");
-    if (b->desc == NULL) {
-        rc = kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
-                          "backend \"%s\" (%s) lacks the descriptor symbol kvkit_backend_descriptor: is it a kvkit backend, and is its file named after it?",
-                          name, path);
-        goto fail;
+    if ((rc = bind_symbols(b, dl, name, path, err)) != KVKIT_OK) {
+        unload_locked(b);
+        return rc;
     }
-    if ((rc = check_descriptor(b->desc, name, path, err)) != KVKIT_OK)
-        goto fail;
-
-    for (size_t i = 0; i < N_OP_SLOTS; i++) {
-        void *fn = lt_dlsym(dl, op_slots[i].symbol);
-        if (fn == NULL && op_slots[i].required) {
-            rc = kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
-                              "backend \"%s\" (%s) lacks the required symbol %s",
-                              name, path, op_slots[i].symbol);
-            goto fail;
-        }
-        *op_ptr(&b->ops, &op_slots[i]) = fn;
-    }
-    b->ops.descriptor = b->desc;
-    if ((rc = check_views(&b->ops, name, path, err)) != KVKIT_OK)
-        goto fail;
     if (b->desc->flags & KVKIT_BACKEND_RESIDENT)
         lt_dlmakeresident(dl);
     *out = b;
     return KVKIT_OK;
-
-fail:
-    unload_locked(b);
-    return rc;
 }
 
 /*** finding a backend by name ***/
@@ -564,7 +603,7 @@ int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err)
     if ((rc = check_descriptor(ops->descriptor, name, "(built-in)", err)) != KVKIT_OK)
         return rc;
     for (size_t i = 0; i < N_OP_SLOTS; i++)
-        if (op_slots[i].required && *op_ptr((kvkit_backend_ops_t *)ops, &op_slots[i]) == NULL)
+        if (op_slots[i].need == NEED_REQUIRED && op_get(ops, &op_slots[i]) == NULL)
             return kvkit__error(err, KVKIT_PLUGIN_SYMBOL, name,
                                 "backend \"%s\" (built-in) lacks the required operation %s",
                                 name, op_slots[i].symbol);

@@ -108,30 +108,7 @@ const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *s)
 
 int kvkit_store_supports(const kvkit_store_t *s, const char *op)
 {
-    if (s == NULL || op == NULL)
-        return 0;
-    const kvkit_backend_ops_t *o = &s->backend->ops;
-    if (strcmp(op, "index_lookup") == 0)
-        return o->index_lookup != NULL;
-    if (strcmp(op, "list_keys") == 0)
-        return o->list_keys != NULL;
-    if (strcmp(op, "index_docs") == 0)
-        return o->index_docs != NULL;
-    if (strcmp(op, "write_batch") == 0)
-        return o->write_batch != NULL;
-    if (strcmp(op, "get_rev") == 0)
-        return o->get_rev != NULL;
-    if (strcmp(op, "save_if") == 0)
-        return o->save_if != NULL;
-    if (strcmp(op, "get_siblings") == 0)
-        return o->get_siblings != NULL;
-    if (strcmp(op, "compact") == 0)
-        return o->compact != NULL;
-    if (strcmp(op, "repair") == 0)
-        return o->repair != NULL;
-    if (strcmp(op, "snapshot") == 0)
-        return o->view_open != NULL;
-    return 0;
+    return s != NULL && op != NULL && kvkit__backend_supports(s->backend, op);
 }
 
 int kvkit__store_unsupported(kvkit_store_t *s, const char *op, kvkit_error_t *err)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <kvkit/backend.h> /* kvkit_backend_error fills the tool's own reports */
 #include <kvkit/kvkit.h>
 
 /* Exit statuses (kvkit(1), EXIT STATUS; scripts depend on them, so a

@@ -25,8 +25,8 @@
 
 #include <jansson.h>
 
+#include <kvkit/backend_types.h>
 #include <kvkit/status.h>
-#include <kvkit/backend.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,27 +86,20 @@ const char *kvkit_plugin_dir_default(void);
  * files of the same name. */
 typedef struct kvkit_backend_ops {
     const kvkit_backend_descriptor_t *descriptor; /* required */
-    kvkit_backend_open_fn open;                   /* required */
-    kvkit_backend_close_fn close;                 /* required */
-    kvkit_backend_get_fn get;                     /* required */
-    kvkit_backend_save_fn save;                   /* required */
-    kvkit_backend_delete_fn del;                  /* required */
-    kvkit_backend_index_lookup_fn index_lookup;   /* optional */
-    kvkit_backend_list_keys_fn list_keys;         /* optional */
-    kvkit_backend_index_docs_fn index_docs;       /* optional */
-    kvkit_backend_write_batch_fn write_batch;     /* optional */
-    kvkit_backend_get_rev_fn get_rev;             /* optional */
-    kvkit_backend_save_if_fn save_if;             /* optional */
-    kvkit_backend_get_siblings_fn get_siblings;   /* optional (ABI 1.1) */
-    kvkit_backend_compact_fn compact;             /* optional (ABI 1.1) */
-    kvkit_backend_repair_fn repair;               /* optional (ABI 1.1) */
-    kvkit_backend_view_open_fn view_open;         /* with KVKIT_BACKEND_SNAPSHOT (ABI 1.2) */
-    kvkit_backend_view_close_fn view_close;
-    kvkit_backend_view_get_fn view_get;
-    kvkit_backend_view_index_lookup_fn view_index_lookup;
-    kvkit_backend_view_list_keys_fn view_list_keys;
-    kvkit_backend_view_index_docs_fn view_index_docs;
-    void *reserved[5];                            /* zero: room for new ops */
+    /* One member per line of KVKIT_BACKEND_OPS (backend_types.h), in its
+     * order, named by its field column: open, close, get, save, del
+     * (required), index_lookup, list_keys, index_docs, write_batch, get_rev,
+     * save_if, get_siblings, compact, repair (optional), view_open,
+     * view_close, view_get, view_index_lookup, view_list_keys,
+     * view_index_docs (with KVKIT_BACKEND_SNAPSHOT, ABI 1.2), ... */
+#define KVKIT_BACKEND_OPS_MEMBER_(op, field, need, abi_minor) kvkit_backend_##op##_fn field;
+    KVKIT_BACKEND_OPS(KVKIT_BACKEND_OPS_MEMBER_)
+#undef KVKIT_BACKEND_OPS_MEMBER_
+    /* zero: room for new operations.  25 slots for operations in all, so
+     * each one added takes a reserved one and the size never changes. */
+#define KVKIT_BACKEND_OPS_ONE_(op, field, need, abi_minor) +1
+    void *reserved[25 - (0 KVKIT_BACKEND_OPS(KVKIT_BACKEND_OPS_ONE_))];
+#undef KVKIT_BACKEND_OPS_ONE_
 } kvkit_backend_ops_t;
 
 int kvkit_backend_register(const kvkit_backend_ops_t *ops, kvkit_error_t *err);
@@ -164,10 +157,11 @@ void kvkit_store_close(kvkit_store_t *store);
 const char *kvkit_store_backend(const kvkit_store_t *store);
 const kvkit_backend_descriptor_t *kvkit_store_descriptor(const kvkit_store_t *store);
 
-/* 1 if the backend implements the optional operation ("index_lookup",
- * "list_keys", "index_docs", "write_batch", "get_rev", "save_if",
- * "get_siblings", "compact", "repair"), else 0.  "snapshot": 1 if its
- * iterations read one view of the store (KVKIT_BACKEND_SNAPSHOT). */
+/* 1 if the backend implements the optional operation `op` (an `optional`
+ * line of KVKIT_BACKEND_OPS: "index_lookup", "list_keys", "index_docs",
+ * "write_batch", "get_rev", "save_if", "get_siblings", "compact",
+ * "repair"), else 0.  "snapshot": 1 if its iterations read one view of the
+ * store (KVKIT_BACKEND_SNAPSHOT). */
 int kvkit_store_supports(const kvkit_store_t *store, const char *op);
 
 /*** maintenance ***/

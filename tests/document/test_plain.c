@@ -6,6 +6,7 @@
  */
 #include "helpers.h"
 
+#include <kvkit/backend.h> /* kvkit_backend_error for the in-process backends */
 #include <stdlib.h>
 
 /*** a tiny backend: a fixed table, no index, no revisions ***/

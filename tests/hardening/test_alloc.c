@@ -21,6 +21,7 @@
  * The number of failure points per operation is printed (the report's
  * "allocation-failure points exercised").
  */
+#include <kvkit/backend.h> /* kvkit_backend_error for the in-process backends */
 #include <kvkit/kvkit.h>
 
 #include <check.h>

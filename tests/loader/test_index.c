@@ -3,6 +3,7 @@
  * order (integers and reals in one numeric order, then strings), the
  * encoding is prefix-free, and decoding returns the value.
  */
+#include <kvkit/backend.h> /* kvkit_sortable_length */
 #include <kvkit/kvkit.h>
 
 #include <check.h>

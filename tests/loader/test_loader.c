@@ -4,6 +4,7 @@
  * Every test runs in its own process (Check's fork mode), so environment
  * changes and loaded plugins never leak between tests.
  */
+#include <kvkit/backend.h> /* in-process backends */
 #include <kvkit/kvkit.h>
 
 #include <check.h>
@@ -583,6 +584,117 @@ START_TEST(test_backend_register_inprocess)
 }
 END_TEST
 
+static int inproc_list_keys(void *h, const char *b, const char *lo, const char *hi,
+                            kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
+{
+    return KVKIT_OK;
+}
+
+static int inproc_view_open(void *h, void **view, kvkit_error_t *err)
+{
+    *view = h;
+    return KVKIT_OK;
+}
+
+static void inproc_view_close(void *h, void *view)
+{
+}
+
+static const kvkit_backend_descriptor_t inproc_snapshot_desc = {
+    .abi_major = KVKIT_BACKEND_ABI_MAJOR,
+    .abi_minor = KVKIT_BACKEND_ABI_MINOR,
+    .struct_size = sizeof(kvkit_backend_descriptor_t),
+    .flags = KVKIT_BACKEND_SNAPSHOT,
+    .name = "inproc",
+    .version = "7",
+    .description = "registered in the test, with views",
+};
+
+/* Register ops expecting `code`; with a message, expect that text. */
+static void register_expect(const kvkit_backend_ops_t *ops, int code, const char *text)
+{
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(kvkit_backend_register(ops, &err), code);
+    if (text != NULL)
+        ck_assert_str_eq(err.text, text);
+}
+
+START_TEST(test_backend_register_snapshot_needs_views)
+{
+    kvkit_backend_ops_t ops = {
+        .descriptor = &inproc_snapshot_desc,
+        .open = inproc_open,
+        .close = inproc_close,
+        .get = inproc_get,
+        .save = inproc_save,
+        .del = inproc_delete,
+        .list_keys = inproc_list_keys,
+    };
+    /* "((built-in))": check_views wraps its `where` in parentheses too */
+    const char *lacks = "backend \"inproc\" ((built-in)) declares KVKIT_BACKEND_SNAPSHOT but "
+                        "lacks kvkit_backend_";
+    char want[256];
+    /* view_open, view_close and view_get always; view_OP for each scan OP bound */
+    snprintf(want, sizeof want, "%sview_open", lacks);
+    register_expect(&ops, KVKIT_PLUGIN_SYMBOL, want);
+    ops.view_open = inproc_view_open;
+    snprintf(want, sizeof want, "%sview_close", lacks);
+    register_expect(&ops, KVKIT_PLUGIN_SYMBOL, want);
+    ops.view_close = inproc_view_close;
+    snprintf(want, sizeof want, "%sview_get", lacks);
+    register_expect(&ops, KVKIT_PLUGIN_SYMBOL, want);
+    ops.view_get = inproc_get;
+    snprintf(want, sizeof want, "%sview_list_keys", lacks);
+    register_expect(&ops, KVKIT_PLUGIN_SYMBOL, want);
+    ops.view_list_keys = inproc_list_keys;
+    /* no index_lookup or index_docs: their view forms are not needed */
+    register_expect(&ops, KVKIT_OK, NULL);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open("inproc:", &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    ck_assert_int_eq(kvkit_store_supports(s, "snapshot"), 1);
+    ck_assert_int_eq(kvkit_store_supports(s, "list_keys"), 1);
+    ck_assert_int_eq(kvkit_store_supports(s, "index_lookup"), 0);
+    kvkit_store_close(s);
+    ck_assert_int_eq(kvkit_backend_unregister("inproc", &err), KVKIT_OK);
+    /* without the flag the view operations are ignored */
+    ops.descriptor = &inproc_desc;
+    register_expect(&ops, KVKIT_OK, NULL);
+    s = kvkit_store_open("inproc:", &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    ck_assert_int_eq(kvkit_store_supports(s, "snapshot"), 0);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_supports_names_optional_ops)
+{
+    kvkit_backend_ops_t ops = {
+        .descriptor = &inproc_desc,
+        .open = inproc_open,
+        .close = inproc_close,
+        .get = inproc_get,
+        .save = inproc_save,
+        .del = inproc_delete,
+        .list_keys = inproc_list_keys,
+    };
+    register_expect(&ops, KVKIT_OK, NULL);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open("inproc:", &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    ck_assert_int_eq(kvkit_store_supports(s, "list_keys"), 1);
+    /* only optional operations are answered: required ones, view ones
+     * (asked as "snapshot"), unknown names and NULL are 0 */
+    const char *no[] = {"get", "delete", "del", "view_open", "view_list_keys",
+                        "index_docs", "", "kvkit_backend_list_keys", "snapshot"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        ck_assert_msg(kvkit_store_supports(s, no[i]) == 0, "supports(\"%s\")", no[i]);
+    ck_assert_int_eq(kvkit_store_supports(s, NULL), 0);
+    ck_assert_int_eq(kvkit_store_supports(NULL, "list_keys"), 0);
+    kvkit_store_close(s);
+}
+END_TEST
+
 /*** listing ***/
 
 typedef struct listing {
@@ -820,6 +932,8 @@ static Suite *loader_suite(void)
     tcase_add_test(bind, test_plugin_plain_symbols);
     tcase_add_test(bind, test_plugin_refcount_and_unload);
     tcase_add_test(bind, test_backend_register_inprocess);
+    tcase_add_test(bind, test_backend_register_snapshot_needs_views);
+    tcase_add_test(bind, test_store_supports_names_optional_ops);
     tcase_add_test(bind, test_backends_list);
     suite_add_tcase(s, bind);
     TCase *elf = tcase_create("odd files");

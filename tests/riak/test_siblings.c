@@ -7,6 +7,7 @@
 #include "riaktest.h"
 
 #include <dlfcn.h>
+#include <kvkit/backend.h> /* kvkit_backend_error for the resolvers */
 
 static long raw_get(const char *path, char **body)
 {
