@@ -27,12 +27,11 @@
 
 #include <kvkit/backend_types.h>
 #include <kvkit/status.h>
+#include <kvkit/version.h> /* KVKIT_VERSION */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define KVKIT_VERSION "0.1.0"
 
 /*** errors ***/
 

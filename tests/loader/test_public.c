@@ -4,12 +4,17 @@
  *  - the helpers for plugin authors in <kvkit/backend.h> stay out of view
  *    (checked when this file compiles: the names are defined here as
  *    something else, which conflicts if kvkit.h declared them);
- *  - the types an application needs to register a backend are there.
+ *  - the types an application needs to register a backend are there;
+ *  - the version the library reports is the one configure was given.
  */
 #include <kvkit/kvkit.h>
 
 #include <check.h>
 #include <stdlib.h>
+
+#ifndef KVKIT_CONFIGURE_VERSION
+#error "KVKIT_CONFIGURE_VERSION must be configure's PACKAGE_VERSION"
+#endif
 
 #ifdef KVKIT_BACKEND_H
 #error "<kvkit/kvkit.h> includes <kvkit/backend.h>: applications see the plugin helpers"
@@ -44,12 +49,20 @@ START_TEST(test_kvkit_h_has_backend_types)
 }
 END_TEST
 
+START_TEST(test_version_is_configure_version)
+{
+    ck_assert_str_eq(KVKIT_VERSION, KVKIT_CONFIGURE_VERSION);
+    ck_assert_str_eq(kvkit_version(), KVKIT_CONFIGURE_VERSION);
+}
+END_TEST
+
 static Suite *public_suite(void)
 {
     Suite *s = suite_create("public");
     TCase *tc = tcase_create("headers");
     tcase_add_test(tc, test_kvkit_h_hides_plugin_helpers);
     tcase_add_test(tc, test_kvkit_h_has_backend_types);
+    tcase_add_test(tc, test_version_is_configure_version);
     suite_add_tcase(s, tc);
     return s;
 }
