@@ -2,14 +2,9 @@
  * index.c - index values: the order-preserving ("sortable") encoding and
  * the per-document set of index entries.
  *
- * Sortable encoding (memcmp order == value order, prefix-free):
- *   number: 0x10, sortable(double d) [8, big-endian], sortable(int64 c) [8]
- *           where d is the value rounded to a double and c the exact
- *           integer correction (value - d; non-zero only for integers
- *           beyond 2^53).  Comparing d first and c second orders integers
- *           and reals exactly in one numeric order; -0.0 is stored as 0.
- *   string: 0x20, the bytes with 0x00 written as 00 FF, then 00 01.
- * Numbers (0x10) sort before strings (0x20).
+ * The encoding itself (memcmp order == value order, prefix-free; numbers
+ * before strings) is written by the encoders in <kvkit/backend.h>, which the
+ * plugins share; this file feeds them JSON values and decodes their bytes.
  */
 #include "kvkit_private.h"
 
@@ -17,13 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*** encoding ***/
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
+/*** encoding (the encoders are backend.h's, shared with the plugins) ***/
 
 static uint64_t get_be64(const unsigned char *p)
 {
@@ -33,45 +22,10 @@ static uint64_t get_be64(const unsigned char *p)
     return v;
 }
 
-static void encode_number(unsigned char *out, double d, int64_t correction)
-{
-    uint64_t bits;
-    if (d == 0)
-        d = 0.0; /* -0.0 == 0.0 numerically, so they must encode alike */
-    memcpy(&bits, &d, sizeof bits);
-    bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
-    out[0] = KVKIT_SORTABLE_NUMBER;
-    put_be64(out + 1, bits);
-    put_be64(out + 9, (uint64_t)correction ^ (1ULL << 63));
-}
-
-static void encode_integer(unsigned char *out, int64_t i)
-{
-    double d = (double)i;
-    /* d is integral and within [-2^63, 2^63], so the difference is exact in
-     * 128 bits and small (|c| <= 2^10) */
-    __int128 c = (__int128)i - (__int128)d;
-    encode_number(out, d, (int64_t)c);
-}
-
-static size_t encode_string(unsigned char *out, const char *s, size_t len)
-{
-    size_t o = 0;
-    out[o++] = KVKIT_SORTABLE_STRING;
-    for (size_t i = 0; i < len; i++) {
-        out[o++] = (unsigned char)s[i];
-        if (s[i] == '\0')
-            out[o++] = 0xFF;
-    }
-    out[o++] = 0x00;
-    out[o++] = 0x01;
-    return o;
-}
-
 size_t kvkit__sortable_size(const json_t *v)
 {
     if (json_is_string(v))
-        return 2 * json_string_length(v) + 3;
+        return KVKIT_SORTABLE_STRING_MAX(json_string_length(v));
     return KVKIT_SORTABLE_NUMBER_LEN;
 }
 
@@ -85,8 +39,7 @@ int kvkit__index_value(const json_t *v, unsigned char *buf,
     case JSON_INTEGER:
         out->kind = KVKIT_INDEX_INTEGER;
         out->integer = json_integer_value(v);
-        encode_integer(buf, out->integer);
-        out->sortable_len = KVKIT_SORTABLE_NUMBER_LEN;
+        out->sortable_len = kvkit_sortable_integer(buf, out->integer);
         return KVKIT_OK;
     case JSON_REAL:
         out->kind = KVKIT_INDEX_REAL;
@@ -94,14 +47,13 @@ int kvkit__index_value(const json_t *v, unsigned char *buf,
         if (!isfinite(out->real))
             return kvkit__error(err, KVKIT_INVALID, field,
                                 "index value for \"%s\" is not a finite number", field);
-        encode_number(buf, out->real, 0);
-        out->sortable_len = KVKIT_SORTABLE_NUMBER_LEN;
+        out->sortable_len = kvkit_sortable_real(buf, out->real);
         return KVKIT_OK;
     case JSON_STRING:
         out->kind = KVKIT_INDEX_STRING;
         out->string = json_string_value(v);
         out->string_len = json_string_length(v);
-        out->sortable_len = encode_string(buf, out->string, out->string_len);
+        out->sortable_len = kvkit_sortable_string(buf, out->string, out->string_len);
         return KVKIT_OK;
     default:
         return kvkit__error(err, KVKIT_INVALID, field,
@@ -284,15 +236,9 @@ static int entry_cmp(const void *a, const void *b)
 {
     const kvkit_index_entry_t *x = a, *y = b;
     int c = strcmp(x->field, y->field);
-    if (c != 0)
-        return c;
-    size_t n = x->value.sortable_len < y->value.sortable_len ? x->value.sortable_len
-                                                             : y->value.sortable_len;
-    c = memcmp(x->value.sortable, y->value.sortable, n);
-    if (c != 0)
-        return c;
-    return (x->value.sortable_len > y->value.sortable_len) -
-           (x->value.sortable_len < y->value.sortable_len);
+    return c ? c
+             : kvkit_sortable_cmp(x->value.sortable, x->value.sortable_len, y->value.sortable,
+                                  y->value.sortable_len);
 }
 
 /* Sort and drop duplicates, keeping the contract of kvkit_index_entry_t. */

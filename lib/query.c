@@ -29,13 +29,6 @@ static int bound(const json_t *v, const char *field, unsigned char **buf,
     return kvkit__index_value(v, *buf, out, field, err);
 }
 
-static int sortable_cmp(const kvkit_index_value_t *a, const kvkit_index_value_t *b)
-{
-    size_t n = a->sortable_len < b->sortable_len ? a->sortable_len : b->sortable_len;
-    int c = memcmp(a->sortable, b->sortable, n);
-    return c ? c : (a->sortable_len > b->sortable_len) - (a->sortable_len < b->sortable_len);
-}
-
 int kvkit__query_parse(kvkit_store_t *s, const char *bucket, const char *field,
                        const json_t *lo, const json_t *hi, kvkit__query_t *q,
                        kvkit_error_t *err)
@@ -78,7 +71,8 @@ int kvkit__query_parse(kvkit_store_t *s, const char *bucket, const char *field,
         kvkit__query_free(q);
         return rc;
     }
-    q->empty = sortable_cmp(&q->lo, &q->hi) > 0;
+    q->empty = kvkit_sortable_cmp(q->lo.sortable, q->lo.sortable_len, q->hi.sortable,
+                                  q->hi.sortable_len) > 0;
     if (s->backend->ops.index_lookup == NULL) {
         kvkit__query_free(q);
         return kvkit__store_unsupported(s, "index_lookup", err);

@@ -122,6 +122,77 @@ static inline size_t kvkit_sortable_length(const unsigned char *p, size_t n)
     return 0;
 }
 
+/* Order of two sortable values (or any byte strings): memcmp order, a
+ * proper prefix first.  Negative, zero or positive, as for memcmp. */
+static inline int kvkit_sortable_cmp(const unsigned char *a, size_t alen,
+                                     const unsigned char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* The encoders: the bytes libkvkit puts in kvkit_index_value_t.sortable,
+ * for engines that work out sortable values of their own (Riak reads
+ * typed values back).  Each writes into `out` and returns the length.
+ *   number: tag, the double d [8, big-endian, sign-flipped so memcmp order
+ *           is numeric order], then the exact integer correction (value - d,
+ *           non-zero only for integers beyond 2^53) [8, offset by 2^63];
+ *           -0.0 is written as 0.0.
+ *   string: tag, the bytes with 0x00 written as 00 FF, then 00 01. */
+static inline void kvkit_sortable_be64_(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+static inline size_t kvkit_sortable_number_(unsigned char *out, double d, int64_t correction)
+{
+    uint64_t bits;
+    if (d == 0)
+        d = 0.0; /* -0.0 == 0.0 numerically, so they must encode alike */
+    memcpy(&bits, &d, sizeof bits);
+    bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
+    out[0] = KVKIT_SORTABLE_NUMBER;
+    kvkit_sortable_be64_(out + 1, bits);
+    kvkit_sortable_be64_(out + 9, (uint64_t)correction ^ (1ULL << 63));
+    return KVKIT_SORTABLE_NUMBER_LEN;
+}
+
+/* A finite real; out holds KVKIT_SORTABLE_NUMBER_LEN bytes. */
+static inline size_t kvkit_sortable_real(unsigned char *out, double d)
+{
+    return kvkit_sortable_number_(out, d, 0);
+}
+
+/* An integer, exactly (it sorts among reals by value); out holds
+ * KVKIT_SORTABLE_NUMBER_LEN bytes. */
+static inline size_t kvkit_sortable_integer(unsigned char *out, int64_t i)
+{
+    double d = (double)i;
+    /* d is integral and within [-2^63, 2^63], so i - d is small (at most
+     * 2^10 either way); d == 2^63 is the one value int64_t cannot hold */
+    int64_t c = d >= 9223372036854775808.0 ? -(int64_t)((1ULL << 63) - (uint64_t)i)
+                                           : i - (int64_t)d;
+    return kvkit_sortable_number_(out, d, c);
+}
+
+/* A string of n bytes (NULs allowed); out holds KVKIT_SORTABLE_STRING_MAX(n)
+ * bytes. */
+#define KVKIT_SORTABLE_STRING_MAX(n) (2 * (size_t)(n) + 3)
+static inline size_t kvkit_sortable_string(unsigned char *out, const char *s, size_t n)
+{
+    size_t o = 0;
+    out[o++] = KVKIT_SORTABLE_STRING;
+    for (size_t i = 0; i < n; i++) {
+        out[o++] = (unsigned char)s[i];
+        if (s[i] == '\0')
+            out[o++] = 0xFF;
+    }
+    out[o++] = 0x00;
+    out[o++] = 0x01;
+    return o;
+}
+
 /* Parse an option value as a boolean (true/false, yes/no, on/off, 1/0).
  * Returns 0 and sets *out, or fills err with KVKIT_BAD_OPTION naming the key. */
 static inline int kvkit_backend_option_bool(const kvkit_backend_option_t *opt,

@@ -250,57 +250,26 @@ int real_parse(const char *s, size_t n, double *out)
     return 0;
 }
 
-/*** sortable bytes (must match lib/index.c) ***/
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
-static size_t encode_number(unsigned char *out, double d, int64_t correction)
-{
-    uint64_t bits;
-    if (d == 0)
-        d = 0.0;
-    memcpy(&bits, &d, sizeof bits);
-    bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
-    out[0] = KVKIT_SORTABLE_NUMBER;
-    put_be64(out + 1, bits);
-    put_be64(out + 9, (uint64_t)correction ^ (1ULL << 63));
-    return KVKIT_SORTABLE_NUMBER_LEN;
-}
+/*** sortable bytes: <kvkit/backend.h>'s encoding, under riak's names ***/
 
 size_t sortable_integer(unsigned char *out, int64_t i)
 {
-    double d = (double)i;
-    __int128 c = (__int128)i - (__int128)d;
-    return encode_number(out, d, (int64_t)c);
+    return kvkit_sortable_integer(out, i);
 }
 
 size_t sortable_real(unsigned char *out, double d)
 {
-    return encode_number(out, d, 0);
+    return kvkit_sortable_real(out, d);
 }
 
 size_t sortable_string(unsigned char *out, const char *s, size_t n)
 {
-    size_t o = 0;
-    out[o++] = KVKIT_SORTABLE_STRING;
-    for (size_t i = 0; i < n; i++) {
-        out[o++] = (unsigned char)s[i];
-        if (s[i] == '\0')
-            out[o++] = 0xFF;
-    }
-    out[o++] = 0x00;
-    out[o++] = 0x01;
-    return o;
+    return kvkit_sortable_string(out, s, n);
 }
 
 int sortable_cmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
 {
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
+    return kvkit_sortable_cmp(a, an, b, bn);
 }
 
 /*** multipart/mixed ***/

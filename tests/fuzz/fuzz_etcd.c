@@ -128,22 +128,6 @@ static int on_doc(void *ctx, const char *key, size_t kl, const char *v, size_t v
     return on_key(ctx, key, kl, s, sl);
 }
 
-/* sortable bytes of an integer (kvkit/backend.h's encoding) */
-static size_t sortable_int(unsigned char *out, int64_t i)
-{
-    double d = (double)i;
-    uint64_t bits;
-    memcpy(&bits, &d, 8);
-    bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
-    uint64_t c = (uint64_t)(int64_t)((__int128)i - (__int128)d) ^ (1ULL << 63);
-    out[0] = KVKIT_SORTABLE_NUMBER;
-    for (int k = 0; k < 8; k++) {
-        out[1 + k] = (unsigned char)(bits >> (56 - 8 * k));
-        out[9 + k] = (unsigned char)(c >> (56 - 8 * k));
-    }
-    return KVKIT_SORTABLE_NUMBER_LEN;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -164,8 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char lo[KVKIT_SORTABLE_NUMBER_LEN], hi[KVKIT_SORTABLE_NUMBER_LEN];
     kvkit_index_entry_t entries[2] = {{"f", {KVKIT_INDEX_INTEGER, 1, 0, NULL, 0, lo, 0}},
                                       {"f", {KVKIT_INDEX_INTEGER, 9, 0, NULL, 0, hi, 0}}};
-    entries[0].value.sortable_len = sortable_int(lo, 1);
-    entries[1].value.sortable_len = sortable_int(hi, 9);
+    entries[0].value.sortable_len = kvkit_sortable_integer(lo, 1);
+    entries[1].value.sortable_len = kvkit_sortable_integer(hi, 9);
     range_t g = {0};
     err = (kvkit_error_t){0};
     switch (op) {

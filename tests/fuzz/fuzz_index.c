@@ -86,10 +86,10 @@ static int value_cmp(const json_t *a, const json_t *b)
     return -cmp_int_real(json_integer_value(b), json_real_value(a));
 }
 
+/* the order ordered engines use (backend.h), as -1, 0 or 1 */
 static int bytes_cmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
 {
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? sign(c) : (an > bn) - (an < bn);
+    return sign(kvkit_sortable_cmp(a, an, b, bn));
 }
 
 static void check_round_trip(const json_t *v, const unsigned char *enc, size_t len)
