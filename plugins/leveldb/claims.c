@@ -61,7 +61,7 @@ int ldb_claim(ldb_t *h, const char *what, const char *location, const struct sta
     size_t n = strlen(location) + 1;
     claim_t *c = malloc(sizeof *c + n);
     if (c == NULL)
-        return ldb_nomem(err, location);
+        return kvkit_backend_error(err, KVKIT_NOMEM, location, "out of memory");
     *c = (claim_t){.dev = st->st_dev, .ino = st->st_ino, .state = state};
     memcpy(c->location, location, n);
     int rc = KVKIT_OK;
