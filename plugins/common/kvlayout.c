@@ -1,6 +1,9 @@
 /* kvlayout.c - see kvlayout.h for the layout and its invariants. */
 #include "kvlayout.h"
 
+#include "manifest.h"
+#include "overlay.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,19 @@ static int nomem(const kvl_t *l, kvkit_error_t *err, const char *subject)
     return kvkit_backend_error(err, KVKIT_NOMEM, subject, "%s: out of memory", l->name);
 }
 
+/* Writing into a batch failed with status rc (the engine's batch_put and
+ * batch_del, and the overlay, report a status and no text): report rc. */
+static int batch_fail(const kvl_t *l, kvkit_error_t *err, const char *key, int rc)
+{
+    if (rc == KVKIT_NOMEM)
+        return nomem(l, err, key);
+    if (rc == KVKIT_TOO_LARGE)
+        return kvkit_backend_error(err, rc, key, "%s: \"%s\": too large for one write batch",
+                                   l->name, key);
+    return kvkit_backend_error(err, rc, key, "%s: \"%s\": the engine refused a batch write (status %d)",
+                               l->name, key, rc);
+}
+
 /* 'T' lp(bucket) key */
 static void key_doclike(buf_t *b, char type, const char *bucket, const char *key, size_t key_len)
 {
@@ -77,12 +93,6 @@ static void key_index(buf_t *b, const char *bucket, const char *field, size_t fi
     buf_lp(b, field, field_len);
     buf_add(b, sortable, sortable_len);
     buf_add(b, key, key_len);
-}
-
-static int sortable_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
 }
 
 static void put_be64(unsigned char *p, uint64_t v)
@@ -150,199 +160,24 @@ int kvl_key_decode(const unsigned char *k, size_t klen, kvl_key_t *out)
     return KVKIT_OK;
 }
 
-/*** manifests: revision, then [flen][field][sortable] ... in (field, sortable) order ***/
+/*** manifests: the revision (8 bytes BE), then the entries (manifest.h) ***/
 
-typedef struct mentry {
-    const char *field;
-    size_t field_len;
-    const unsigned char *sortable;
-    size_t sortable_len;
-} mentry_t;
+#define MANIFEST_HEAD 8
 
 /* Parse a manifest into its revision and a malloc'd array of entries;
- * KVKIT_CORRUPT on bad bytes. */
-static int manifest_parse(const unsigned char *m, size_t mlen, uint64_t *rev, mentry_t **out,
+ * KVKIT_CORRUPT on bad bytes, KVKIT_NOMEM. */
+static int manifest_parse(const unsigned char *m, size_t mlen, uint64_t *rev, kvl_mentry_t **out,
                           size_t *n)
 {
-    size_t cap = 0, count = 0, pos = 8;
-    mentry_t *v = NULL;
-    if (mlen < 8)
-        return KVKIT_CORRUPT;
-    *rev = get_be64(m);
-    while (pos < mlen) {
-        size_t flen = m[pos++];
-        if (flen == 0 || pos + flen > mlen)
-            goto corrupt;
-        size_t slen = kvkit_sortable_length(m + pos + flen, mlen - pos - flen);
-        if (slen == 0)
-            goto corrupt;
-        if (count == cap) {
-            cap = cap ? 2 * cap : 8;
-            mentry_t *g = realloc(v, cap * sizeof *g);
-            if (g == NULL) {
-                free(v);
-                return KVKIT_NOMEM;
-            }
-            v = g;
-        }
-        v[count].field = (const char *)m + pos;
-        v[count].field_len = flen;
-        v[count].sortable = m + pos + flen;
-        v[count].sortable_len = slen;
-        count++;
-        pos += flen + slen;
-    }
-    *out = v;
-    *n = count;
-    return KVKIT_OK;
-corrupt:
-    free(v);
-    return KVKIT_CORRUPT;
-}
-
-static int mentry_cmp(const mentry_t *a, const mentry_t *b)
-{
-    int c = sortable_cmp((const unsigned char *)a->field, a->field_len,
-                         (const unsigned char *)b->field, b->field_len);
-    return c ? c : sortable_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len);
-}
-
-/* The predecessor of v[i]: the previous entry of the same field, if any. */
-static const mentry_t *pred_of(const mentry_t *v, size_t i)
-{
-    if (i == 0 || v[i - 1].field_len != v[i].field_len ||
-        memcmp(v[i - 1].field, v[i].field, v[i].field_len) != 0)
-        return NULL;
-    return &v[i - 1];
-}
-
-static bool same_pred(const mentry_t *a, const mentry_t *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return sortable_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len) == 0;
-}
-
-static void pred_value(buf_t *b, const mentry_t *pred)
-{
-    b->len = 0;
-    if (pred == NULL) {
-        buf_byte(b, 0);
-    } else {
-        buf_byte(b, 1);
-        buf_add(b, pred->sortable, pred->sortable_len);
-    }
+    int rc = kvl_manifest_parse(m, mlen, MANIFEST_HEAD, out, n);
+    if (rc == KVKIT_OK)
+        *rev = get_be64(m);
+    return rc;
 }
 
 static bool has_prefix(const unsigned char *k, size_t klen, const buf_t *prefix);
 
 /*** save and delete, into a batch ***/
-
-/* Manifests written earlier in the same batch, so a batch that touches one
- * key twice reads its own writes.  Entries in insertion order plus an
- * open-addressing hash index over them: lookups stay O(1) however large the
- * batch (a linear scan made batch writes quadratic in the batch size). */
-typedef struct overlay {
-    struct {
-        unsigned char *mkey;
-        size_t mkey_len;
-        unsigned char *manifest; /* NULL: deleted */
-        size_t manifest_len;
-    } *v;
-    size_t n, cap;
-    uint32_t *slots; /* index + 1 into v; 0 = empty */
-    size_t n_slots;  /* a power of two, at least twice n */
-} overlay_t;
-
-static void overlay_free(overlay_t *o)
-{
-    for (size_t i = 0; i < o->n; i++) {
-        free(o->v[i].mkey);
-        free(o->v[i].manifest);
-    }
-    free(o->v);
-    free(o->slots);
-}
-
-static uint64_t hash_bytes(const unsigned char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
-/* The slot holding mkey, or the empty slot where it would go. */
-static size_t overlay_slot(const overlay_t *o, const unsigned char *k, size_t klen)
-{
-    size_t mask = o->n_slots - 1, i = (size_t)hash_bytes(k, klen) & mask;
-    for (;; i = (i + 1) & mask) {
-        uint32_t e = o->slots[i];
-        if (e == 0)
-            return i;
-        if (o->v[e - 1].mkey_len == klen && memcmp(o->v[e - 1].mkey, k, klen) == 0)
-            return i;
-    }
-}
-
-static int overlay_find(const overlay_t *o, const buf_t *mkey)
-{
-    if (o->n_slots == 0)
-        return -1;
-    uint32_t e = o->slots[overlay_slot(o, mkey->p, mkey->len)];
-    return e == 0 ? -1 : (int)(e - 1);
-}
-
-static int overlay_grow(overlay_t *o)
-{
-    size_t n_slots = o->n_slots ? 2 * o->n_slots : 32;
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
-    if (slots == NULL)
-        return KVKIT_NOMEM;
-    free(o->slots);
-    o->slots = slots;
-    o->n_slots = n_slots;
-    for (size_t i = 0; i < o->n; i++)
-        o->slots[overlay_slot(o, o->v[i].mkey, o->v[i].mkey_len)] = (uint32_t)(i + 1);
-    return KVKIT_OK;
-}
-
-static int overlay_set(overlay_t *o, const buf_t *mkey, const buf_t *manifest)
-{
-    int i = overlay_find(o, mkey);
-    if (i < 0) {
-        if (o->n == UINT32_MAX - 1)
-            return KVKIT_TOO_LARGE;
-        if (2 * (o->n + 1) > o->n_slots && overlay_grow(o) != KVKIT_OK)
-            return KVKIT_NOMEM;
-        if (o->n == o->cap) {
-            size_t cap = o->cap ? 2 * o->cap : 16;
-            void *g = realloc(o->v, cap * sizeof *o->v);
-            if (g == NULL)
-                return KVKIT_NOMEM;
-            o->v = g;
-            o->cap = cap;
-        }
-        i = (int)o->n;
-        if ((o->v[i].mkey = malloc(mkey->len)) == NULL)
-            return KVKIT_NOMEM;
-        memcpy(o->v[i].mkey, mkey->p, mkey->len);
-        o->v[i].mkey_len = mkey->len;
-        o->v[i].manifest = NULL;
-        o->n++;
-        o->slots[overlay_slot(o, mkey->p, mkey->len)] = (uint32_t)o->n;
-    }
-    free(o->v[i].manifest);
-    o->v[i].manifest = NULL;
-    o->v[i].manifest_len = 0;
-    if (manifest != NULL) {
-        if ((o->v[i].manifest = malloc(manifest->len ? manifest->len : 1)) == NULL)
-            return KVKIT_NOMEM;
-        memcpy(o->v[i].manifest, manifest->p, manifest->len);
-        o->v[i].manifest_len = manifest->len;
-    }
-    return KVKIT_OK;
-}
 
 /* `expected` of a save that checks nothing. */
 #define UNCHECKED UINT64_MAX
@@ -352,7 +187,7 @@ static int overlay_set(overlay_t *o, const buf_t *mkey, const buf_t *manifest)
 
 static int mentry_qsort_cmp(const void *a, const void *b)
 {
-    return mentry_cmp(a, b);
+    return kvl_mentry_cmp(a, b);
 }
 
 /* A manifest damaged beyond parsing: rebuild it from the index itself, by
@@ -368,7 +203,7 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
     buf_t prefix = {0}, scratch = {0}, out = {0};
     buf_byte(&prefix, KVL_INDEX);
     buf_lp(&prefix, bucket, strlen(bucket));
-    mentry_t *v = NULL;
+    kvl_mentry_t *v = NULL;
     size_t n = 0, cap = 0;
     int rc = KVKIT_OK;
     void *it = prefix.failed ? NULL : l->ops->iter_new(l->eng, NULL);
@@ -390,7 +225,7 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 8;
-            mentry_t *g = realloc(v, cap * sizeof *g);
+            kvl_mentry_t *g = realloc(v, cap * sizeof *g);
             if (g == NULL) {
                 rc = KVKIT_NOMEM;
                 break;
@@ -443,24 +278,23 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
 /* Read the stored manifest of bucket/key (through the overlay), for a
  * writer.  *raw is malloc'd (NULL when none); *v points into it; *rev is 0
  * when absent.  A corrupt manifest is rebuilt from the index. */
-static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
+static int manifest_read(const kvl_t *l, const kvl_overlay_t *o, const buf_t *mkey,
                          const char *bucket, const char *key, char **raw, uint64_t *rev,
-                         mentry_t **v, size_t *n, kvkit_error_t *err)
+                         kvl_mentry_t **v, size_t *n, kvkit_error_t *err)
 {
     *raw = NULL;
     *v = NULL;
     *n = 0;
     *rev = 0;
     size_t len = 0;
+    const unsigned char *written;
     int rc;
-    int i = o ? overlay_find(o, mkey) : -1;
-    if (i >= 0) {
-        if (o->v[i].manifest == NULL)
+    if (o != NULL && kvl_overlay_get(o, mkey->p, mkey->len, &written, &len)) {
+        if (written == NULL)
             return KVKIT_OK;
-        len = o->v[i].manifest_len;
         if ((*raw = malloc(len ? len : 1)) == NULL)
             return nomem(l, err, key);
-        memcpy(*raw, o->v[i].manifest, len);
+        memcpy(*raw, written, len);
     } else {
         rc = l->ops->get(l->eng, mkey->p, mkey->len, raw, &len, err);
         if (rc == KVKIT_NOTFOUND)
@@ -484,136 +318,116 @@ static int manifest_read(const kvl_t *l, const overlay_t *o, const buf_t *mkey,
     return KVKIT_OK;
 }
 
-static int save_into(kvl_t *l, void *batch, overlay_t *o, const char *bucket,
+/* One document's writes into a batch: its index keys (the diff's emit),
+ * then the document and its manifest. */
+typedef struct docw {
+    const kvl_t *l;
+    void *batch;
+    kvl_overlay_t *o; /* NULL: a batch of one */
+    const char *bucket;
+    const char *key;
+    size_t key_len;
+    buf_t k; /* scratch for keys */
+} docw_t;
+
+static int emit_index(void *ctx, const kvl_mentry_t *e, const unsigned char *value,
+                      size_t value_len)
+{
+    docw_t *w = ctx;
+    key_index(&w->k, w->bucket, e->field, e->field_len, e->sortable, e->sortable_len, w->key,
+              w->key_len);
+    if (w->k.failed)
+        return KVKIT_NOMEM;
+    return value ? w->l->ops->batch_put(w->batch, w->k.p, w->k.len, value, value_len)
+                 : w->l->ops->batch_del(w->batch, w->k.p, w->k.len);
+}
+
+/* Put the document and its manifest m[0..mlen), or (value NULL) delete both. */
+static int write_doc(docw_t *w, const char *value, size_t value_len, const unsigned char *m,
+                     size_t mlen)
+{
+    const kvl_ops_t *ops = w->l->ops;
+    key_doclike(&w->k, KVL_DOC, w->bucket, w->key, w->key_len);
+    if (w->k.failed)
+        return KVKIT_NOMEM;
+    int rc = value ? ops->batch_put(w->batch, w->k.p, w->k.len, value, value_len)
+                   : ops->batch_del(w->batch, w->k.p, w->k.len);
+    key_doclike(&w->k, KVL_MANIFEST, w->bucket, w->key, w->key_len);
+    if (rc == KVKIT_OK && w->k.failed)
+        rc = KVKIT_NOMEM;
+    if (rc == KVKIT_OK)
+        rc = value ? ops->batch_put(w->batch, w->k.p, w->k.len, m, mlen)
+                   : ops->batch_del(w->batch, w->k.p, w->k.len);
+    if (rc == KVKIT_OK && w->o != NULL)
+        rc = kvl_overlay_set(w->o, w->k.p, w->k.len, value ? m : NULL, mlen);
+    return rc;
+}
+
+/* Read the document's stored manifest (through the overlay) for a write. */
+static int docw_read(docw_t *w, char **raw, uint64_t *rev, kvl_mentry_t **old, size_t *n_old,
+                     kvkit_error_t *err)
+{
+    key_doclike(&w->k, KVL_MANIFEST, w->bucket, w->key, w->key_len);
+    if (w->k.failed)
+        return nomem(w->l, err, w->key);
+    return manifest_read(w->l, w->o, &w->k, w->bucket, w->key, raw, rev, old, n_old, err);
+}
+
+static int save_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket,
                      const char *key, const char *value, size_t value_len,
                      const kvkit_index_entry_t *entries, size_t n_entries,
                      uint64_t expected, kvkit_error_t *err)
 {
-    size_t key_len = strlen(key);
-    buf_t k = {0}, v = {0}, manifest = {0};
+    docw_t w = {l, batch, o, bucket, key, strlen(key), {0}};
     char *raw = NULL;
-    mentry_t *old = NULL, *new = NULL;
+    kvl_mentry_t *old = NULL;
     size_t n_old = 0;
-    uint64_t old_rev;
-    int rc;
-
-    key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
-    if (k.failed) {
-        rc = nomem(l, err, key);
-        goto out;
-    }
-    if ((rc = manifest_read(l, o, &k, bucket, key, &raw, &old_rev, &old, &n_old, err)) !=
-        KVKIT_OK)
-        goto out;
-    if (expected != UNCHECKED && old_rev != expected) {
+    uint64_t old_rev = 0;
+    int rc = docw_read(&w, &raw, &old_rev, &old, &n_old, err);
+    if (rc == KVKIT_OK && expected != UNCHECKED && old_rev != expected)
         rc = kvkit_backend_error(err, KVKIT_CONFLICT, key,
                                  "%s: save \"%s\": the stored document changed since it was read "
                                  "(revision %llu, expected %llu)",
                                  l->name, key, (unsigned long long)old_rev,
                                  (unsigned long long)expected);
-        goto out;
+    if (rc == KVKIT_OK) {
+        unsigned char head[MANIFEST_HEAD];
+        size_t mlen = 0;
+        put_be64(head, ++l->revision);
+        unsigned char *m = kvl_manifest_build(head, sizeof head, entries, n_entries, &mlen);
+        rc = m == NULL ? KVKIT_NOMEM
+                       : kvl_manifest_diff(old, n_old, entries, n_entries, emit_index, &w);
+        if (rc == KVKIT_OK)
+            rc = write_doc(&w, value, value_len, m, mlen);
+        if (rc != KVKIT_OK)
+            rc = batch_fail(l, err, key, rc);
+        free(m);
     }
-    unsigned char rev_bytes[8];
-    put_be64(rev_bytes, ++l->revision);
-    buf_add(&manifest, rev_bytes, 8);
-
-    if (n_entries > 0 && (new = malloc(n_entries * sizeof *new)) == NULL) {
-        rc = nomem(l, err, key);
-        goto out;
-    }
-    for (size_t i = 0; i < n_entries; i++) {
-        new[i].field = entries[i].field;
-        new[i].field_len = strlen(entries[i].field);
-        new[i].sortable = entries[i].value.sortable;
-        new[i].sortable_len = entries[i].value.sortable_len;
-        buf_lp(&manifest, new[i].field, new[i].field_len);
-        buf_add(&manifest, new[i].sortable, new[i].sortable_len);
-    }
-
-    /* merge walk of the two sorted lists: drop what is gone, write what is
-     * new or whose predecessor changed, leave the rest alone */
-    size_t i = 0, j = 0;
-    while (i < n_old || j < n_entries) {
-        int c = i == n_old ? 1 : j == n_entries ? -1 : mentry_cmp(&old[i], &new[j]);
-        if (c < 0) {
-            key_index(&k, bucket, old[i].field, old[i].field_len, old[i].sortable,
-                      old[i].sortable_len, key, key_len);
-            rc = k.failed ? KVKIT_NOMEM : l->ops->batch_del(batch, k.p, k.len);
-            i++;
-        } else {
-            const mentry_t *np = pred_of(new, j);
-            rc = KVKIT_OK;
-            if (c > 0 || !same_pred(pred_of(old, i), np)) {
-                key_index(&k, bucket, new[j].field, new[j].field_len, new[j].sortable,
-                          new[j].sortable_len, key, key_len);
-                pred_value(&v, np);
-                rc = k.failed || v.failed ? KVKIT_NOMEM
-                                          : l->ops->batch_put(batch, k.p, k.len, v.p, v.len);
-            }
-            if (c == 0)
-                i++;
-            j++;
-        }
-        if (rc != KVKIT_OK) {
-            rc = nomem(l, err, key);
-            goto out;
-        }
-    }
-
-    key_doclike(&k, KVL_DOC, bucket, key, key_len);
-    rc = k.failed ? KVKIT_NOMEM : l->ops->batch_put(batch, k.p, k.len, value, value_len);
-    key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
-    if (rc == KVKIT_OK && !k.failed && !manifest.failed)
-        rc = l->ops->batch_put(batch, k.p, k.len, manifest.p, manifest.len);
-    if (rc == KVKIT_OK && (k.failed || manifest.failed))
-        rc = KVKIT_NOMEM;
-    if (rc == KVKIT_OK && o != NULL)
-        rc = overlay_set(o, &k, &manifest);
-    if (rc != KVKIT_OK)
-        rc = nomem(l, err, key);
-out:
     free(raw);
     free(old);
-    free(new);
-    buf_free(&k);
-    buf_free(&v);
-    buf_free(&manifest);
+    buf_free(&w.k);
     return rc;
 }
 
-static int delete_into(const kvl_t *l, void *batch, overlay_t *o, const char *bucket,
+static int delete_into(const kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket,
                        const char *key, kvkit_error_t *err)
 {
-    size_t key_len = strlen(key);
-    buf_t k = {0};
+    docw_t w = {l, batch, o, bucket, key, strlen(key), {0}};
     char *raw = NULL;
-    mentry_t *old = NULL;
+    kvl_mentry_t *old = NULL;
     size_t n_old = 0;
     uint64_t old_rev;
-    key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
-    int rc = k.failed ? nomem(l, err, key)
-                      : manifest_read(l, o, &k, bucket, key, &raw, &old_rev, &old, &n_old, err);
-    for (size_t i = 0; rc == KVKIT_OK && i < n_old; i++) {
-        key_index(&k, bucket, old[i].field, old[i].field_len, old[i].sortable,
-                  old[i].sortable_len, key, key_len);
-        rc = k.failed ? KVKIT_NOMEM : l->ops->batch_del(batch, k.p, k.len);
-        if (rc != KVKIT_OK)
-            rc = nomem(l, err, key);
-    }
+    int rc = docw_read(&w, &raw, &old_rev, &old, &n_old, err);
     if (rc == KVKIT_OK) {
-        key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
-        rc = k.failed ? KVKIT_NOMEM : l->ops->batch_del(batch, k.p, k.len);
-        if (rc == KVKIT_OK && o != NULL)
-            rc = overlay_set(o, &k, NULL);
-        key_doclike(&k, KVL_DOC, bucket, key, key_len);
+        rc = kvl_manifest_diff(old, n_old, NULL, 0, emit_index, &w); /* every key goes */
         if (rc == KVKIT_OK)
-            rc = k.failed ? KVKIT_NOMEM : l->ops->batch_del(batch, k.p, k.len);
+            rc = write_doc(&w, NULL, 0, NULL, 0);
         if (rc != KVKIT_OK)
-            rc = nomem(l, err, key);
+            rc = batch_fail(l, err, key, rc);
     }
     free(raw);
     free(old);
-    buf_free(&k);
+    buf_free(&w.k);
     return rc;
 }
 
@@ -627,8 +441,9 @@ static int commit(kvl_t *l, void *batch, int rc, kvkit_error_t *err)
         unsigned char rev_bytes[8];
         ceiling = l->revision + KVL_REVISION_LEASE; /* one 'r' write per lease */
         put_be64(rev_bytes, ceiling);
-        if (l->ops->batch_put(batch, revision_key, sizeof revision_key, rev_bytes, 8) != KVKIT_OK)
-            rc = nomem(l, err, "");
+        rc = l->ops->batch_put(batch, revision_key, sizeof revision_key, rev_bytes, 8);
+        if (rc != KVKIT_OK)
+            rc = batch_fail(l, err, "", rc);
     }
     if (rc == KVKIT_OK)
         rc = l->ops->batch_commit(l->eng, batch, err);
@@ -742,14 +557,14 @@ int kvl_write_batch(kvl_t *l, const kvkit_backend_write_t *w, size_t n,
     void *batch = l->ops->batch_new(l->eng);
     if (batch == NULL)
         return nomem(l, err, "");
-    overlay_t o = {0};
+    kvl_overlay_t o = {0};
     int rc = KVKIT_OK;
     for (size_t i = 0; i < n && rc == KVKIT_OK; i++)
         rc = w[i].value ? save_into(l, batch, &o, w[i].bucket, w[i].key, w[i].value,
                                     w[i].value_len, w[i].entries, w[i].n_entries, UNCHECKED,
                                     err)
                         : delete_into(l, batch, &o, w[i].bucket, w[i].key, err);
-    overlay_free(&o);
+    kvl_overlay_free(&o);
     return commit(l, batch, rc, err);
 }
 
@@ -781,94 +596,110 @@ static bool has_prefix(const unsigned char *k, size_t klen, const buf_t *prefix)
     return klen >= prefix->len && memcmp(k, prefix->p, prefix->len) == 0;
 }
 
+/* An index scan in progress. */
+typedef struct iscan {
+    const kvl_t *l;
+    void *it;
+    const char *bucket, *field;
+    const kvkit_index_value_t *lo, *hi;
+    kvkit_backend_key_fn key_fn;
+    kvkit_backend_doc_fn doc_fn;
+    void *ctx;
+    buf_t prefix, dk;
+} iscan_t;
+
+#define ISCAN_STOP (-1) /* not a status: the scan ends quietly */
+
+/* Hand the key (and with doc_fn, its document, read in the scan's state)
+ * to the caller. */
+static int iscan_hand(iscan_t *s, const char *key, size_t key_len, const unsigned char *sortable,
+                      size_t slen, kvkit_error_t *err)
+{
+    if (s->doc_fn == NULL)
+        return s->key_fn(s->ctx, key, key_len, sortable, slen) ? ISCAN_STOP : KVKIT_OK;
+    char *doc = NULL;
+    size_t doc_len = 0;
+    key_doclike(&s->dk, KVL_DOC, s->bucket, key, key_len);
+    if (s->dk.failed)
+        return nomem(s->l, err, s->field);
+    int rc = s->l->ops->iter_get(s->it, s->dk.p, s->dk.len, &doc, &doc_len, err);
+    if (rc == KVKIT_NOTFOUND)
+        return kvkit_backend_error(err, KVKIT_CORRUPT, s->field,
+                                   "%s: index entry for \"%s\" points at missing document \"%.*s\" in bucket \"%s\"",
+                                   s->l->name, s->field, (int)key_len, key, s->bucket);
+    if (rc != KVKIT_OK)
+        return rc;
+    rc = s->doc_fn(s->ctx, key, key_len, doc, doc_len, sortable, slen) ? ISCAN_STOP : KVKIT_OK;
+    free(doc);
+    return rc;
+}
+
+/* One index entry k[0..klen) under the scan's prefix: KVKIT_OK to go on,
+ * ISCAN_STOP past hi or when the caller stops, or an error status. */
+static int iscan_entry(iscan_t *s, const unsigned char *k, size_t klen, kvkit_error_t *err)
+{
+    const unsigned char *rest = k + s->prefix.len;
+    size_t rest_len = klen - s->prefix.len;
+    size_t slen = kvkit_sortable_length(rest, rest_len);
+    if (slen == 0 || slen == rest_len)
+        return kvkit_backend_error(err, KVKIT_CORRUPT, s->field,
+                                   "%s: malformed index entry for \"%s\" in bucket \"%s\"",
+                                   s->l->name, s->field, s->bucket);
+    if (kvkit_sortable_cmp(rest, slen, s->hi->sortable, s->hi->sortable_len) > 0)
+        return ISCAN_STOP;
+    if (kvkit_sortable_cmp(rest, slen, s->lo->sortable, s->lo->sortable_len) < 0)
+        return KVKIT_OK; /* only when resuming before lo: cannot happen, but cheap */
+    /* each key once: skip it here if its previous value is also in range */
+    size_t vlen;
+    const unsigned char *pv = s->l->ops->iter_value(s->it, &vlen);
+    if (vlen > 1 && pv[0] == 1 &&
+        kvkit_sortable_cmp(pv + 1, vlen - 1, s->lo->sortable, s->lo->sortable_len) >= 0)
+        return KVKIT_OK;
+    return iscan_hand(s, (const char *)rest + slen, rest_len - slen, rest, slen, err);
+}
+
 int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char *field,
                      const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
                      const kvkit_index_position_t *after, kvkit_backend_key_fn key_fn,
                      kvkit_backend_doc_fn doc_fn, void *ctx, kvkit_error_t *err)
 {
-    buf_t prefix = {0}, seek = {0}, dk = {0};
+    iscan_t s = {l, NULL, bucket, field, lo, hi, key_fn, doc_fn, ctx, {0}, {0}};
+    buf_t seek = {0};
     size_t field_len = strlen(field);
-    key_index(&prefix, bucket, field, field_len, NULL, 0, NULL, 0);
+    key_index(&s.prefix, bucket, field, field_len, NULL, 0, NULL, 0);
     if (after != NULL)
         key_index(&seek, bucket, field, field_len, after->sortable, after->sortable_len,
                   after->key, after->key_len);
     else
         key_index(&seek, bucket, field, field_len, lo->sortable, lo->sortable_len, NULL, 0);
-    if (prefix.failed || seek.failed) {
-        buf_free(&prefix);
-        buf_free(&seek);
-        return nomem(l, err, field);
-    }
-    void *it = l->ops->iter_new(l->eng, snap);
-    if (it == NULL) {
-        buf_free(&prefix);
+    if (!s.prefix.failed && !seek.failed)
+        s.it = l->ops->iter_new(l->eng, snap);
+    if (s.it == NULL) {
+        buf_free(&s.prefix);
         buf_free(&seek);
         return nomem(l, err, field);
     }
     int rc = KVKIT_OK;
     bool skip_equal = after != NULL;
-    for (l->ops->iter_seek(it, seek.p, seek.len); l->ops->iter_valid(it); l->ops->iter_next(it)) {
-        size_t klen, vlen;
-        const unsigned char *k = l->ops->iter_key(it, &klen);
-        if (!has_prefix(k, klen, &prefix))
+    for (l->ops->iter_seek(s.it, seek.p, seek.len); rc == KVKIT_OK && l->ops->iter_valid(s.it);
+         l->ops->iter_next(s.it)) {
+        size_t klen;
+        const unsigned char *k = l->ops->iter_key(s.it, &klen);
+        if (!has_prefix(k, klen, &s.prefix))
             break;
-        if (skip_equal) {
-            skip_equal = false;
-            if (klen == seek.len && memcmp(k, seek.p, klen) == 0)
-                continue;
-        }
-        const unsigned char *rest = k + prefix.len;
-        size_t rest_len = klen - prefix.len;
-        size_t slen = kvkit_sortable_length(rest, rest_len);
-        if (slen == 0 || slen == rest_len) {
-            rc = kvkit_backend_error(err, KVKIT_CORRUPT, field,
-                                     "%s: malformed index entry for \"%s\" in bucket \"%s\"",
-                                     l->name, field, bucket);
-            break;
-        }
-        if (sortable_cmp(rest, slen, hi->sortable, hi->sortable_len) > 0)
-            break;
-        if (sortable_cmp(rest, slen, lo->sortable, lo->sortable_len) < 0)
-            continue; /* only when resuming before lo: cannot happen, but cheap */
-        /* each key once: skip it here if its previous value is also in range */
-        const unsigned char *pv = l->ops->iter_value(it, &vlen);
-        if (vlen > 1 && pv[0] == 1 &&
-            sortable_cmp(pv + 1, vlen - 1, lo->sortable, lo->sortable_len) >= 0)
-            continue;
-        const char *key = (const char *)rest + slen;
-        size_t key_len = rest_len - slen;
-        int stop;
-        if (doc_fn != NULL) {
-            char *doc = NULL;
-            size_t doc_len = 0;
-            key_doclike(&dk, KVL_DOC, bucket, key, key_len);
-            if (dk.failed) {
-                rc = nomem(l, err, field);
-                break;
-            }
-            rc = l->ops->iter_get(it, dk.p, dk.len, &doc, &doc_len, err);
-            if (rc == KVKIT_NOTFOUND) {
-                rc = kvkit_backend_error(err, KVKIT_CORRUPT, field,
-                                         "%s: index entry for \"%s\" points at missing document \"%.*s\" in bucket \"%s\"",
-                                         l->name, field, (int)key_len, key, bucket);
-                break;
-            }
-            if (rc != KVKIT_OK)
-                break;
-            stop = doc_fn(ctx, key, key_len, doc, doc_len, rest, slen);
-            free(doc);
-        } else {
-            stop = key_fn(ctx, key, key_len, rest, slen);
-        }
-        if (stop)
-            break;
+        bool resumed_at = skip_equal && klen == seek.len && memcmp(k, seek.p, klen) == 0;
+        skip_equal = false;
+        if (!resumed_at)
+            rc = iscan_entry(&s, k, klen, err);
     }
+    if (rc == ISCAN_STOP)
+        rc = KVKIT_OK;
     if (rc == KVKIT_OK)
-        rc = l->ops->iter_status(it, err);
-    l->ops->iter_free(it);
-    buf_free(&prefix);
+        rc = l->ops->iter_status(s.it, err);
+    l->ops->iter_free(s.it);
+    buf_free(&s.prefix);
     buf_free(&seek);
-    buf_free(&dk);
+    buf_free(&s.dk);
     return rc;
 }
 
@@ -893,7 +724,7 @@ int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo
             break;
         const char *key = (const char *)k + prefix.len;
         size_t key_len = klen - prefix.len;
-        if (hi != NULL && sortable_cmp((const unsigned char *)key, key_len,
+        if (hi != NULL && kvkit_sortable_cmp((const unsigned char *)key, key_len,
                                        (const unsigned char *)hi, hi_len) > 0)
             break;
         if (fn(ctx, key, key_len, NULL, 0))

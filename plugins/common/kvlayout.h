@@ -22,8 +22,9 @@
  * whose predecessor is also >= lo is skipped.
  *
  * Every save/delete is one engine batch holding the document, the index
- * entries it gains and loses (worked out from the stored manifest) and the
- * new manifest.  Callers hold their engine's write lock around a save or
+ * entries it gains and loses (worked out from the stored manifest by
+ * manifest.c's diff, which etcd shares) and the new manifest; a write batch
+ * reads the manifests it wrote itself through overlay.c.  Callers hold their engine's write lock around a save or
  * delete, so the manifest read and the batch commit are one step.
  */
 #ifndef KVKIT_KVLAYOUT_H

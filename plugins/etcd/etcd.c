@@ -276,7 +276,7 @@ static int scan(etcd_t *e, int64_t rev, buf_t *start, const buf_t *end, bool key
     int rc = KVKIT_OK, stop = 0;
     while (rc == KVKIT_OK && !stop) {
         if (start->failed || end->failed ||
-            et_bytes_cmp(start->p, start->len, end->p, end->len) >= 0)
+            kvkit_sortable_cmp(start->p, start->len, end->p, end->len) >= 0)
             return start->failed || end->failed ? et_nomem(err, subject) : KVKIT_OK;
         json_t *req = et_req_key(start), *resp = NULL;
         if (req == NULL || json_object_set_new(req, "range_end", ec_b64(end->p, end->len)) ||
@@ -422,15 +422,15 @@ static int index_one(void *vctx, const unsigned char *k, size_t klen, const unsi
     if (slen == 0 || slen == rest_len)
         return kvkit_backend_error(err, KVKIT_CORRUPT, x->field, "malformed index entry for \"%s\"",
                                    x->field);
-    if (et_bytes_cmp(rest, slen, x->hi->sortable, x->hi->sortable_len) > 0) {
+    if (kvkit_sortable_cmp(rest, slen, x->hi->sortable, x->hi->sortable_len) > 0) {
         *stop = 1;
         return KVKIT_OK;
     }
-    if (et_bytes_cmp(rest, slen, x->lo->sortable, x->lo->sortable_len) < 0)
+    if (kvkit_sortable_cmp(rest, slen, x->lo->sortable, x->lo->sortable_len) < 0)
         return KVKIT_OK;
     /* each key once: skip it here if its previous value is also in range */
     if (vlen > 1 && v[0] == 1 &&
-        et_bytes_cmp(v + 1, vlen - 1, x->lo->sortable, x->lo->sortable_len) >= 0)
+        kvkit_sortable_cmp(v + 1, vlen - 1, x->lo->sortable, x->lo->sortable_len) >= 0)
         return KVKIT_OK;
     if (x->doc_fn != NULL)
         return index_doc(x, (const char *)rest + slen, rest_len - slen, rest, slen, rev, stop, err);
@@ -451,7 +451,7 @@ static int index_scan(etcd_t *e, int64_t rev, const char *bucket, const char *fi
         et_buf_byte(&start, 0); /* strictly after */
         buf_t lo_key = {0};
         et_key_index(&lo_key, e, bucket, field, field_len, lo->sortable, lo->sortable_len, NULL, 0);
-        if (!lo_key.failed && et_bytes_cmp(start.p, start.len, lo_key.p, lo_key.len) < 0) {
+        if (!lo_key.failed && kvkit_sortable_cmp(start.p, start.len, lo_key.p, lo_key.len) < 0) {
             start.len = 0;
             et_buf_add(&start, lo_key.p, lo_key.len);
         }

@@ -54,7 +54,6 @@ void et_buf_byte(buf_t *b, unsigned char c);
 void et_buf_lp(buf_t *b, const char *s, size_t n);
 void et_buf_free(buf_t *b);
 int et_nomem(kvkit_error_t *err, const char *subject);
-int et_bytes_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen);
 
 /* P 'T' lp(bucket) key, and P 'i' lp(bucket) lp(field) [sortable [key]] */
 void et_key_doclike(buf_t *b, const etcd_t *e, char type, const char *bucket, const char *key,

@@ -2,6 +2,8 @@
  * etcd backend (layout described in etcd.c). */
 #include "etcd_private.h"
 
+#include "../common/manifest.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -51,12 +53,6 @@ void et_buf_free(buf_t *b)
 int et_nomem(kvkit_error_t *err, const char *subject)
 {
     return kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory");
-}
-
-int et_bytes_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
 }
 
 /*** keys ***/
@@ -226,70 +222,6 @@ void et_cache_put(etcd_t *e, const buf_t *k, const kv_t *kv)
 
 /*** manifests ***/
 
-typedef struct mentry {
-    const char *field;
-    size_t field_len;
-    const unsigned char *sortable;
-    size_t sortable_len;
-} mentry_t;
-
-static int manifest_parse(const unsigned char *m, size_t mlen, mentry_t **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    if (mlen < MANIFEST_HEAD || m[0] != 'M' || m[1] != 1)
-        return KVKIT_CORRUPT;
-    size_t cap = 0, count = 0, pos = MANIFEST_HEAD;
-    mentry_t *v = NULL;
-    while (pos < mlen) {
-        size_t flen = m[pos++];
-        if (flen == 0 || pos + flen > mlen)
-            goto corrupt;
-        size_t slen = kvkit_sortable_length(m + pos + flen, mlen - pos - flen);
-        if (slen == 0)
-            goto corrupt;
-        if (count == cap) {
-            cap = cap ? 2 * cap : 8;
-            mentry_t *g = realloc(v, cap * sizeof *g);
-            if (g == NULL) {
-                free(v);
-                return KVKIT_NOMEM;
-            }
-            v = g;
-        }
-        v[count++] = (mentry_t){(const char *)m + pos, flen, m + pos + flen, slen};
-        pos += flen + slen;
-    }
-    *out = v;
-    *n = count;
-    return KVKIT_OK;
-corrupt:
-    free(v);
-    return KVKIT_CORRUPT;
-}
-
-static int mentry_cmp(const mentry_t *a, const mentry_t *b)
-{
-    int c = et_bytes_cmp((const unsigned char *)a->field, a->field_len,
-                         (const unsigned char *)b->field, b->field_len);
-    return c ? c : et_bytes_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len);
-}
-
-static const mentry_t *pred_of(const mentry_t *v, size_t i)
-{
-    if (i == 0 || v[i - 1].field_len != v[i].field_len ||
-        memcmp(v[i - 1].field, v[i].field, v[i].field_len) != 0)
-        return NULL;
-    return &v[i - 1];
-}
-
-static bool same_pred(const mentry_t *a, const mentry_t *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return et_bytes_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len) == 0;
-}
-
 bool et_has_nonce(const kv_t *m, const unsigned char *nonce)
 {
     return m->present && m->value_len >= MANIFEST_HEAD && m->value[0] == 'M' &&
@@ -372,16 +304,34 @@ int et_compare_mod(json_t *cmp, const buf_t *k, int64_t rev)
     return KVKIT_OK;
 }
 
+/* The diff's emit: w's index keys into the txn's operations. */
+typedef struct wr_ops {
+    const etcd_t *e;
+    const wr_t *w;
+    json_t *ops;
+    buf_t k;
+} wr_ops_t;
+
+static int emit_index(void *ctx, const kvl_mentry_t *en, const unsigned char *value,
+                      size_t value_len)
+{
+    wr_ops_t *x = ctx;
+    et_key_index(&x->k, x->e, x->w->bucket, en->field, en->field_len, en->sortable,
+                 en->sortable_len, x->w->key, x->w->key_len);
+    return value ? op_put(x->ops, &x->k, value, value_len) : op_del(x->ops, &x->k);
+}
+
 /* Append w's operations to `ops`: index keys it loses and gains (worked out
  * from its stored manifest), then the document and the manifest. */
 int et_wr_ops(const etcd_t *e, wr_t *w, const unsigned char *nonce, json_t *ops, kvkit_error_t *err)
 {
-    mentry_t *old = NULL, *new = NULL;
+    kvl_mentry_t *old = NULL;
     size_t n_old = 0, n_new = w->value ? w->n_entries : 0;
-    buf_t k = {0}, v = {0}, manifest = {0};
-    int rc = KVKIT_OK;
-    if (w->manifest.present) {
-        rc = manifest_parse(w->manifest.value, w->manifest.value_len, &old, &n_old);
+    const kv_t *m = &w->manifest;
+    if (m->present) {
+        int rc = m->value_len >= 2 && m->value[0] == 'M' && m->value[1] == 1
+                     ? kvl_manifest_parse(m->value, m->value_len, MANIFEST_HEAD, &old, &n_old)
+                     : KVKIT_CORRUPT;
         if (rc == KVKIT_NOMEM)
             return et_nomem(err, w->key);
         if (rc != KVKIT_OK)
@@ -389,58 +339,22 @@ int et_wr_ops(const etcd_t *e, wr_t *w, const unsigned char *nonce, json_t *ops,
                                        "index manifest of \"%s\" in bucket \"%s\" is corrupt",
                                        w->key, w->bucket);
     }
-    if (n_new > 0 && (new = malloc(n_new * sizeof *new)) == NULL) {
-        free(old);
-        return et_nomem(err, w->key);
-    }
-    et_buf_byte(&manifest, 'M');
-    et_buf_byte(&manifest, 1);
-    et_buf_add(&manifest, nonce, NONCE_LEN);
-    for (size_t j = 0; j < n_new; j++) {
-        const kvkit_index_entry_t *en = &w->entries[j];
-        new[j] =
-            (mentry_t){en->field, strlen(en->field), en->value.sortable, en->value.sortable_len};
-        et_buf_lp(&manifest, new[j].field, new[j].field_len);
-        et_buf_add(&manifest, new[j].sortable, new[j].sortable_len);
-    }
-    /* merge walk of the two sorted lists: drop what is gone, write what is
-     * new or whose predecessor changed, leave the rest alone */
-    size_t i = 0, j = 0;
-    while (rc == KVKIT_OK && (i < n_old || j < n_new)) {
-        int c = i == n_old ? 1 : j == n_new ? -1 : mentry_cmp(&old[i], &new[j]);
-        if (c < 0) {
-            et_key_index(&k, e, w->bucket, old[i].field, old[i].field_len, old[i].sortable,
-                         old[i].sortable_len, w->key, w->key_len);
-            rc = op_del(ops, &k);
-            i++;
-            continue;
-        }
-        const mentry_t *np = pred_of(new, j);
-        if (c > 0 || !same_pred(pred_of(old, i), np)) {
-            et_key_index(&k, e, w->bucket, new[j].field, new[j].field_len, new[j].sortable,
-                         new[j].sortable_len, w->key, w->key_len);
-            v.len = 0;
-            et_buf_byte(&v, np ? 1 : 0);
-            if (np)
-                et_buf_add(&v, np->sortable, np->sortable_len);
-            rc = v.failed ? KVKIT_NOMEM : op_put(ops, &k, v.p, v.len);
-        }
-        if (c == 0)
-            i++;
-        j++;
-    }
-    et_key_doclike(&k, e, 'd', w->bucket, w->key, w->key_len);
+    unsigned char head[MANIFEST_HEAD] = {'M', 1};
+    memcpy(head + 2, nonce, NONCE_LEN);
+    size_t mlen = 0;
+    unsigned char *manifest = kvl_manifest_build(head, sizeof head, w->entries, n_new, &mlen);
+    wr_ops_t x = {e, w, ops, {0}};
+    int rc = manifest == NULL
+                 ? KVKIT_NOMEM
+                 : kvl_manifest_diff(old, n_old, w->entries, n_new, emit_index, &x);
+    et_key_doclike(&x.k, e, 'd', w->bucket, w->key, w->key_len);
     if (rc == KVKIT_OK)
-        rc = w->value ? op_put(ops, &k, w->value, w->value_len) : op_del(ops, &k);
+        rc = w->value ? op_put(ops, &x.k, w->value, w->value_len) : op_del(ops, &x.k);
     if (rc == KVKIT_OK)
-        rc = manifest.failed ? KVKIT_NOMEM
-             : w->value      ? op_put(ops, &w->mkey, manifest.p, manifest.len)
-                             : op_del(ops, &w->mkey);
+        rc = w->value ? op_put(ops, &w->mkey, manifest, mlen) : op_del(ops, &w->mkey);
     free(old);
-    free(new);
-    et_buf_free(&k);
-    et_buf_free(&v);
+    et_buf_free(&x.k);
     et_buf_free(&w->new_manifest);
-    w->new_manifest = manifest;
-    return rc == KVKIT_OK ? rc : et_nomem(err, w->key);
+    w->new_manifest = (buf_t){manifest, mlen, mlen, manifest == NULL};
+    return rc == KVKIT_NOMEM ? et_nomem(err, w->key) : rc;
 }
