@@ -9,10 +9,19 @@
  *     nonnull-attribute check (the sanitizer build aborts).  The save must
  *     succeed and heal the key: its new index entries are found.
  *
+ *  2. A save or write batch whose engine batch refused a write, or that
+ *     held more documents than a batch can, reported "out of memory"
+ *     (KVKIT_NOMEM) whatever the status was.  The real status must come
+ *     through: here KVKIT_TOO_LARGE, from a fake engine whose batches hold
+ *     few writes and from the batch overlay, built for this test with
+ *     KVL_OVERLAY_MAX = 3 (see Makefile.am).
+ *
  * The damaged manifest is planted with LevelDB's C API while no store has
  * the database open (key layout: kvlayout.h).
  */
 #include <kvkit/kvkit.h>
+
+#include "kvlayout.h"
 
 #include <check.h>
 #include <leveldb/c.h>
@@ -77,11 +86,103 @@ START_TEST(test_store_save_heals_short_manifest)
 }
 END_TEST
 
+/*** a fake engine: stores nothing, its batches hold `batch_max` puts ***/
+
+static size_t batch_max = SIZE_MAX;
+
+static int f_get(void *eng, const unsigned char *k, size_t klen, char **v, size_t *vlen,
+                 kvkit_error_t *err)
+{
+    (void)eng, (void)k, (void)klen, (void)v, (void)vlen, (void)err;
+    return KVKIT_NOTFOUND;
+}
+
+static void *f_batch_new(void *eng)
+{
+    (void)eng;
+    return calloc(1, sizeof(size_t));
+}
+
+static int f_batch_put(void *b, const unsigned char *k, size_t klen, const void *v, size_t vlen)
+{
+    (void)k, (void)klen, (void)v, (void)vlen;
+    return ++*(size_t *)b > batch_max ? KVKIT_TOO_LARGE : KVKIT_OK;
+}
+
+static int f_batch_del(void *b, const unsigned char *k, size_t klen)
+{
+    (void)b, (void)k, (void)klen;
+    return KVKIT_OK;
+}
+
+static int f_batch_commit(void *eng, void *b, kvkit_error_t *err)
+{
+    (void)eng, (void)b, (void)err;
+    return KVKIT_OK;
+}
+
+static const kvl_ops_t fake_ops = {
+    .get = f_get,
+    .batch_new = f_batch_new,
+    .batch_put = f_batch_put,
+    .batch_del = f_batch_del,
+    .batch_commit = f_batch_commit,
+    .batch_free = free,
+};
+
+static kvl_t fake_open(size_t max)
+{
+    kvl_t l = {.ops = &fake_ops, .eng = NULL, .name = "fake"};
+    batch_max = max;
+    ck_assert_int_eq(kvl_open(&l, NULL), KVKIT_OK);
+    return l;
+}
+
+START_TEST(test_kvl_save_engine_too_large)
+{
+    kvl_t l = fake_open(2); /* three index keys, the document, the manifest: 5 puts */
+    unsigned char s[3][KVKIT_SORTABLE_NUMBER_LEN];
+    kvkit_index_entry_t e[3];
+    for (int i = 0; i < 3; i++) {
+        e[i] = (kvkit_index_entry_t){"f", {KVKIT_INDEX_INTEGER, i, 0, NULL, 0, s[i], 0}};
+        e[i].value.sortable_len = kvkit_sortable_integer(s[i], i);
+    }
+    kvkit_error_t err = {0};
+    int rc = kvl_save(&l, "b", "k", "{}", 2, e, 3, &err);
+    ck_assert_msg(rc == KVKIT_TOO_LARGE && err.code == KVKIT_TOO_LARGE,
+                  "save: %s (%s): %s", kvkit_status_name(rc), kvkit_status_name(err.code), err.text);
+    ck_assert_str_eq(err.text, "fake: \"k\": too large for one write batch");
+    ck_assert_str_eq(err.subject, "k");
+}
+END_TEST
+
+START_TEST(test_kvl_write_batch_too_many_documents)
+{
+    kvl_t l = fake_open(SIZE_MAX);
+    kvkit_backend_write_t w[KVL_OVERLAY_MAX + 1];
+    const char *keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"};
+    ck_assert_uint_le(KVL_OVERLAY_MAX + 1, 8);
+    for (size_t i = 0; i < KVL_OVERLAY_MAX + 1; i++)
+        w[i] = (kvkit_backend_write_t){"b", keys[i], "{}", 2, NULL, 0};
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(kvl_write_batch(&l, w, KVL_OVERLAY_MAX, &err), KVKIT_OK);
+    int rc = kvl_write_batch(&l, w, KVL_OVERLAY_MAX + 1, &err);
+    ck_assert_msg(rc == KVKIT_TOO_LARGE && err.code == KVKIT_TOO_LARGE,
+                  "write_batch: %s (%s): %s", kvkit_status_name(rc), kvkit_status_name(err.code),
+                  err.text);
+    ck_assert_str_eq(err.text, "fake: \"k3\": too large for one write batch");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kvlayout regressions");
     TCase *tc = tcase_create("damaged manifests");
     tcase_add_test(tc, test_store_save_heals_short_manifest);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("statuses");
+    tcase_add_test(tc, test_kvl_save_engine_too_large);
+    tcase_add_test(tc, test_kvl_write_batch_too_many_documents);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
