@@ -150,15 +150,86 @@ static int unknown(wctx_t *x, const kvkit_error_t *amb, const kvkit_error_t *rer
                                amb->text, rerr->text[0] ? ": " : "", rerr->text);
 }
 
+#define AGAIN (-2) /* not a status: send the txn again */
+
+/* What the attempts so far leave open. */
+typedef struct tries {
+    bool pending; /* an earlier attempt may still commit */
+    int64_t pending_base;
+    kvkit_error_t amb; /* the ambiguous failure that left it pending */
+} tries_t;
+
+/* The txn was answered and failed its compares: take the current state
+ * from its failure branch, and settle an earlier attempt still pending. */
+static int on_lost(wctx_t *x, tries_t *t, const json_t *resp, uint64_t *new_rev,
+                   kvkit_error_t *err)
+{
+    uint64_t doc_rev = 0;
+    int rc = absorb_failure(x, resp, &doc_rev, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    if (t->pending) { /* lost to an earlier attempt of ours, or to someone else? */
+        kvkit_error_t rerr = {0};
+        int64_t rev = 0;
+        enum settled ps = settle(x, t->pending_base, &rev, &rerr);
+        if (ps == S_COMMITTED) {
+            *new_rev = (uint64_t)rev;
+            return KVKIT_OK;
+        }
+        if (ps == S_UNKNOWN)
+            return unknown(x, &t->amb, &rerr, err);
+        /* a compared manifest moved on: the earlier attempts cannot apply */
+        t->pending = false;
+    }
+    if (x->checked && doc_rev != x->expected)
+        return kvkit_backend_error(err, KVKIT_CONFLICT, x->subject,
+                                   "\"%s\" changed since it was read (revision %llu, "
+                                   "expected %llu)",
+                                   x->subject, (unsigned long long)doc_rev,
+                                   (unsigned long long)x->expected);
+    return AGAIN;
+}
+
+/* The txn (compared against `base`) may or may not have committed: find out. */
+static int on_ambiguous(wctx_t *x, tries_t *t, int64_t base, const kvkit_error_t *werr,
+                        uint64_t *new_rev, kvkit_error_t *err)
+{
+    kvkit_error_t rerr = {0};
+    int64_t rev = 0;
+    int rc;
+    t->amb = *werr;
+    enum settled s = settle(x, base, &rev, &rerr);
+    switch (s) {
+    case S_COMMITTED:
+        *new_rev = (uint64_t)rev;
+        return KVKIT_OK;
+    case S_PENDING:
+        t->pending = true; /* resubmit the same txn */
+        t->pending_base = base;
+        return AGAIN;
+    case S_DEAD:
+    case S_REDO: /* the earlier attempt stays undecided until this one ends */
+        t->pending = s == S_REDO;
+        rc = read_manifests(x, false, &rerr);
+        if (rc == KVKIT_OK)
+            return AGAIN;
+        if (t->pending)
+            return unknown(x, &t->amb, &rerr, err);
+        *err = rerr;
+        return rc;
+    case S_UNKNOWN:
+        break;
+    }
+    return unknown(x, &t->amb, &rerr, err);
+}
+
 static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
 {
     et_nonce_new(x->nonce);
     int rc = read_manifests(x, true, err);
     if (rc != KVKIT_OK)
         return rc;
-    bool pending = false; /* an earlier attempt may still commit */
-    int64_t pending_base = 0;
-    kvkit_error_t amb = {0};
+    tries_t t = {0};
     unsigned attempts = x->e->c.retries + 2;
     for (unsigned attempt = 0; attempt < attempts; attempt++) {
         wr_t *wit = witness(x);
@@ -166,75 +237,27 @@ static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
         json_t *req = NULL, *resp = NULL;
         if ((rc = txn_build(x, &req, err)) != KVKIT_OK)
             return rc;
-        kvkit_error_t werr = {0}, rerr = {0};
-        int64_t rev = 0;
+        kvkit_error_t werr = {0};
         rc = ec_call(&x->e->c, "/v3/kv/txn", req, EC_WRITE, &resp, x->subject, &werr);
         json_decref(req);
-        if (rc == KVKIT_OK) {
-            if (ec_get_bool(resp, "succeeded")) {
-                *new_rev = (uint64_t)ec_get_int(json_object_get(resp, "header"), "revision");
-                json_decref(resp);
-                return KVKIT_OK;
-            }
-            uint64_t doc_rev = 0;
-            rc = absorb_failure(x, resp, &doc_rev, err);
-            json_decref(resp);
-            if (rc != KVKIT_OK)
-                return rc;
-            if (pending) { /* lost to an earlier attempt of ours, or to someone else? */
-                enum settled ps = settle(x, pending_base, &rev, &rerr);
-                if (ps == S_COMMITTED) {
-                    *new_rev = (uint64_t)rev;
-                    return KVKIT_OK;
-                }
-                if (ps == S_UNKNOWN)
-                    return unknown(x, &amb, &rerr, err);
-                /* a compared manifest moved on: the earlier attempts cannot apply */
-                pending = false;
-            }
-            if (x->checked && doc_rev != x->expected)
-                return kvkit_backend_error(err, KVKIT_CONFLICT, x->subject,
-                                           "\"%s\" changed since it was read (revision %llu, "
-                                           "expected %llu)",
-                                           x->subject, (unsigned long long)doc_rev,
-                                           (unsigned long long)x->expected);
-            continue;
-        }
-        if (rc != EC_AMBIGUOUS) {
-            if (pending) /* the earlier attempt might still apply */
-                return kvkit_backend_error(err, KVKIT_OUTCOME_UNKNOWN, x->subject, "%s (then: %s)",
-                                           amb.text, werr.text);
+        if (rc == KVKIT_OK && ec_get_bool(resp, "succeeded"))
+            *new_rev = (uint64_t)ec_get_int(json_object_get(resp, "header"), "revision");
+        else if (rc == KVKIT_OK)
+            rc = on_lost(x, &t, resp, new_rev, err);
+        else if (rc == EC_AMBIGUOUS)
+            rc = on_ambiguous(x, &t, base, &werr, new_rev, err);
+        else if (t.pending) /* the earlier attempt might still apply */
+            rc = kvkit_backend_error(err, KVKIT_OUTCOME_UNKNOWN, x->subject, "%s (then: %s)",
+                                     t.amb.text, werr.text);
+        else
             *err = werr;
+        json_decref(resp);
+        if (rc != AGAIN)
             return rc;
-        }
-        /* the txn may or may not have committed: find out */
-        amb = werr;
-        enum settled s = settle(x, base, &rev, &rerr);
-        switch (s) {
-        case S_COMMITTED:
-            *new_rev = (uint64_t)rev;
-            return KVKIT_OK;
-        case S_PENDING:
-            pending = true; /* resubmit the same txn */
-            pending_base = base;
-            break;
-        case S_DEAD:
-        case S_REDO: /* the earlier attempt stays undecided until this one ends */
-            pending = s == S_REDO;
-            if ((rc = read_manifests(x, false, &rerr)) != KVKIT_OK) {
-                if (pending)
-                    return unknown(x, &amb, &rerr, err);
-                *err = rerr;
-                return rc;
-            }
-            break;
-        case S_UNKNOWN:
-            return unknown(x, &amb, &rerr, err);
-        }
     }
-    if (pending)
+    if (t.pending)
         return kvkit_backend_error(err, KVKIT_OUTCOME_UNKNOWN, x->subject,
-                                   "%s (still unsettled after %u attempts)", amb.text, attempts);
+                                   "%s (still unsettled after %u attempts)", t.amb.text, attempts);
     return kvkit_backend_error(err, KVKIT_CONFLICT, x->subject,
                                "\"%s\": lost the race with concurrent writers %u times", x->subject,
                                attempts);
