@@ -28,8 +28,8 @@ static const int kvkit_sortable_length = 4;
 
 START_TEST(test_kvkit_h_hides_plugin_helpers)
 {
-    ck_assert_int_eq(kvkit_backend_error + kvkit_backend_option_bool +
-                         kvkit_backend_option_uint + kvkit_sortable_length,
+    ck_assert_int_eq(kvkit_backend_error + kvkit_backend_option_bool + kvkit_backend_option_uint +
+                         kvkit_sortable_length,
                      10);
 }
 END_TEST
