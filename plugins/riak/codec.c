@@ -250,28 +250,6 @@ int real_parse(const char *s, size_t n, double *out)
     return 0;
 }
 
-/*** sortable bytes: <kvkit/backend.h>'s encoding, under riak's names ***/
-
-size_t sortable_integer(unsigned char *out, int64_t i)
-{
-    return kvkit_sortable_integer(out, i);
-}
-
-size_t sortable_real(unsigned char *out, double d)
-{
-    return kvkit_sortable_real(out, d);
-}
-
-size_t sortable_string(unsigned char *out, const char *s, size_t n)
-{
-    return kvkit_sortable_string(out, s, n);
-}
-
-int sortable_cmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
-{
-    return kvkit_sortable_cmp(a, an, b, bn);
-}
-
 /*** multipart/mixed ***/
 
 static const char *memfind(const char *h, size_t hn, const char *n, size_t nn)

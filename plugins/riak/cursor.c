@@ -22,7 +22,7 @@ void riak_item_free(item_t *it)
 
 static int item_cmp(const item_t *a, const item_t *b)
 {
-    int c = sortable_cmp(a->sortable, a->slen, b->sortable, b->slen);
+    int c = kvkit_sortable_cmp(a->sortable, a->slen, b->sortable, b->slen);
     if (c)
         return c;
     c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
@@ -149,12 +149,12 @@ static int term_sortable(const stream_t *s, const char *term, size_t tlen, item_
         long long v = strtoll(num, &end, 10);
         if (*end || errno)
             return -1;
-        it->slen = sortable_integer(tmp, v);
+        it->slen = kvkit_sortable_integer(tmp, v);
     } else if (s->cls == CLS_REAL) {
         double d;
         if (real_parse(term, tlen, &d) != 0)
             return -1;
-        it->slen = sortable_real(tmp, d);
+        it->slen = kvkit_sortable_real(tmp, d);
     } else {
         buf_t raw = {0};
         if (bin_unescape(term, tlen, &raw) != 0 || raw.oom) {
@@ -163,7 +163,7 @@ static int term_sortable(const stream_t *s, const char *term, size_t tlen, item_
         }
         it->sortable = malloc(2 * raw.len + 3);
         if (it->sortable)
-            it->slen = sortable_string(it->sortable, raw.data, raw.len);
+            it->slen = kvkit_sortable_string(it->sortable, raw.data, raw.len);
         buf_free(&raw);
         return it->sortable ? 0 : -2;
     }
@@ -404,7 +404,7 @@ cursor_t *riak_cursor_new(riak_t *r, const char *bucket, const char *field,
     memcpy(c->hi, hi->sortable, hi->sortable_len);
     c->lo_len = lo->sortable_len;
     c->hi_len = hi->sortable_len;
-    bool eq = sortable_cmp(c->lo, c->lo_len, c->hi, c->hi_len) == 0;
+    bool eq = kvkit_sortable_cmp(c->lo, c->lo_len, c->hi, c->hi_len) == 0;
     buf_t name = {0}, a = {0}, b = {0};
     int bad = 0;
     if (lo->kind == KVKIT_INDEX_STRING) {
@@ -423,7 +423,7 @@ cursor_t *riak_cursor_new(riak_t *r, const char *bucket, const char *field,
             buf_addf(&a, "%lld", (long long)ilo);
             buf_addf(&b, "%lld", (long long)ihi);
             unsigned char so[KVKIT_SORTABLE_NUMBER_LEN];
-            size_t sl = sortable_integer(so, ilo);
+            size_t sl = kvkit_sortable_integer(so, ilo);
             if (!name.oom && !a.oom && !b.oom)
                 bad = stream_init(r, &c->s[c->ns++], CLS_INT, bucket, name.data, a.data, a.len,
                                   ilo == ihi ? NULL : b.data, b.len, ilo == ihi ? so : NULL, sl);
@@ -436,7 +436,7 @@ cursor_t *riak_cursor_new(riak_t *r, const char *bucket, const char *field,
         real_text(&a, dlo);
         real_text(&b, dhi);
         unsigned char so[KVKIT_SORTABLE_NUMBER_LEN];
-        size_t sl = sortable_real(so, dlo);
+        size_t sl = kvkit_sortable_real(so, dlo);
         bool same = dlo == dhi;
         if (bad == 0 && !name.oom && !a.oom && !b.oom)
             bad = stream_init(r, &c->s[c->ns++], CLS_REAL, bucket, name.data, a.data, a.len,
@@ -507,8 +507,9 @@ int riak_cursor_next(riak_t *r, cursor_t *c, const char *subject, item_t *out, b
         item_t it = best->items[best->pos];
         memset(&best->items[best->pos], 0, sizeof it);
         best->pos++;
-        if (best->cls != CLS_KEY && (sortable_cmp(it.sortable, it.slen, c->lo, c->lo_len) < 0 ||
-                                     sortable_cmp(it.sortable, it.slen, c->hi, c->hi_len) > 0)) {
+        if (best->cls != CLS_KEY &&
+            (kvkit_sortable_cmp(it.sortable, it.slen, c->lo, c->lo_len) < 0 ||
+             kvkit_sortable_cmp(it.sortable, it.slen, c->hi, c->hi_len) > 0)) {
             riak_item_free(&it);
             continue;
         }
@@ -546,10 +547,12 @@ cursor_t *riak_cursor_resume(riak_t *r, const char *bucket, const char *field,
     pthread_mutex_lock(&r->cur_lock);
     cursor_t *c = r->cursor;
     if (c && strcmp(c->bucket, bucket) == 0 && strcmp(c->field, field) == 0 &&
-        sortable_cmp(c->lo, c->lo_len, lo->sortable, lo->sortable_len) == 0 &&
-        sortable_cmp(c->hi, c->hi_len, hi->sortable, hi->sortable_len) == 0 && c->last.key &&
-        c->last.klen == after->key_len && memcmp(c->last.key, after->key, after->key_len) == 0 &&
-        sortable_cmp(c->last.sortable, c->last.slen, after->sortable, after->sortable_len) == 0)
+        kvkit_sortable_cmp(c->lo, c->lo_len, lo->sortable, lo->sortable_len) == 0 &&
+        kvkit_sortable_cmp(c->hi, c->hi_len, hi->sortable, hi->sortable_len) == 0 &&
+        c->last.key && c->last.klen == after->key_len &&
+        memcmp(c->last.key, after->key, after->key_len) == 0 &&
+        kvkit_sortable_cmp(c->last.sortable, c->last.slen, after->sortable,
+                           after->sortable_len) == 0)
         r->cursor = NULL;
     else
         c = NULL;

@@ -171,7 +171,7 @@ static int scan(riak_t *r, const char *bucket, const char *field, const kvkit_in
     int rc = check_query(bucket, field, lo, hi, err);
     if (rc != KVKIT_OK)
         return rc;
-    if (sortable_cmp(lo->sortable, lo->sortable_len, hi->sortable, hi->sortable_len) > 0)
+    if (kvkit_sortable_cmp(lo->sortable, lo->sortable_len, hi->sortable, hi->sortable_len) > 0)
         return KVKIT_OK;
     cursor_t *c = riak_cursor_resume(r, bucket, field, lo, hi, after);
     if (c != NULL)

@@ -5,8 +5,8 @@
  *   options.c  the store string's options (one table)
  *   http.c     libcurl: a locked pool of easy handles, one request with
  *              retries and deadline, concurrent GETs with curl multi
- *   codec.c    URL and header encodings, the float text form, sortable
- *              bytes (same encoding as libkvkit's lib/index.c), multipart
+ *   codec.c    URL and header encodings, the float text form, multipart
+ *              (sortable bytes: kvkit/backend.h's kvkit_sortable_*)
  *   cursor.c   paging, merging and parking 2i scans (cursor.h)
  *   query.c    index_lookup / index_docs / list_keys
  *
@@ -131,11 +131,6 @@ int bin_unescape(const char *s, size_t n, buf_t *out);
 /* The order-preserving text form of a double, and back. */
 void real_text(buf_t *b, double d);
 int real_parse(const char *s, size_t n, double *out);
-/* Sortable bytes (kvkit/backend.h) of a value; out holds 17 or 2n+3 bytes. */
-size_t sortable_integer(unsigned char *out, int64_t i);
-size_t sortable_real(unsigned char *out, double d);
-size_t sortable_string(unsigned char *out, const char *s, size_t n);
-int sortable_cmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn);
 
 typedef struct part {
     const char *body;

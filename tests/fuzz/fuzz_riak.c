@@ -104,8 +104,8 @@ typedef struct range {
 
 static int in_range(const range_t *g, const unsigned char *s, size_t sl)
 {
-    return sortable_cmp(s, sl, g->lo, g->lo_len) >= 0 &&
-           sortable_cmp(s, sl, g->hi, g->hi_len) <= 0;
+    return kvkit_sortable_cmp(s, sl, g->lo, g->lo_len) >= 0 &&
+           kvkit_sortable_cmp(s, sl, g->hi, g->hi_len) <= 0;
 }
 
 static int on_key(void *ctx, const char *key, size_t kl, const unsigned char *s, size_t sl)
@@ -169,25 +169,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: /* integer exact */
     case 3: /* integer range */
         vlo = (kvkit_index_value_t){KVKIT_INDEX_INTEGER, -5, 0, NULL, 0, lo, 0};
-        vlo.sortable_len = sortable_integer(lo, -5);
+        vlo.sortable_len = kvkit_sortable_integer(lo, -5);
         vhi = vlo;
         if (op == 3) {
             vhi = (kvkit_index_value_t){KVKIT_INDEX_INTEGER, 1000, 0, NULL, 0, hi, 0};
-            vhi.sortable_len = sortable_integer(hi, 1000);
+            vhi.sortable_len = kvkit_sortable_integer(hi, 1000);
         }
         break;
     case 4: /* real range */
         vlo = (kvkit_index_value_t){KVKIT_INDEX_REAL, 0, -1.5, NULL, 0, lo, 0};
-        vlo.sortable_len = sortable_real(lo, -1.5);
+        vlo.sortable_len = kvkit_sortable_real(lo, -1.5);
         vhi = (kvkit_index_value_t){KVKIT_INDEX_REAL, 0, 2.5e10, NULL, 0, hi, 0};
-        vhi.sortable_len = sortable_real(hi, 2.5e10);
+        vhi.sortable_len = kvkit_sortable_real(hi, 2.5e10);
         break;
     case 5: /* string range, keys */
     case 6: /* string range, documents */
         vlo = (kvkit_index_value_t){KVKIT_INDEX_STRING, 0, 0, "a", 1, lo, 0};
-        vlo.sortable_len = sortable_string(lo, "a", 1);
+        vlo.sortable_len = kvkit_sortable_string(lo, "a", 1);
         vhi = (kvkit_index_value_t){KVKIT_INDEX_STRING, 0, 0, "m\x00z", 3, hi, 0};
-        vhi.sortable_len = sortable_string(hi, "m\x00z", 3);
+        vhi.sortable_len = kvkit_sortable_string(hi, "m\x00z", 3);
         break;
     case 7:
         g.klo = "b";
