@@ -45,6 +45,9 @@ typedef struct cli {
     int progress;      /* stderr is a terminal (and not -q) */
     size_t max_input;  /* --max-input, or CLI_MAX_INPUT_DEFAULT */
     const char *argv0;
+    /* the dispatcher (kvkit.c), handed down so that `script` can run
+     * commands without calling back up into the file that calls it */
+    int (*run)(struct cli *cli, int argc, char **argv);
 } cli_t;
 
 /* One command: run gets argv with argv[0] == the command name. */
@@ -71,9 +74,9 @@ int cmd_repair(cli_t *cli, int argc, char **argv);
 int cmd_conformance(cli_t *cli, int argc, char **argv);
 int cmd_script(cli_t *cli, int argc, char **argv); /* cmd_script.c */
 
-/* kvkit.c: the command table, dispatch (argv[0] is the command) and help. */
+/* kvkit.c: the command table, dispatch (argv[0] is the command, through
+ * cli_t.run) and help. */
 const cli_cmd_t *cli_command(const char *name);
-int cli_run(cli_t *cli, int argc, char **argv);
 int cli_help(const cli_cmd_t *cmd, FILE *out); /* returns EXIT_OK */
 
 /*** util.c ***/

@@ -72,7 +72,7 @@ static int run_line(cli_t *cli, int argc, char **argv)
         return cli_error(EXIT_USAGE, "expected a command after -s STORE");
     if (strcmp(argv[0], "script") == 0 || strcmp(argv[0], "conformance") == 0)
         return cli_error(EXIT_USAGE, "\"%s\" cannot run inside a script", argv[0]);
-    return cli_run(&line_cli, argc, argv);
+    return line_cli.run(&line_cli, argc, argv);
 }
 
 int cmd_script(cli_t *cli, int argc, char **argv)

@@ -144,7 +144,7 @@ static int version(void)
     return EXIT_OK;
 }
 
-int cli_run(cli_t *cli, int argc, char **argv)
+static int cli_run(cli_t *cli, int argc, char **argv)
 {
     const char *name = argv[0];
     if (strcmp(name, "help") == 0) {
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
         {"max-input", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
-    cli_t cli = {.argv0 = argv[0], .max_input = CLI_MAX_INPUT_DEFAULT};
+    cli_t cli = {.argv0 = argv[0], .max_input = CLI_MAX_INPUT_DEFAULT, .run = cli_run};
     int c;
     /* "+": stop at the command, whose options are its own */
     while ((c = getopt_long(argc, argv, "+s:P:qhV", opts, NULL)) != -1) {
