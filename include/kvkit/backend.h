@@ -9,7 +9,8 @@
  * Rules of the boundary:
  *
  *  - Symbols.  A plugin exports one data symbol, the descriptor, and one
- *    function symbol per operation, all named below.  Spell them with
+ *    function symbol per operation, all named in KVKIT_BACKEND_OPS
+ *    (backend_types.h, included below).  Spell them with
  *    libtool's module prefix (NAME_LTX_kvkit_backend_open ...) so several
  *    plugins can be preloaded into one binary; KVKIT_BACKEND_SYMBOL() does it.
  *    Plain spellings are accepted as well.
