@@ -32,6 +32,8 @@
 
 #include <kvkit/backend.h>
 
+#include <pthread.h>
+
 /* The engine: an ordered map of byte strings with atomic batches and
  * forward iterators.  Every function returns a kvkit_status_t where it
  * returns int, and fills err (naming the engine) on failure. */
@@ -73,6 +75,12 @@ typedef struct kvl {
     const char *name;  /* backend name, for messages */
     uint64_t revision; /* last revision handed out; guarded by the write lock */
     uint64_t ceiling;  /* revisions up to here are reserved by the stored 'r' */
+    /* The store's locks, for the shared backend operations (kvlbackend.h):
+     * readers share rwlock and writers hold it (memory); or writers hold
+     * write_mutex and readers take nothing (LevelDB: reads are snapshots).
+     * NULL: not used. */
+    pthread_rwlock_t *rwlock;
+    pthread_mutex_t *write_mutex;
 } kvl_t;
 
 /* Load the revision counter (call once after opening the engine). */

@@ -22,7 +22,7 @@
 
 #include <leveldb/c.h>
 
-#include "../common/kvlayout.h"
+#include "../common/kvlbackend.h"
 
 #define DEFAULT_BLOOM_BITS 10
 

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/kvlayout.h"
+#include "../common/kvlbackend.h"
 #include "skiplist.h"
 
 typedef struct mem {
@@ -194,8 +194,8 @@ static mem_t *mem_new(void)
         free(m);
         return NULL;
     }
-    m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory"};
     pthread_rwlock_init(&m->lock, NULL);
+    m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory", .rwlock = &m->lock};
     return m;
 }
 
@@ -224,8 +224,6 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .version = "1.0",
     .description = "in-process ordered store (skip list); memory:NAME is shared in the process",
 };
-
-#define LAYOUT(m) (&(m)->layout)
 
 KVKIT_BACKEND_DECLARE(open);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
@@ -285,207 +283,7 @@ void KVKIT_BACKEND_SYMBOL(kvkit_backend_close)(void *handle)
     pthread_mutex_unlock(&shared_lock);
 }
 
-KVKIT_BACKEND_DECLARE(get);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const char *key,
-                                            char **value, size_t *value_len,
-                                            kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_get(LAYOUT(m), NULL, bucket, key, value, value_len, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(save);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const char *key,
-                                             const char *value, size_t value_len,
-                                             const kvkit_index_entry_t *entries,
-                                             size_t n_entries, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_wrlock(&m->lock);
-    int rc = kvl_save(LAYOUT(m), bucket, key, value, value_len, entries, n_entries, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(delete);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_delete)(void *h, const char *bucket, const char *key,
-                                               kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_wrlock(&m->lock);
-    int rc = kvl_delete(LAYOUT(m), bucket, key, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(write_batch);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *h, const kvkit_backend_write_t *w,
-                                                    size_t n, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_wrlock(&m->lock);
-    int rc = kvl_write_batch(LAYOUT(m), w, n, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(index_lookup);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_lookup)(
-    void *h, const char *bucket, const char *field, const kvkit_index_value_t *lo,
-    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
-    kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_index_lookup(LAYOUT(m), NULL, bucket, field, lo, hi, after, fn, NULL, ctx, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(index_docs);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_docs)(
-    void *h, const char *bucket, const char *field, const kvkit_index_value_t *lo,
-    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
-    kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_index_lookup(LAYOUT(m), NULL, bucket, field, lo, hi, after, NULL, fn, ctx, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(get_rev);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_rev)(void *h, const char *bucket, const char *key,
-                                                char **value, size_t *value_len,
-                                                uint64_t *revision, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_get_rev(LAYOUT(m), bucket, key, value, value_len, revision, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(save_if);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_save_if)(void *h, const char *bucket, const char *key,
-                                                const char *value, size_t value_len,
-                                                const kvkit_index_entry_t *entries,
-                                                size_t n_entries, uint64_t expected,
-                                                uint64_t *new_revision, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_wrlock(&m->lock);
-    int rc = kvl_save_if(LAYOUT(m), bucket, key, value, value_len, entries, n_entries,
-                         expected, new_revision, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(list_keys);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket,
-                                                  const char *lo, const char *hi,
-                                                  kvkit_backend_key_fn fn, void *ctx,
-                                                  kvkit_error_t *err)
-{
-    mem_t *m = h;
-    pthread_rwlock_rdlock(&m->lock);
-    int rc = kvl_list_keys(LAYOUT(m), NULL, bucket, lo, hi, fn, ctx, err);
-    pthread_rwlock_unlock(&m->lock);
-    return rc;
-}
-
-/*** views: a snapshot of the skip list (skiplist.h) ***/
-
-typedef struct view {
-    mem_t *m;
-    void *snap;
-} view_t;
-
-KVKIT_BACKEND_DECLARE(view_open);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_open)(void *h, void **view, kvkit_error_t *err)
-{
-    mem_t *m = h;
-    view_t *v = malloc(sizeof *v);
-    if (v == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
-    v->m = m;
-    pthread_rwlock_rdlock(&m->lock);
-    v->snap = e_snap_new(m);
-    pthread_rwlock_unlock(&m->lock);
-    if (v->snap == NULL) {
-        free(v);
-        return kvkit_backend_error(err, KVKIT_NOMEM, "", "memory: out of memory");
-    }
-    *view = v;
-    return KVKIT_OK;
-}
-
-KVKIT_BACKEND_DECLARE(view_close);
-void KVKIT_BACKEND_SYMBOL(kvkit_backend_view_close)(void *h, void *view)
-{
-    mem_t *m = h;
-    view_t *v = view;
-    if (v == NULL)
-        return;
-    pthread_rwlock_wrlock(&m->lock);
-    e_snap_free(m, v->snap);
-    pthread_rwlock_unlock(&m->lock);
-    free(v);
-}
-
-KVKIT_BACKEND_DECLARE(view_get);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_get)(void *view, const char *bucket, const char *key,
-                                                 char **value, size_t *value_len,
-                                                 kvkit_error_t *err)
-{
-    view_t *v = view;
-    pthread_rwlock_rdlock(&v->m->lock);
-    int rc = kvl_get(LAYOUT(v->m), v->snap, bucket, key, value, value_len, err);
-    pthread_rwlock_unlock(&v->m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(view_index_lookup);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_lookup)(
-    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
-    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
-    kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
-{
-    view_t *v = view;
-    pthread_rwlock_rdlock(&v->m->lock);
-    int rc = kvl_index_lookup(LAYOUT(v->m), v->snap, bucket, field, lo, hi, after, fn, NULL, ctx,
-                              err);
-    pthread_rwlock_unlock(&v->m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(view_index_docs);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_index_docs)(
-    void *view, const char *bucket, const char *field, const kvkit_index_value_t *lo,
-    const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
-    kvkit_backend_doc_fn fn, void *ctx, kvkit_error_t *err)
-{
-    view_t *v = view;
-    pthread_rwlock_rdlock(&v->m->lock);
-    int rc = kvl_index_lookup(LAYOUT(v->m), v->snap, bucket, field, lo, hi, after, NULL, fn, ctx,
-                              err);
-    pthread_rwlock_unlock(&v->m->lock);
-    return rc;
-}
-
-KVKIT_BACKEND_DECLARE(view_list_keys);
-int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_list_keys)(void *view, const char *bucket,
-                                                       const char *lo, const char *hi,
-                                                       kvkit_backend_key_fn fn, void *ctx,
-                                                       kvkit_error_t *err)
-{
-    view_t *v = view;
-    pthread_rwlock_rdlock(&v->m->lock);
-    int rc = kvl_list_keys(LAYOUT(v->m), v->snap, bucket, lo, hi, fn, ctx, err);
-    pthread_rwlock_unlock(&v->m->lock);
-    return rc;
-}
+/* get, save, delete, scans and views: the shared kvlayout operations, with
+ * the store's rwlock (set at open) */
+#define LAYOUT_OF(h) (&((mem_t *)(h))->layout)
+KVL_BACKEND_OPS(LAYOUT_OF)
