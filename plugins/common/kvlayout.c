@@ -1,5 +1,6 @@
 /* kvlayout.c - see kvlayout.h for the layout and its invariants. */
 #include "kvlayout.h"
+#include "bytes.h"
 
 #include "manifest.h"
 #include "overlay.h"
@@ -10,50 +11,7 @@
 
 /*** byte buffers ***/
 
-typedef struct buf {
-    unsigned char *p;
-    size_t len, cap;
-    bool failed;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void buf_byte(buf_t *b, unsigned char c)
-{
-    buf_add(b, &c, 1);
-}
-
-/* lp(x): one length byte, then x (callers guarantee n <= 255) */
-static void buf_lp(buf_t *b, const char *s, size_t n)
-{
-    buf_byte(b, (unsigned char)n);
-    buf_add(b, s, n);
-}
-
-static void buf_free(buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
+typedef kvl_buf_t buf_t;
 
 static int nomem(const kvl_t *l, kvkit_error_t *err, const char *subject)
 {
@@ -77,9 +35,9 @@ static int batch_fail(const kvl_t *l, kvkit_error_t *err, const char *key, int r
 static void key_doclike(buf_t *b, char type, const char *bucket, const char *key, size_t key_len)
 {
     b->len = 0;
-    buf_byte(b, (unsigned char)type);
-    buf_lp(b, bucket, strlen(bucket));
-    buf_add(b, key, key_len);
+    kvl_buf_byte(b, (unsigned char)type);
+    kvl_buf_lp(b, bucket, strlen(bucket));
+    kvl_buf_add(b, key, key_len);
 }
 
 /* 'i' lp(bucket) lp(field) [sortable [key]] */
@@ -88,11 +46,11 @@ static void key_index(buf_t *b, const char *bucket, const char *field, size_t fi
                       size_t key_len)
 {
     b->len = 0;
-    buf_byte(b, KVL_INDEX);
-    buf_lp(b, bucket, strlen(bucket));
-    buf_lp(b, field, field_len);
-    buf_add(b, sortable, sortable_len);
-    buf_add(b, key, key_len);
+    kvl_buf_byte(b, KVL_INDEX);
+    kvl_buf_lp(b, bucket, strlen(bucket));
+    kvl_buf_lp(b, field, field_len);
+    kvl_buf_add(b, sortable, sortable_len);
+    kvl_buf_add(b, key, key_len);
 }
 
 static void put_be64(unsigned char *p, uint64_t v)
@@ -201,14 +159,14 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
 {
     size_t key_len = strlen(key);
     buf_t prefix = {0}, scratch = {0}, out = {0};
-    buf_byte(&prefix, KVL_INDEX);
-    buf_lp(&prefix, bucket, strlen(bucket));
+    kvl_buf_byte(&prefix, KVL_INDEX);
+    kvl_buf_lp(&prefix, bucket, strlen(bucket));
     kvl_mentry_t *v = NULL;
     size_t n = 0, cap = 0;
     int rc = KVKIT_OK;
     void *it = prefix.failed ? NULL : l->ops->iter_new(l->eng, NULL);
     if (it == NULL) {
-        buf_free(&prefix);
+        kvl_buf_free(&prefix);
         return nomem(l, err, key);
     }
     /* pass 1: copy each matching (field, sortable) into scratch; offsets
@@ -234,10 +192,10 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
         }
         v[n].field = (const char *)(uintptr_t)scratch.len;
         v[n].field_len = d.field_len;
-        buf_add(&scratch, d.field, d.field_len);
+        kvl_buf_add(&scratch, d.field, d.field_len);
         v[n].sortable = (const unsigned char *)(uintptr_t)scratch.len;
         v[n].sortable_len = d.sortable_len;
-        buf_add(&scratch, d.sortable, d.sortable_len);
+        kvl_buf_add(&scratch, d.sortable, d.sortable_len);
         n++;
     }
     if (rc == KVKIT_OK)
@@ -255,19 +213,19 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
             qsort(v, n, sizeof *v, mentry_qsort_cmp);
         unsigned char rev[8];
         put_be64(rev, REV_UNKNOWN);
-        buf_add(&out, rev, 8);
+        kvl_buf_add(&out, rev, 8);
         for (size_t i = 0; i < n; i++) {
-            buf_lp(&out, v[i].field, v[i].field_len);
-            buf_add(&out, v[i].sortable, v[i].sortable_len);
+            kvl_buf_lp(&out, v[i].field, v[i].field_len);
+            kvl_buf_add(&out, v[i].sortable, v[i].sortable_len);
         }
         if (out.failed)
             rc = KVKIT_NOMEM;
     }
     free(v);
-    buf_free(&prefix);
-    buf_free(&scratch);
+    kvl_buf_free(&prefix);
+    kvl_buf_free(&scratch);
     if (rc != KVKIT_OK) {
-        buf_free(&out);
+        kvl_buf_free(&out);
         return rc == KVKIT_NOMEM ? nomem(l, err, key) : rc;
     }
     *raw = (char *)out.p;
@@ -405,7 +363,7 @@ static int save_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket
     }
     free(raw);
     free(old);
-    buf_free(&w.k);
+    kvl_buf_free(&w.k);
     return rc;
 }
 
@@ -427,7 +385,7 @@ static int delete_into(const kvl_t *l, void *batch, kvl_overlay_t *o, const char
     }
     free(raw);
     free(old);
-    buf_free(&w.k);
+    kvl_buf_free(&w.k);
     return rc;
 }
 
@@ -537,7 +495,7 @@ int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **valu
         }
     }
     free(m);
-    buf_free(&k);
+    kvl_buf_free(&k);
     l->ops->iter_free(it);
     return rc;
 }
@@ -585,7 +543,7 @@ int kvl_get(const kvl_t *l, void *snap, const char *bucket, const char *key, cha
         if (it != NULL)
             l->ops->iter_free(it);
     }
-    buf_free(&k);
+    kvl_buf_free(&k);
     return rc;
 }
 
@@ -675,8 +633,8 @@ int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char 
     if (!s.prefix.failed && !seek.failed)
         s.it = l->ops->iter_new(l->eng, snap);
     if (s.it == NULL) {
-        buf_free(&s.prefix);
-        buf_free(&seek);
+        kvl_buf_free(&s.prefix);
+        kvl_buf_free(&seek);
         return nomem(l, err, field);
     }
     int rc = KVKIT_OK;
@@ -697,9 +655,9 @@ int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char 
     if (rc == KVKIT_OK)
         rc = l->ops->iter_status(s.it, err);
     l->ops->iter_free(s.it);
-    buf_free(&s.prefix);
-    buf_free(&seek);
-    buf_free(&s.dk);
+    kvl_buf_free(&s.prefix);
+    kvl_buf_free(&seek);
+    kvl_buf_free(&s.dk);
     return rc;
 }
 
@@ -712,8 +670,8 @@ int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo
     size_t hi_len = hi ? strlen(hi) : 0;
     void *it = prefix.failed || seek.failed ? NULL : l->ops->iter_new(l->eng, snap);
     if (it == NULL) {
-        buf_free(&prefix);
-        buf_free(&seek);
+        kvl_buf_free(&prefix);
+        kvl_buf_free(&seek);
         return nomem(l, err, bucket);
     }
     int rc = KVKIT_OK;
@@ -732,7 +690,7 @@ int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo
     }
     rc = l->ops->iter_status(it, err);
     l->ops->iter_free(it);
-    buf_free(&prefix);
-    buf_free(&seek);
+    kvl_buf_free(&prefix);
+    kvl_buf_free(&seek);
     return rc;
 }

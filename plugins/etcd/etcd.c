@@ -151,7 +151,7 @@ static int get_at(etcd_t *e, int64_t at, const char *bucket, const char *key, ch
         return et_nomem(err, key);
     kv_t kv;
     int rc = et_range_one(e, &k, at, &kv, key, err);
-    et_buf_free(&k);
+    kvl_buf_free(&k);
     if (rc != KVKIT_OK)
         return rc;
     if (!kv.present)
@@ -307,8 +307,8 @@ static int scan(etcd_t *e, int64_t rev, buf_t *start, const buf_t *end, bool key
                 rc = fn(ctx, k, klen, v, vlen, rev, &stop, err);
                 if (i + 1 == n) { /* the next page starts right after this key */
                     start->len = 0;
-                    et_buf_add(start, k, klen);
-                    et_buf_byte(start, 0);
+                    kvl_buf_add(start, k, klen);
+                    kvl_buf_byte(start, 0);
                 }
             }
             free(k);
@@ -358,15 +358,15 @@ static int list_keys(etcd_t *e, int64_t rev, const char *bucket, const char *lo,
     et_key_doclike(&start, e, 'd', bucket, lo ? lo : "", lo ? strlen(lo) : 0);
     if (hi != NULL) {
         et_key_doclike(&end, e, 'd', bucket, hi, strlen(hi));
-        et_buf_byte(&end, 0); /* hi is inclusive */
+        kvl_buf_byte(&end, 0); /* hi is inclusive */
     } else {
         et_key_doclike(&end, e, 'd', bucket, "", 0);
         et_prefix_end(&end);
     }
     list_ctx_t l = {e->prefix_len + 2 + strlen(bucket), fn, ctx, &start, &end, bucket};
     int rc = scan(e, rev, &start, &end, true, list_one, &l, bucket, err);
-    et_buf_free(&start);
-    et_buf_free(&end);
+    kvl_buf_free(&start);
+    kvl_buf_free(&end);
     return rc;
 }
 
@@ -399,7 +399,7 @@ static int index_doc(index_ctx_t *x, const char *key, size_t key_len, const unsi
         return et_nomem(err, x->field);
     kv_t doc;
     int rc = et_range_one(x->e, &dk, rev, &doc, x->field, err);
-    et_buf_free(&dk);
+    kvl_buf_free(&dk);
     if (rc != KVKIT_OK)
         return rc;
     if (!doc.present)
@@ -448,14 +448,14 @@ static int index_scan(etcd_t *e, int64_t rev, const char *bucket, const char *fi
     if (after != NULL) {
         et_key_index(&start, e, bucket, field, field_len, after->sortable, after->sortable_len,
                      after->key, after->key_len);
-        et_buf_byte(&start, 0); /* strictly after */
+        kvl_buf_byte(&start, 0); /* strictly after */
         buf_t lo_key = {0};
         et_key_index(&lo_key, e, bucket, field, field_len, lo->sortable, lo->sortable_len, NULL, 0);
         if (!lo_key.failed && kvkit_sortable_cmp(start.p, start.len, lo_key.p, lo_key.len) < 0) {
             start.len = 0;
-            et_buf_add(&start, lo_key.p, lo_key.len);
+            kvl_buf_add(&start, lo_key.p, lo_key.len);
         }
-        et_buf_free(&lo_key);
+        kvl_buf_free(&lo_key);
     } else {
         et_key_index(&start, e, bucket, field, field_len, lo->sortable, lo->sortable_len, NULL, 0);
     }
@@ -464,8 +464,8 @@ static int index_scan(etcd_t *e, int64_t rev, const char *bucket, const char *fi
     index_ctx_t x = {
         e, e->prefix_len + 3 + strlen(bucket) + field_len, lo, hi, bucket, field, fn, doc_fn, ctx};
     int rc = scan(e, rev, &start, &end, false, index_one, &x, field, err);
-    et_buf_free(&start);
-    et_buf_free(&end);
+    kvl_buf_free(&start);
+    kvl_buf_free(&end);
     return rc;
 }
 
@@ -511,7 +511,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_view_open)(void *handle, void **view, kvk
     buf_t k = {0};
     et_key_doclike(&k, e, 'd', "", "", 0);
     json_t *req = k.failed ? NULL : et_req_key(&k), *resp = NULL;
-    et_buf_free(&k);
+    kvl_buf_free(&k);
     if (req == NULL || json_object_set_new(req, "count_only", json_true()) != 0) {
         json_decref(req);
         return et_nomem(err, e->prefix);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../common/bytes.h"
 #include "client.h"
 
 #define PAGE 500     /* keys per range request when scanning */
@@ -43,16 +44,7 @@ typedef struct etcd {
     centry_t *cache; /* CACHE_SLOTS */
 } etcd_t;
 
-typedef struct buf {
-    unsigned char *p;
-    size_t len, cap;
-    bool failed;
-} buf_t;
-
-void et_buf_add(buf_t *b, const void *data, size_t n);
-void et_buf_byte(buf_t *b, unsigned char c);
-void et_buf_lp(buf_t *b, const char *s, size_t n);
-void et_buf_free(buf_t *b);
+typedef kvl_buf_t buf_t; /* ../common/bytes.h */
 int et_nomem(kvkit_error_t *err, const char *subject);
 
 /* P 'T' lp(bucket) key, and P 'i' lp(bucket) lp(field) [sortable [key]] */

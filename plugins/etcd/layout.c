@@ -10,46 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/*** byte buffers ***/
-
-void et_buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-void et_buf_byte(buf_t *b, unsigned char c)
-{
-    et_buf_add(b, &c, 1);
-}
-
-void et_buf_lp(buf_t *b, const char *s, size_t n)
-{
-    et_buf_byte(b, (unsigned char)n);
-    et_buf_add(b, s, n);
-}
-
-void et_buf_free(buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
 int et_nomem(kvkit_error_t *err, const char *subject)
 {
     return kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory");
@@ -62,10 +22,10 @@ void et_key_doclike(buf_t *b, const etcd_t *e, char type, const char *bucket, co
                     size_t key_len)
 {
     b->len = 0;
-    et_buf_add(b, e->prefix, e->prefix_len);
-    et_buf_byte(b, (unsigned char)type);
-    et_buf_lp(b, bucket, strlen(bucket));
-    et_buf_add(b, key, key_len);
+    kvl_buf_add(b, e->prefix, e->prefix_len);
+    kvl_buf_byte(b, (unsigned char)type);
+    kvl_buf_lp(b, bucket, strlen(bucket));
+    kvl_buf_add(b, key, key_len);
 }
 
 /* P 'i' lp(bucket) lp(field) [sortable [key]] */
@@ -74,12 +34,12 @@ void et_key_index(buf_t *b, const etcd_t *e, const char *bucket, const char *fie
                   const char *key, size_t key_len)
 {
     b->len = 0;
-    et_buf_add(b, e->prefix, e->prefix_len);
-    et_buf_byte(b, 'i');
-    et_buf_lp(b, bucket, strlen(bucket));
-    et_buf_lp(b, field, field_len);
-    et_buf_add(b, sortable, sortable_len);
-    et_buf_add(b, key, key_len);
+    kvl_buf_add(b, e->prefix, e->prefix_len);
+    kvl_buf_byte(b, 'i');
+    kvl_buf_lp(b, bucket, strlen(bucket));
+    kvl_buf_lp(b, field, field_len);
+    kvl_buf_add(b, sortable, sortable_len);
+    kvl_buf_add(b, key, key_len);
 }
 
 /* The smallest key greater than every key starting with b (etcd's range_end
@@ -89,7 +49,7 @@ void et_prefix_end(buf_t *b)
     while (b->len > 0 && b->p[b->len - 1] == 0xFF)
         b->len--;
     if (b->len == 0)
-        et_buf_byte(b, 0); /* "\0": to the end of the keyspace */
+        kvl_buf_byte(b, 0); /* "\0": to the end of the keyspace */
     else
         b->p[b->len - 1]++;
 }
@@ -249,8 +209,8 @@ void et_nonce_new(unsigned char *nonce)
 void et_wr_free(wr_t *w)
 {
     free(w->manifest.value);
-    et_buf_free(&w->mkey);
-    et_buf_free(&w->new_manifest);
+    kvl_buf_free(&w->mkey);
+    kvl_buf_free(&w->new_manifest);
 }
 
 static int op_add(json_t *ops, const char *type, json_t *op)
@@ -353,8 +313,8 @@ int et_wr_ops(const etcd_t *e, wr_t *w, const unsigned char *nonce, json_t *ops,
     if (rc == KVKIT_OK)
         rc = w->value ? op_put(ops, &w->mkey, manifest, mlen) : op_del(ops, &w->mkey);
     free(old);
-    et_buf_free(&x.k);
-    et_buf_free(&w->new_manifest);
+    kvl_buf_free(&x.k);
+    kvl_buf_free(&w->new_manifest);
     w->new_manifest = (buf_t){manifest, mlen, mlen, manifest == NULL};
     return rc == KVKIT_NOMEM ? et_nomem(err, w->key) : rc;
 }

@@ -52,7 +52,7 @@ static int txn_build(wctx_t *x, json_t **out, kvkit_error_t *err)
         if (rc == KVKIT_OK)
             rc = et_op_range(ko, &dk, true);
     }
-    et_buf_free(&dk);
+    kvl_buf_free(&dk);
     if (rc != KVKIT_OK)
         rc = et_nomem(err, x->subject);
     for (size_t i = 0; rc == KVKIT_OK && i < x->n; i++)

@@ -1,0 +1,61 @@
+/*
+ * bytes.h - a growable byte buffer for building keys and values, shared by
+ * the plugins' common code and etcd.  Header-only (inline): it is on every
+ * save's path.  An allocation failure sets `failed` and makes every later
+ * add a no-op, so a caller builds a whole key and checks once.  The bytes
+ * are always followed by a NUL, not counted in len.
+ */
+#ifndef KVKIT_PLUGIN_BYTES_H
+#define KVKIT_PLUGIN_BYTES_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct kvl_buf {
+    unsigned char *p;
+    size_t len, cap;
+    bool failed;
+} kvl_buf_t;
+
+static inline void kvl_buf_add(kvl_buf_t *b, const void *data, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static inline void kvl_buf_byte(kvl_buf_t *b, unsigned char c)
+{
+    kvl_buf_add(b, &c, 1);
+}
+
+/* lp(x): one length byte, then x (callers guarantee n <= 255) */
+static inline void kvl_buf_lp(kvl_buf_t *b, const char *s, size_t n)
+{
+    kvl_buf_byte(b, (unsigned char)n);
+    kvl_buf_add(b, s, n);
+}
+
+static inline void kvl_buf_free(kvl_buf_t *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+#endif /* KVKIT_PLUGIN_BYTES_H */
