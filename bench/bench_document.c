@@ -1,249 +1,205 @@
 /*
- * bench_document.c - what the document layer costs over doing the same
- * jansson work by hand, on the memory backend, in one process and one run.
+ * bench_document.c - the document layer on LevelDB against the hand-written
+ * LevelDB C API + jansson program (handwritten.h) doing the same work, in
+ * one run, at 10k, 100k and 1M documents (BENCH_SCALE=1: 10k only).
  *
- *   save: baseline builds the JSON object, dumps it compact, fills an index
- *         set (title, views, tags) and calls kvkit_store_save; the document
- *         layer does kvkit_doc_new + attribute sets + kvkit_doc_save (which
- *         also validates) + kvkit_doc_destroy.
- *   get:  baseline kvkit_store_get + json_loadb + reading every field; the
- *         document layer kvkit_doc_get + typed getters + kvkit_doc_destroy.
- *
- * Each side runs on its own memory store, alternating in chunks, ROUNDS
- * times; thread CPU time is measured and the best round counts.  Goal (issue 3): ratio <= 1.15 for
- * save and for get.
- *
- * Usage: bench_document [N]   (documents per round, default 20000)
+ * The documents and index entries are bench_leveldb's (5 indexed values).
+ *   save: the baseline builds the document (json_pack) and saves it blind
+ *         or exact (handwritten.h); the document layer sets the same
+ *         values into a kvkit_doc_new document (kvkit_doc_attr_set), then
+ *         kvkit_doc_save (validates, converts, indexes, saves) and
+ *         kvkit_doc_destroy.
+ *   get:  the baseline gets, parses and reads every field; the document
+ *         layer kvkit_doc_get + the typed getters + kvkit_doc_destroy.
+ * Three stores grow side by side (each saved to by its own code, then
+ * compacted); sides alternate in rounds; figures are medians [min-max]
+ * over rounds, instructions per operation under `make bench-callgrind`.
  */
 #include <kvkit/kvkit.h>
+
+#include "bench_util.h"
+#include "handwritten.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define ROUNDS 7
-#define CHUNK 500
+static struct {
+    hw_stores_t st;
+    kvkit_schema_t *schema;
+    size_t n;      /* documents in every store: ids [0, n) */
+    size_t rounds; /* per measurement */
+    size_t chunk;  /* saves and gets per round */
+} D;
 
-static const char BODY[] =
-    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
-    "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
-    "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat.";
-static const char *const TAGS[] = {"c", "kvkit", "news", "json", "bench"};
-
-/* Thread CPU time: time spent descheduled (the machine is shared) does not
- * count against either side. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const kvkit_error_t *err)
-{
-    fprintf(stderr, "bench_document: %s: %s\n", what, err->text);
-    exit(1);
-}
-
-static void key_of(char *buf, size_t size, int i)
-{
-    snprintf(buf, size, "post%07d", i);
-}
-
-static void title_of(char *buf, size_t size, int i)
-{
-    snprintf(buf, size, "Title number %d", i);
-}
-
-static json_t *tags_of(int i)
-{
-    return json_pack("[sss]", TAGS[i % 5], TAGS[(i + 1) % 5], TAGS[(i + 2) % 5]);
-}
-
-/*** baseline: jansson + store directly ***/
-
-static kvkit_index_set_t *base_set;
-
-__attribute__((noinline)) static void base_save(kvkit_store_t *st, int i)
-{
-    kvkit_error_t err = {0};
-    char key[32], title[48];
-    key_of(key, sizeof key, i);
-    title_of(title, sizeof title, i);
-    json_t *o = json_object();
-    json_object_set_new(o, "title", json_string(title));
-    json_object_set_new(o, "author", json_string("ann"));
-    json_object_set_new(o, "body", json_string(BODY));
-    json_object_set_new(o, "views", json_integer(i));
-    json_object_set_new(o, "score", json_real(i * 0.5));
-    json_object_set_new(o, "tags", tags_of(i));
-    json_object_set_new(o, "published", json_boolean(i & 1));
-    char *bytes = json_dumps(o, JSON_COMPACT);
-    kvkit_index_set_clear(base_set);
-    if (kvkit_index_set_add(base_set, "title", json_object_get(o, "title"), &err) ||
-        kvkit_index_set_add(base_set, "views", json_object_get(o, "views"), &err) ||
-        kvkit_index_set_add(base_set, "tags", json_object_get(o, "tags"), &err) ||
-        kvkit_store_save(st, "Post", key, bytes, strlen(bytes), base_set, &err))
-        die("baseline save", &err);
-    free(bytes);
-    json_decref(o);
-}
+/* The properties of bd_make's documents: s string, i integer, r real,
+ * b boolean; the indexed ones are bd_fields. */
+static const struct {
+    const char *name;
+    char kind;
+    int indexed;
+} PROPS[] = {{"name", 's', 0},  {"email", 's', 1},  {"age", 'i', 1},
+             {"city", 's', 1},  {"group", 's', 1},  {"kind", 's', 1},
+             {"score", 'r', 0}, {"active", 'b', 0}, {"bio", 's', 0}};
+#define N_PROPS (sizeof PROPS / sizeof PROPS[0])
 
 static volatile size_t sink;
 
-__attribute__((noinline)) static void base_get(kvkit_store_t *st, int i)
+static kvkit_schema_t *make_schema(kvkit_store_t *st)
 {
+    static const kvkit_prop_kind_t kinds[] = {['s'] = KVKIT_PROP_STRING,
+                                              ['i'] = KVKIT_PROP_INTEGER,
+                                              ['r'] = KVKIT_PROP_NUMBER,
+                                              ['b'] = KVKIT_PROP_BOOLEAN};
     kvkit_error_t err = {0};
-    char key[32];
-    key_of(key, sizeof key, i);
-    char *bytes;
-    size_t len;
-    if (kvkit_store_get(st, "Post", key, &bytes, &len, &err))
-        die("baseline get", &err);
-    json_t *o = json_loadb(bytes, len, 0, NULL);
-    free(bytes);
-    if (!json_is_object(o))
-        die("baseline parse", &err);
-    size_t acc = strlen(json_string_value(json_object_get(o, "title")));
-    acc += strlen(json_string_value(json_object_get(o, "author")));
-    acc += strlen(json_string_value(json_object_get(o, "body")));
-    acc += (size_t)json_integer_value(json_object_get(o, "views"));
-    acc += (size_t)json_real_value(json_object_get(o, "score"));
-    acc += json_array_size(json_object_get(o, "tags"));
-    acc += json_is_true(json_object_get(o, "published"));
-    sink += acc;
-    json_decref(o);
+    kvkit_schema_t *s;
+    if (kvkit_schema_create("user", NULL, st, &s, &err))
+        bu_die("schema", err.text);
+    for (size_t p = 0; p < N_PROPS; p++)
+        if (kvkit_schema_add(s, PROPS[p].name, kinds[(int)PROPS[p].kind],
+                             PROPS[p].indexed ? KVKIT_PROP_INDEX : 0, NULL, &err))
+            bu_die("schema", err.text);
+    return s;
 }
 
-/*** the document layer ***/
+/*** the sides ***/
 
-__attribute__((noinline)) static void doc_save(const kvkit_schema_t *schema, int i)
+static size_t save_doc(void *ctx, size_t from, size_t to)
 {
-    kvkit_error_t err = {0};
-    char key[32], title[48];
-    key_of(key, sizeof key, i);
-    title_of(title, sizeof title, i);
-    kvkit_doc_t *d;
-    if (kvkit_doc_new(schema, key, &d, &err) ||
-        kvkit_doc_attr_set_new(d, "title", json_string(title), &err) ||
-        kvkit_doc_attr_set_new(d, "author", json_string("ann"), &err) ||
-        kvkit_doc_attr_set_new(d, "body", json_string(BODY), &err) ||
-        kvkit_doc_attr_set_new(d, "views", json_integer(i), &err) ||
-        kvkit_doc_attr_set_new(d, "score", json_real(i * 0.5), &err) ||
-        kvkit_doc_attr_set_new(d, "tags", tags_of(i), &err) ||
-        kvkit_doc_attr_set_new(d, "published", json_boolean(i & 1), &err) ||
-        kvkit_doc_save(d, &err))
-        die("document save", &err);
-    kvkit_doc_destroy(d);
+    for (size_t i = from; i < to; i++) {
+        kvkit_error_t err = {0};
+        char key[16];
+        bd_key(key, i);
+        json_t *values = bd_make(i, NULL), *v;
+        const char *name;
+        kvkit_doc_t *d;
+        if (kvkit_doc_new(ctx, key, &d, &err))
+            bu_die("document new", err.text);
+        json_object_foreach(values, name, v)
+        {
+            if (kvkit_doc_attr_set(d, name, v, &err))
+                bu_die("document set", err.text);
+        }
+        if (kvkit_doc_save(d, &err))
+            bu_die("document save", err.text);
+        kvkit_doc_destroy(d);
+        json_decref(values);
+    }
+    return to - from;
 }
 
-__attribute__((noinline)) static void doc_get(const kvkit_schema_t *schema, int i)
+static size_t get_hw(void *ctx, size_t from, size_t to)
 {
-    kvkit_error_t err = {0};
-    char key[32];
-    key_of(key, sizeof key, i);
-    kvkit_doc_t *d;
+    for (size_t i = from; i < to; i++) {
+        char key[16];
+        bd_key(key, bd_pick(i, D.n));
+        json_t *o = hw_get(ctx, key);
+        size_t acc = 0;
+        for (size_t p = 0; p < N_PROPS; p++) {
+            json_t *v = json_object_get(o, PROPS[p].name);
+            if (PROPS[p].kind == 's')
+                acc += strlen(json_string_value(v));
+            else if (PROPS[p].kind == 'i')
+                acc += (size_t)json_integer_value(v);
+            else if (PROPS[p].kind == 'r')
+                acc += (size_t)json_real_value(v);
+            else
+                acc += json_is_true(v);
+        }
+        sink += acc;
+        json_decref(o);
+    }
+    return to - from;
+}
+
+/* Read property p of d through its typed getter. */
+static size_t read_prop(const kvkit_doc_t *d, size_t p, kvkit_error_t *err)
+{
     const char *s;
     int64_t n;
     double r;
     int b;
-    json_t *tags;
-    if (kvkit_doc_get(schema, key, &d, &err))
-        die("document get", &err);
-    size_t acc = 0;
-    if (kvkit_doc_attr_get_string(d, "title", &s, &err))
-        die("title", &err);
-    acc += strlen(s);
-    if (kvkit_doc_attr_get_string(d, "author", &s, &err))
-        die("author", &err);
-    acc += strlen(s);
-    if (kvkit_doc_attr_get_string(d, "body", &s, &err))
-        die("body", &err);
-    acc += strlen(s);
-    if (kvkit_doc_attr_get_integer(d, "views", &n, &err) ||
-        kvkit_doc_attr_get_real(d, "score", &r, &err) ||
-        kvkit_doc_attr_get(d, "tags", &tags, &err) ||
-        kvkit_doc_attr_get_bool(d, "published", &b, &err))
-        die("fields", &err);
-    acc += (size_t)n + (size_t)r + json_array_size(tags) + (size_t)b;
-    sink += acc;
-    kvkit_doc_destroy(d);
+    const char *name = PROPS[p].name;
+    if (PROPS[p].kind == 's')
+        return kvkit_doc_attr_get_string(d, name, &s, err) ? 0 : strlen(s);
+    if (PROPS[p].kind == 'i')
+        return kvkit_doc_attr_get_integer(d, name, &n, err) ? 0 : (size_t)n;
+    if (PROPS[p].kind == 'r')
+        return kvkit_doc_attr_get_real(d, name, &r, err) ? 0 : (size_t)r;
+    return kvkit_doc_attr_get_bool(d, name, &b, err) ? 0 : (size_t)b;
 }
 
-static kvkit_schema_t *make_schema(kvkit_store_t *st)
+static size_t get_doc(void *ctx, size_t from, size_t to)
 {
-    kvkit_error_t err = {0};
-    kvkit_schema_t *s;
-    if (kvkit_schema_create("Post", NULL, st, &s, &err) ||
-        kvkit_schema_add(s, "title", KVKIT_PROP_STRING, KVKIT_PROP_REQUIRED | KVKIT_PROP_INDEX,
-                         NULL, &err) ||
-        kvkit_schema_add(s, "author", KVKIT_PROP_STRING, 0, NULL, &err) ||
-        kvkit_schema_add(s, "body", KVKIT_PROP_STRING, 0, NULL, &err) ||
-        kvkit_schema_add(s, "views", KVKIT_PROP_INTEGER, KVKIT_PROP_INDEX, NULL, &err) ||
-        kvkit_schema_add(s, "score", KVKIT_PROP_NUMBER, 0, NULL, &err) ||
-        kvkit_schema_add(s, "tags", KVKIT_PROP_LIST, KVKIT_PROP_INDEX, NULL, &err) ||
-        kvkit_schema_add(s, "published", KVKIT_PROP_BOOLEAN, 0, NULL, &err))
-        die("schema", &err);
-    return s;
-}
-
-int main(int argc, char **argv)
-{
-    int n = argc > 1 ? atoi(argv[1]) : 20000;
-    if (n <= 0)
-        n = 20000;
-    kvkit_error_t err = {0};
-    kvkit_store_t *bst = kvkit_store_open("memory:", &err);
-    kvkit_store_t *dst = bst ? kvkit_store_open("memory:", &err) : NULL;
-    if (dst == NULL)
-        die("open memory store", &err);
-    kvkit_schema_t *schema = make_schema(dst);
-    base_set = kvkit_index_set_create();
-
-    /* Each round alternates the two sides in chunks of CHUNK documents so a
-     * slow patch of the machine hits both alike; the best round counts. */
-    double best[4] = {1e99, 1e99, 1e99, 1e99}; /* base save, doc save, base get, doc get */
-    for (int round = 0; round < ROUNDS; round++) {
-        double t[4] = {0, 0, 0, 0};
-        for (int lo = 0; lo < n; lo += CHUNK) {
-            int hi = lo + CHUNK < n ? lo + CHUNK : n;
-            double t0 = now();
-            for (int i = lo; i < hi; i++)
-                base_save(bst, i);
-            double t1 = now();
-            for (int i = lo; i < hi; i++)
-                doc_save(schema, i);
-            double t2 = now();
-            t[0] += t1 - t0;
-            t[1] += t2 - t1;
-        }
-        for (int lo = 0; lo < n; lo += CHUNK) {
-            int hi = lo + CHUNK < n ? lo + CHUNK : n;
-            double t0 = now();
-            for (int i = lo; i < hi; i++)
-                base_get(bst, i);
-            double t1 = now();
-            for (int i = lo; i < hi; i++)
-                doc_get(schema, i);
-            double t2 = now();
-            t[2] += t1 - t0;
-            t[3] += t2 - t1;
-        }
-        for (int k = 0; k < 4; k++)
-            if (t[k] < best[k])
-                best[k] = t[k];
+    for (size_t i = from; i < to; i++) {
+        kvkit_error_t err = {0};
+        char key[16];
+        bd_key(key, bd_pick(i, D.n));
+        kvkit_doc_t *d;
+        if (kvkit_doc_get(ctx, key, &d, &err))
+            bu_die("document get", err.text);
+        size_t acc = 0;
+        for (size_t p = 0; p < N_PROPS; p++)
+            acc += read_prop(d, p, &err);
+        if (err.code)
+            bu_die("document getter", err.text);
+        sink += acc;
+        kvkit_doc_destroy(d);
     }
-    printf("documents per round: %d, rounds: %d (best round counts), backend: memory\n", n, ROUNDS);
-    printf("%-6s %14s %14s %8s\n", "op", "baseline ns/op", "document ns/op", "ratio");
-    printf("%-6s %14.0f %14.0f %8.3f\n", "save", best[0] / n * 1e9, best[1] / n * 1e9,
-           best[1] / best[0]);
-    printf("%-6s %14.0f %14.0f %8.3f\n", "get", best[2] / n * 1e9, best[3] / n * 1e9,
-           best[3] / best[2]);
-    printf("goal: ratio <= 1.15 for save and get\n");
-    kvkit_index_set_destroy(base_set);
-    kvkit_schema_destroy(schema);
-    kvkit_store_close(bst);
-    kvkit_store_close(dst);
+    return to - from;
+}
+
+/*** one store size ***/
+
+static void grow(size_t scale)
+{
+    double t0 = bu_now();
+    bu_side_t sides[3] = {{"blind", hw_run_save_blind, D.st.blind},
+                          {"exact", hw_run_save_exact, D.st.exact},
+                          {"document", save_doc, D.schema}};
+    if (D.n < scale)
+        bu_fill(sides, 3, D.n, scale, 5000);
+    D.n = D.n > scale ? D.n : scale;
+    kvkit_schema_destroy(D.schema);
+    hw_stores_compact(&D.st);
+    D.schema = make_schema(D.st.kv);
+    printf("-- %zu documents in each store (filled and compacted in %.0f s)\n", D.n, bu_now() - t0);
+}
+
+static void measure(size_t scale)
+{
+    bu_side_t save[3] = {{"blind", hw_run_save_blind, D.st.blind},
+                         {"exact", hw_run_save_exact, D.st.exact},
+                         {"document", save_doc, D.schema}};
+    bu_side_t get[2] = {{"blind", get_hw, D.st.blind}, {"document", get_doc, D.schema}};
+    bu_result_t r;
+    bu_compare(save, 3, D.n, D.chunk, D.rounds, &r);
+    D.n += D.chunk * D.rounds;
+    bu_print("document save of a new document", "document", save, &r);
+    bu_print_ratio("exact", "blind", bu_ratio(&r, 1, 0));
+    bu_goal("document save", scale, save, &r, 2, 0, 1.10);
+    bu_goal("document save", scale, save, &r, 2, 1, 1.02);
+    bu_compare(get, 2, 0, D.chunk, D.rounds, &r);
+    bu_print("document get (random keys) + reading every field", "document", get, &r);
+    bu_goal("document get", scale, get, &r, 1, 0, 1.10);
+}
+
+int main(void)
+{
+    bu_init("bench_document");
+    size_t scales[BU_MAX_SCALES], n_scales = bu_scales(scales);
+    D.rounds = bu_counting() ? 5 : 11;
+    D.chunk = bu_counting() ? 200 : 500;
+    hw_stores_open(&D.st, "bench-document");
+    D.schema = make_schema(D.st.kv);
+    printf("bench_document: the document layer on LevelDB against hand-written LevelDB +\n"
+           "  jansson (blind and exact, see bench_leveldb), %zu documents per round%s\n",
+           D.chunk, bu_counting() ? " (instructions counted: callgrind)" : "");
+    for (size_t k = 0; k < n_scales; k++) {
+        grow(scales[k]);
+        measure(scales[k]);
+    }
+    kvkit_schema_destroy(D.schema);
+    hw_stores_close(&D.st);
     return 0;
 }
