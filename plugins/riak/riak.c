@@ -445,31 +445,76 @@ int riak_object_answer(riak_t *r, const char *bucket, const char *key, const req
     return rc;
 }
 
+/* One GET of an object: names checked, request built and sent.  Free with
+ * object_done whatever it answers. */
+typedef struct object_get {
+    struct curl_slist *hd;
+    buf_t path;
+    req_t q;
+    resp_t resp;
+} object_get_t;
+
+static int object_get(riak_t *r, const char *bucket, const char *key, object_get_t *o,
+                      kvkit_error_t *err)
+{
+    memset(o, 0, sizeof *o);
+    int rc = check_names(bucket, key, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    bool oom = false;
+    o->hd = riak_get_headers(&oom);
+    riak_get_path(r, &o->path, bucket, key);
+    if (oom || o->path.oom)
+        return kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
+    o->q = (req_t){"GET", o->path.data, o->hd, NULL, 0, true, key};
+    return riak_http_do(r, &o->q, &o->resp, err);
+}
+
+static void object_done(object_get_t *o)
+{
+    riak_resp_free(&o->resp);
+    curl_slist_free_all(o->hd);
+    buf_free(&o->path);
+}
+
 KVKIT_BACKEND_DECLARE(get);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_get)(void *h, const char *bucket, const char *key,
                                             char **value, size_t *value_len, kvkit_error_t *err)
 {
     riak_t *r = h;
-    int rc = check_names(bucket, key, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    bool oom = false;
-    struct curl_slist *hd = riak_get_headers(&oom);
-    buf_t path = {0};
-    riak_get_path(r, &path, bucket, key);
-    if (oom || path.oom) {
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
-    } else {
-        req_t q = {"GET", path.data, hd, NULL, 0, true, key};
-        resp_t resp;
-        rc = riak_http_do(r, &q, &resp, err);
-        if (rc == KVKIT_OK)
-            rc = riak_object_answer(r, bucket, key, &q, &resp, value, value_len, err);
-        riak_resp_free(&resp);
-    }
-    curl_slist_free_all(hd);
-    buf_free(&path);
+    object_get_t o;
+    int rc = object_get(r, bucket, key, &o, err);
+    if (rc == KVKIT_OK)
+        rc = riak_object_answer(r, bucket, key, &o.q, &o.resp, value, value_len, err);
+    object_done(&o);
     return rc;
+}
+
+/* The live siblings of a 300 answer, each handed to fn. */
+static int each_sibling(riak_t *r, const char *bucket, const char *key, object_get_t *o,
+                        kvkit_backend_value_fn fn, void *ctx, kvkit_error_t *err)
+{
+    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
+    if (parts == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
+    riak_vc_put(r, bucket, key, o->resp.vclock);
+    int rc = KVKIT_OK;
+    int n = multipart_split(o->resp.content_type, o->resp.body.data, o->resp.body.len, parts,
+                            MAX_SIBLINGS);
+    if (n < 0)
+        rc = kvkit_backend_error(err, KVKIT_BACKEND, key,
+                                 "riak: GET %s: siblings not readable as multipart/mixed",
+                                 o->path.data);
+    int live = 0;
+    for (int i = 0; i < n; i++) {
+        if (parts[i].deleted)
+            continue;
+        live++;
+        if (fn(ctx, parts[i].body, parts[i].body_len))
+            break;
+    }
+    free(parts);
+    return rc == KVKIT_OK && live == 0 ? KVKIT_NOTFOUND : rc;
 }
 
 /* What libkvkit needs to run an application's resolver: every sibling; the
@@ -481,53 +526,19 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_get_siblings)(void *h, const char *bucket
                                                      kvkit_error_t *err)
 {
     riak_t *r = h;
-    int rc = check_names(bucket, key, err);
-    if (rc != KVKIT_OK)
-        return rc;
-    bool oom = false;
-    struct curl_slist *hd = riak_get_headers(&oom);
-    buf_t path = {0};
-    riak_get_path(r, &path, bucket, key);
-    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
-    if (oom || path.oom || parts == NULL) {
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
-        goto out;
-    }
-    req_t q = {"GET", path.data, hd, NULL, 0, true, key};
-    resp_t resp;
-    if ((rc = riak_http_do(r, &q, &resp, err)) != KVKIT_OK)
-        goto out;
-    if (resp.status != 300) {
+    object_get_t o;
+    int rc = object_get(r, bucket, key, &o, err);
+    if (rc == KVKIT_OK && o.resp.status == 300) {
+        rc = each_sibling(r, bucket, key, &o, fn, ctx, err);
+    } else if (rc == KVKIT_OK) {
         char *v = NULL;
         size_t vl = 0;
-        rc = riak_object_answer(r, bucket, key, &q, &resp, &v, &vl, err);
+        rc = riak_object_answer(r, bucket, key, &o.q, &o.resp, &v, &vl, err);
         if (rc == KVKIT_OK)
             fn(ctx, v, vl);
         free(v);
-    } else {
-        riak_vc_put(r, bucket, key, resp.vclock);
-        int n =
-            multipart_split(resp.content_type, resp.body.data, resp.body.len, parts, MAX_SIBLINGS);
-        if (n < 0)
-            rc = kvkit_backend_error(err, KVKIT_BACKEND, key,
-                                     "riak: GET %s: siblings not readable as multipart/mixed",
-                                     path.data);
-        int live = 0;
-        for (int i = 0; i < n; i++) {
-            if (parts[i].deleted)
-                continue;
-            live++;
-            if (fn(ctx, parts[i].body, parts[i].body_len))
-                break;
-        }
-        if (rc == KVKIT_OK && live == 0)
-            rc = KVKIT_NOTFOUND;
     }
-    riak_resp_free(&resp);
-out:
-    free(parts);
-    curl_slist_free_all(hd);
-    buf_free(&path);
+    object_done(&o);
     return rc;
 }
 
