@@ -260,6 +260,19 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *h, bool *
     return n ? n : l;
 }
 
+/* "X-Riak-Vclock: VCLOCK" (nothing when vclock is NULL). */
+static struct curl_slist *vclock_header(struct curl_slist *l, const char *vclock, bool *oom)
+{
+    if (vclock == NULL)
+        return l;
+    buf_t line = {0};
+    buf_addf(&line, "X-Riak-Vclock: %s", vclock);
+    *oom |= line.oom;
+    l = add_header(l, line.data ? line.data : "", oom);
+    buf_free(&line);
+    return l;
+}
+
 static struct curl_slist *base_headers(bool *oom)
 {
     struct curl_slist *l = NULL;
@@ -302,9 +315,8 @@ static void write_back(riak_t *r, const char *bucket, const char *key, const cha
     bool oom = false;
     struct curl_slist *h = base_headers(&oom);
     h = add_header(h, accept_hdr, &oom);
+    h = vclock_header(h, vclock, &oom);
     buf_t line = {0};
-    buf_addf(&line, "X-Riak-Vclock: %s", vclock);
-    h = add_header(h, line.data ? line.data : "", &oom);
     bool have_ct = false;
     const char *p = pt->headers, *end = pt->headers + pt->headers_len;
     while (p < end) {
@@ -607,12 +619,9 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const 
     hd = add_header(hd, accept_hdr, &oom);
     hd = add_header(hd, "Content-Type: application/json", &oom);
     char *vclock = vc_get(r, bucket, key);
+    hd = vclock_header(hd, vclock, &oom);
+    free(vclock);
     buf_t path = {0};
-    if (vclock) {
-        buf_addf(&path, "X-Riak-Vclock: %s", vclock);
-        hd = add_header(hd, path.data ? path.data : "", &oom);
-        path.len = 0;
-    }
     hd = index_headers(hd, entries, n_entries, &oom);
     riak_key_path(r, &path, bucket, key);
     buf_adds(&path, "?");
@@ -637,7 +646,6 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const 
             riak_vc_put(r, bucket, key, NULL);
         }
     }
-    free(vclock);
     curl_slist_free_all(hd);
     buf_free(&path);
     return rc;
@@ -656,12 +664,9 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_delete)(void *h, const char *bucket, cons
     bool oom = false;
     struct curl_slist *hd = base_headers(&oom);
     char *vclock = vc_get(r, bucket, key);
+    hd = vclock_header(hd, vclock, &oom);
+    free(vclock);
     buf_t path = {0};
-    if (vclock) {
-        buf_addf(&path, "X-Riak-Vclock: %s", vclock);
-        hd = add_header(hd, path.data ? path.data : "", &oom);
-        path.len = 0;
-    }
     riak_key_path(r, &path, bucket, key);
     buf_adds(&path, "?");
     buf_adds(&path, r->q_del);
@@ -680,7 +685,6 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_delete)(void *h, const char *bucket, cons
             riak_resp_free(&resp);
         }
     }
-    free(vclock);
     curl_slist_free_all(hd);
     buf_free(&path);
     return rc;
