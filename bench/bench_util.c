@@ -178,6 +178,8 @@ static void verdict(const char *goal, const char *op, double limit, bu_ratio_t q
         printf(" by Ir n/a (make bench-callgrind);");
     if (bu_counting())
         printf(" by wall n/a (under callgrind)\n");
+    else if (q.wall < 0)
+        printf(" by wall not judged (no reference)\n");
     else
         printf(" by wall %.2fx [%.2f-%.2f] %s\n", q.wall, q.wall_min, q.wall_max,
                (below ? q.wall <= limit : q.wall >= limit) ? "met" : "NOT met");

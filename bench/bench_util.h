@@ -77,7 +77,8 @@ void bu_print_ratio(const char *a, const char *b, bu_ratio_t q);
 /* The verdict line of one goal: "GOAL <goal> <= limit: by Ir ... by wall ...". */
 void bu_verdict(const char *goal, double limit, bu_ratio_t ratio);
 /* A goal with a lower limit (speedups, throughputs): ratio >= limit.
- * In both, ratio.ir < 0 means instructions do not apply (waits, fsync). */
+ * In both, ratio.ir < 0 means instructions do not apply (waits, fsync),
+ * ratio.wall < 0 that there is no wall figure to judge. */
 void bu_verdict_min(const char *goal, double limit, bu_ratio_t ratio);
 /* bu_verdict of "OP A/B at SCALE documents": side a against side b of r. */
 void bu_goal(const char *op, size_t scale, const bu_side_t *sides, const bu_result_t *r, size_t a,
