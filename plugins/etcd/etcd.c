@@ -332,8 +332,7 @@ typedef struct list_ctx {
 
 static int key_cmp(const unsigned char *a, size_t alen, const buf_t *b)
 {
-    int c = memcmp(a, b->p, alen < b->len ? alen : b->len);
-    return c ? c : (alen > b->len) - (alen < b->len);
+    return kvkit_sortable_cmp(a, alen, b->p, b->len);
 }
 
 static int list_one(void *vctx, const unsigned char *k, size_t klen, const unsigned char *v,

@@ -4,6 +4,8 @@
  */
 #include "skiplist.h"
 
+#include <kvkit/backend.h>
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -59,11 +61,8 @@ struct sl {
     node_t *pending; /* nodes holding history that snapshots may need */
 };
 
-static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
-}
+/* keys order bytewise, as sortable values do */
+#define key_cmp kvkit_sortable_cmp
 
 static node_t *node_new(int level, const void *k, size_t klen)
 {
