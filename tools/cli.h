@@ -112,6 +112,10 @@ void cli_keep_end(void);
 /* Parse a query value: a JSON number when the text is one (and force_string
  * is 0), else the text as a string.  New reference. */
 json_t *cli_query_value(const char *text, int force_string);
+/* {"FIELD": [values...]} for each of fields: the document's scalar value,
+ * or each number or string of its list (what an index holds); NULL when
+ * out of memory. */
+json_t *cli_field_values(const json_t *doc, const char *const *fields, size_t n_fields);
 
 /* Parse a document (any JSON value; objects for documents); NULL with a
  * message in err (KVKIT_VALIDATION) when it is not JSON. */

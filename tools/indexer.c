@@ -136,21 +136,9 @@ json_t *cli_indexer_values(cli_indexer_t *ix, const json_t *doc, kvkit_error_t *
 {
     if (ix->schema != NULL)
         return cli_schema_values(ix->schema, doc, err);
-    json_t *out = json_object();
-    for (size_t i = 0; out != NULL && i < ix->n_fields; i++) {
-        const json_t *v = json_is_object(doc) ? json_object_get(doc, ix->fields[i]) : NULL;
-        json_t *list = json_array();
-        if (list == NULL || json_object_set_new(out, ix->fields[i], list) != 0)
-            break;
-        if (json_is_array(v)) {
-            size_t j;
-            json_t *e;
-            json_array_foreach(v, j, e) if (json_is_number(e) || json_is_string(e))
-                json_array_append(list, e);
-        } else if (json_is_number(v) || json_is_string(v)) {
-            json_array_append(list, (json_t *)v);
-        }
-    }
+    json_t *out = cli_field_values(doc, (const char *const *)ix->fields, ix->n_fields);
+    if (out == NULL)
+        kvkit_backend_error(err, KVKIT_NOMEM, "", "out of memory");
     return out;
 }
 

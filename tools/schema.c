@@ -125,20 +125,7 @@ int cli_schema_json_form(struct cli_schema *s, const json_t *stored, json_t **ou
 json_t *cli_schema_values(struct cli_schema *s, const json_t *doc, kvkit_error_t *err)
 {
     /* the stored form's values are what the index holds (enums: their index) */
-    json_t *out = json_object();
-    for (size_t i = 0; out != NULL && i < s->n_fields; i++) {
-        const json_t *v = json_is_object(doc) ? json_object_get(doc, s->fields[i]) : NULL;
-        json_t *list = json_array();
-        json_object_set_new(out, s->fields[i], list);
-        if (json_is_array(v)) {
-            size_t j;
-            json_t *e;
-            json_array_foreach(v, j, e) if (json_is_number(e) || json_is_string(e))
-                json_array_append(list, e);
-        } else if (json_is_number(v) || json_is_string(v)) {
-            json_array_append(list, (json_t *)v);
-        }
-    }
+    json_t *out = cli_field_values(doc, (const char *const *)s->fields, s->n_fields);
     if (out == NULL)
         kvkit_backend_error(err, KVKIT_NOMEM, "", "out of memory");
     return out;

@@ -158,6 +158,30 @@ int cli_check_names(const char *cmd, const char *bucket, const char *key)
     return rc == KVKIT_OK ? EXIT_OK : cli_usage(cmd, "%s", err.text);
 }
 
+/*** index values ***/
+
+json_t *cli_field_values(const json_t *doc, const char *const *fields, size_t n_fields)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; out != NULL && i < n_fields; i++) {
+        const json_t *v = json_is_object(doc) ? json_object_get(doc, fields[i]) : NULL;
+        json_t *list = json_array();
+        if (list == NULL || json_object_set_new(out, fields[i], list) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+        if (json_is_array(v)) {
+            size_t j;
+            json_t *e;
+            json_array_foreach(v, j, e) if (json_is_number(e) || json_is_string(e))
+                json_array_append(list, e);
+        } else if (json_is_number(v) || json_is_string(v)) {
+            json_array_append(list, (json_t *)v);
+        }
+    }
+    return out;
+}
+
 /*** parsing ***/
 
 json_t *cli_query_value(const char *text, int force_string)
