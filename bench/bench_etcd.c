@@ -17,6 +17,7 @@
 
 #include "bench_util.h"
 #include "docs.h"
+#include "kvkit_side.h"
 
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -462,23 +463,13 @@ static size_t raw_get(void *ctx, size_t from, size_t to)
     return to - from;
 }
 
-/* Queue (batch) or save (store) document i through kvkit. */
+/* Save (batch NULL) or queue document i through kvkit. */
 static void kv_save(kvkit_store_t *s, kvkit_batch_t *b, size_t i, int resave)
 {
     char key[16];
     bd_key(key, i);
     json_t *doc = doc_of(i, resave);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    kvkit_error_t err = {0};
-    kvkit_index_set_clear(E.set);
-    for (int f = 0; f < BD_FIELDS; f++)
-        if (kvkit_index_set_add(E.set, bd_fields[f], json_object_get(doc, bd_fields[f]), &err))
-            bu_die("index set", err.text);
-    int rc = b ? kvkit_batch_save(b, "user", key, text, strlen(text), E.set, &err)
-               : kvkit_store_save(s, "user", key, text, strlen(text), E.set, &err);
-    if (rc != KVKIT_OK)
-        bu_die("kvkit save", err.text);
-    free(text);
+    ks_save(s, b, E.set, key, doc);
     json_decref(doc);
 }
 
@@ -511,20 +502,7 @@ static size_t kv_fill(void *ctx, size_t from, size_t to)
 
 static size_t kv_get(void *ctx, size_t from, size_t to)
 {
-    for (size_t i = from; i < to; i++) {
-        char key[16], *v;
-        size_t len;
-        kvkit_error_t err = {0};
-        bd_key(key, bd_pick(i, E.n));
-        if (kvkit_store_get(ctx, "user", key, &v, &len, &err) != KVKIT_OK)
-            bu_die("kvkit get", err.text);
-        json_t *doc = json_loadb(v, len, 0, NULL);
-        if (doc == NULL)
-            bu_die("kvkit parse", key);
-        json_decref(doc);
-        free(v);
-    }
-    return to - from;
+    return ks_get_random(ctx, E.n, from, to);
 }
 
 /*** driver ***/

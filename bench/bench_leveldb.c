@@ -15,7 +15,9 @@
  *  - kvkit only: saving a document whose indexed value ("kind") all others
  *    share against one with a unique value.
  * Once, at the first size: batched sync saves (100 documents per batch)
- * against one-by-one sync saves, for kvkit and the blind baseline.
+ * against one-by-one sync saves, for kvkit and the blind baseline; and
+ * kvkit's save and get on the memory backend against the instruction
+ * counts of when issue 13 was filed (goal: no regression).
  * Prints wall figures (median [min-max] over rounds), instructions per
  * operation under `make bench-callgrind`, and a GOAL line per goal of
  * issue 13 that this benchmark judges.
@@ -24,6 +26,7 @@
 
 #include "bench_util.h"
 #include "handwritten.h"
+#include "kvkit_side.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -42,27 +45,20 @@ static struct {
 
 /*** the sides ***/
 
-static void kv_save_doc(kvkit_store_t *s, size_t i, const char *kind)
+/* Save (batch NULL) or queue document i through kvkit. */
+static void kv_save_doc(kvkit_store_t *s, kvkit_batch_t *batch, size_t i, const char *kind)
 {
     char key[16];
     bd_key(key, i);
     json_t *doc = bd_make(i, kind);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    kvkit_index_set_clear(B.set);
-    kvkit_error_t err = {0};
-    for (int f = 0; f < BD_FIELDS; f++)
-        if (kvkit_index_set_add(B.set, bd_fields[f], json_object_get(doc, bd_fields[f]), &err))
-            bu_die("index set", err.text);
-    if (kvkit_store_save(s, "user", key, text, strlen(text), B.set, &err) != KVKIT_OK)
-        bu_die("kvkit save", err.text);
-    free(text);
+    ks_save(s, batch, B.set, key, doc);
     json_decref(doc);
 }
 
 static size_t save_kvkit(void *ctx, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        kv_save_doc(ctx, i, NULL);
+        kv_save_doc(ctx, NULL, i, NULL);
     return to - from;
 }
 
@@ -78,20 +74,7 @@ static size_t get_hw(void *ctx, size_t from, size_t to)
 
 static size_t get_kvkit(void *ctx, size_t from, size_t to)
 {
-    for (size_t i = from; i < to; i++) {
-        char key[16], *v = NULL;
-        size_t len;
-        kvkit_error_t err = {0};
-        bd_key(key, bd_pick(i, B.n));
-        if (kvkit_store_get(ctx, "user", key, &v, &len, &err) != KVKIT_OK)
-            bu_die("kvkit get", err.text);
-        json_t *doc = json_loadb(v, len, 0, NULL);
-        if (doc == NULL)
-            bu_die("kvkit parse", key);
-        json_decref(doc);
-        free(v);
-    }
-    return to - from;
+    return ks_get_random(ctx, B.n, from, to);
 }
 
 /*** index lookups: query q asks for one full group ***/
@@ -158,35 +141,19 @@ static size_t lookup_kvkit(void *ctx, size_t q, size_t docs)
     return expect_group(found);
 }
 
-static size_t keys_hw(void *c, size_t from, size_t to)
-{
-    size_t n = 0;
-    for (size_t q = from; q < to; q++)
-        n += lookup_hw(c, q, 0);
-    return n;
-}
+/* A lookup side: `one` answers query q for `store` (keys or documents). */
+typedef struct lookup {
+    size_t (*one)(void *store, size_t q, size_t docs);
+    void *store;
+    size_t docs;
+} lookup_t;
 
-static size_t keys_kvkit(void *c, size_t from, size_t to)
+static size_t run_lookups(void *ctx, size_t from, size_t to)
 {
+    const lookup_t *l = ctx;
     size_t n = 0;
     for (size_t q = from; q < to; q++)
-        n += lookup_kvkit(c, q, 0);
-    return n;
-}
-
-static size_t docs_hw(void *c, size_t from, size_t to)
-{
-    size_t n = 0;
-    for (size_t q = from; q < to; q++)
-        n += lookup_hw(c, q, 1);
-    return n;
-}
-
-static size_t docs_kvkit(void *c, size_t from, size_t to)
-{
-    size_t n = 0;
-    for (size_t q = from; q < to; q++)
-        n += lookup_kvkit(c, q, 1);
+        n += l->one(l->store, q, l->docs);
     return n;
 }
 
@@ -198,7 +165,7 @@ static size_t docs_kvkit(void *c, size_t from, size_t to)
 static size_t save_shared(void *ctx, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        kv_save_doc(ctx, SHARED_IDS + i, "user");
+        kv_save_doc(ctx, NULL, SHARED_IDS + i, "user");
     return to - from;
 }
 
@@ -207,7 +174,7 @@ static size_t save_unique(void *ctx, size_t from, size_t to)
     char kind[32];
     for (size_t i = from; i < to; i++) {
         snprintf(kind, sizeof kind, "kind-%zu", i);
-        kv_save_doc(ctx, UNIQUE_IDS + i, kind);
+        kv_save_doc(ctx, NULL, UNIQUE_IDS + i, kind);
     }
     return to - from;
 }
@@ -218,19 +185,8 @@ static size_t batch_kvkit(void *ctx, size_t from, size_t to)
 {
     kvkit_batch_t *b = kvkit_batch_create();
     kvkit_error_t err = {0};
-    for (size_t i = from; i < to; i++) {
-        char key[16];
-        bd_key(key, i);
-        json_t *doc = bd_make(i, NULL);
-        char *text = json_dumps(doc, JSON_COMPACT);
-        kvkit_index_set_clear(B.set);
-        for (int f = 0; f < BD_FIELDS; f++)
-            kvkit_index_set_add(B.set, bd_fields[f], json_object_get(doc, bd_fields[f]), &err);
-        if (kvkit_batch_save(b, "user", key, text, strlen(text), B.set, &err) != KVKIT_OK)
-            bu_die("kvkit batch save", err.text);
-        free(text);
-        json_decref(doc);
-    }
+    for (size_t i = from; i < to; i++)
+        kv_save_doc(ctx, b, i, NULL);
     if (kvkit_store_write(ctx, b, &err) != KVKIT_OK)
         bu_die("kvkit batch write", err.text);
     kvkit_batch_destroy(b);
@@ -266,6 +222,40 @@ static void sync_batches(void)
     bu_verdict_min("batched sync saves: kvkit speedup / blind's", 0.9, q);
     kvkit_store_close(kv);
     hw_close(hw);
+}
+
+/*** the memory backend: no regression ***/
+
+/* Instructions per kvkit save / get of these documents on "memory:" with
+ * ~11k documents stored, when issue 13 was filed (make bench-callgrind). */
+#define MEMORY_SAVE_IR 68900
+#define MEMORY_GET_IR 53400
+
+static void memory_goal(const char *op, double ir, double reference)
+{
+    char goal[96];
+    snprintf(goal, sizeof goal, "memory backend %s no regression (Ir / %.0f)", op, reference);
+    bu_ratio_t q = {.wall = -1, .ir = ir / reference};
+    bu_verdict(goal, 1.02, q);
+}
+
+/* kvkit saves and gets on a memory store as large as the LevelDB ones. */
+static void memory_backend(void)
+{
+    kvkit_error_t err = {0};
+    kvkit_store_t *mem = kvkit_store_open("memory:", &err);
+    if (mem == NULL)
+        bu_die("open memory:", err.text);
+    bu_side_t save = {"memory save", save_kvkit, mem}, get = {"memory get", get_kvkit, mem};
+    bu_fill(&save, 1, 0, B.n, 5000);
+    bu_result_t rs, rg;
+    bu_compare(&save, 1, 9800000, B.chunk, B.rounds, &rs);
+    bu_compare(&get, 1, 0, B.chunk, B.rounds, &rg);
+    bu_print("kvkit on the memory backend: save of a new document", "document", &save, &rs);
+    bu_print("kvkit on the memory backend: get + json_loadb", "document", &get, &rg);
+    memory_goal("save", rs.ir[0], MEMORY_SAVE_IR);
+    memory_goal("get", rg.ir[0], MEMORY_GET_IR);
+    kvkit_store_close(mem);
 }
 
 /*** one store size ***/
@@ -315,8 +305,12 @@ static void measure_saves(size_t scale, growth_t *g)
 static void measure_reads(size_t scale, growth_t *g)
 {
     bu_side_t get[2] = {{"blind", get_hw, B.st.blind}, {"kvkit", get_kvkit, B.st.kv}};
-    bu_side_t keys[2] = {{"blind", keys_hw, B.st.blind}, {"kvkit", keys_kvkit, B.st.kv}};
-    bu_side_t docs[2] = {{"blind", docs_hw, B.st.blind}, {"kvkit", docs_kvkit, B.st.kv}};
+    lookup_t l[4] = {{lookup_hw, B.st.blind, 0},
+                     {lookup_kvkit, B.st.kv, 0},
+                     {lookup_hw, B.st.blind, 1},
+                     {lookup_kvkit, B.st.kv, 1}};
+    bu_side_t keys[2] = {{"blind", run_lookups, &l[0]}, {"kvkit", run_lookups, &l[1]}};
+    bu_side_t docs[2] = {{"blind", run_lookups, &l[2]}, {"kvkit", run_lookups, &l[3]}};
     bu_result_t r;
     bu_compare(get, 2, 0, B.chunk, B.rounds, &r);
     bu_print("get + json_loadb, random keys", "document", get, &r);
@@ -390,8 +384,10 @@ int main(void)
         measure_saves(scales[k], &g[k]);
         measure_reads(scales[k], &g[k]);
         measure_shared(scales[k]);
-        if (k == 0)
+        if (k == 0) {
             sync_batches();
+            memory_backend();
+        }
     }
     growth_verdicts(scales, n_scales, g);
     kvkit_index_set_destroy(B.set);
