@@ -158,7 +158,7 @@ static void start_members(int n, char *eps, size_t eps_len)
 
 static struct {
     CURL *h;
-    char ep[64];
+    char ep[256]; /* as long as main's */
     char *resp; /* the last answer */
     size_t len;
     long long *rev; /* manifest mod_revision per document id */
@@ -191,7 +191,7 @@ static void raw_connect(const char *ep)
 /* POST body (stolen) to /v3/kv/<what>; the answer (new reference). */
 static json_t *raw_post(const char *what, json_t *body)
 {
-    char url[128];
+    char url[sizeof R.ep + 64];
     snprintf(url, sizeof url, "%s/v3/kv/%s", R.ep, what);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -547,7 +547,7 @@ static void measure(size_t scale)
 
 static kvkit_store_t *open_store(const char *ep)
 {
-    char uri[128];
+    char uri[256 + 64]; /* ep is at most main's 256 bytes */
     snprintf(uri, sizeof uri, "etcd:%s?prefix=bench/", ep);
     kvkit_error_t err = {0};
     kvkit_store_t *s = kvkit_store_open(uri, &err);
