@@ -426,7 +426,7 @@ START_TEST(test_errclear_queries)
 {
     save_user("ann", "Ann");
     for (int k = 0; k < 3; k++) {
-        char key[8];
+        char key[16];
         kvkit_doc_t *d;
         snprintf(key, sizeof key, "p%d", k);
         CLEAN(kvkit_doc_new(post, key, &d, &err));
