@@ -243,6 +243,7 @@ START_TEST(test_plugin_dirs_each_order)
     snprintf(want, sizeof want, "api=/api1;KVKIT_PLUGIN_PATH=/e1;KVKIT_PLUGIN_PATH=/e2;default=%s;",
              kvkit_plugin_dir_default());
     ck_assert_str_eq(d.text, want);
+    kvkit_plugin_dirs_clear(); /* later cases share the process without fork (valgrind.sh) */
 }
 END_TEST
 
@@ -664,6 +665,7 @@ START_TEST(test_backend_register_snapshot_needs_views)
     ck_assert_msg(s != NULL, "%s", err.text);
     ck_assert_int_eq(kvkit_store_supports(s, "snapshot"), 0);
     kvkit_store_close(s);
+    ck_assert_int_eq(kvkit_backend_unregister("inproc", &err), KVKIT_OK);
 }
 END_TEST
 
