@@ -9,6 +9,7 @@
 #define KVKIT_PLUGIN_BYTES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,21 @@ static inline void kvl_buf_lp(kvl_buf_t *b, const char *s, size_t n)
 {
     kvl_buf_byte(b, (unsigned char)n);
     kvl_buf_add(b, s, n);
+}
+
+/* 64-bit big-endian numbers, as the layouts store them */
+static inline void kvl_be64_put(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+static inline uint64_t kvl_be64_get(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
 }
 
 static inline void kvl_buf_free(kvl_buf_t *b)

@@ -2,6 +2,7 @@
 #include "kvlayout.h"
 #include "bytes.h"
 
+#include "kvlfilter.h"
 #include "manifest.h"
 #include "overlay.h"
 
@@ -53,20 +54,6 @@ static void key_index(buf_t *b, const char *bucket, const char *field, size_t fi
     kvl_buf_add(b, key, key_len);
 }
 
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static const unsigned char revision_key[1] = {KVL_REVISION};
 
 /* Revisions are reserved in leases: the stored 'r' is a ceiling that moves
@@ -80,8 +67,9 @@ static const unsigned char revision_key[1] = {KVL_REVISION};
 int kvl_key_decode(const unsigned char *k, size_t klen, kvl_key_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (klen == 1 && k[0] == KVL_REVISION) {
-        out->type = KVL_REVISION;
+    if (klen >= 1 && ((klen == 1 && k[0] == KVL_REVISION) ||
+                      (k[0] == KVL_FILTER && (klen == 1 || klen == 6)))) {
+        out->type = (char)k[0];
         return KVKIT_OK;
     }
     if (klen < 2)
@@ -129,7 +117,7 @@ static int manifest_parse(const unsigned char *m, size_t mlen, uint64_t *rev, kv
 {
     int rc = kvl_manifest_parse(m, mlen, MANIFEST_HEAD, out, n);
     if (rc == KVKIT_OK)
-        *rev = get_be64(m);
+        *rev = kvl_be64_get(m);
     return rc;
 }
 
@@ -212,7 +200,7 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
         if (n > 1) /* v is NULL when nothing matched: qsort must not see it */
             qsort(v, n, sizeof *v, mentry_qsort_cmp);
         unsigned char rev[8];
-        put_be64(rev, REV_UNKNOWN);
+        kvl_be64_put(rev, REV_UNKNOWN);
         kvl_buf_add(&out, rev, 8);
         for (size_t i = 0; i < n; i++) {
             kvl_buf_lp(&out, v[i].field, v[i].field_len);
@@ -236,10 +224,12 @@ static int manifest_rebuild(const kvl_t *l, const char *bucket, const char *key,
 /* Read the stored manifest of bucket/key (through the overlay), for a
  * writer.  *raw is malloc'd (NULL when none); *v points into it; *rev is 0
  * when absent.  A corrupt manifest is rebuilt from the index. */
-static int manifest_read(const kvl_t *l, const kvl_overlay_t *o, const buf_t *mkey,
+static int manifest_read(kvl_t *l, const kvl_overlay_t *o, const buf_t *mkey,
                          const char *bucket, const char *key, char **raw, uint64_t *rev,
-                         kvl_mentry_t **v, size_t *n, kvkit_error_t *err)
+                         kvl_mentry_t **v, size_t *n, bool *stored, uint64_t *hash,
+                         kvkit_error_t *err)
 {
+    *stored = false;
     *raw = NULL;
     *v = NULL;
     *n = 0;
@@ -253,6 +243,8 @@ static int manifest_read(const kvl_t *l, const kvl_overlay_t *o, const buf_t *mk
         if ((*raw = malloc(len ? len : 1)) == NULL)
             return nomem(l, err, key);
         memcpy(*raw, written, len);
+    } else if ((*stored = true, kvl_filter_absent(l, mkey->p, mkey->len, hash))) {
+        return KVKIT_OK; /* a new key: certainly no manifest */
     } else {
         rc = l->ops->get(l->eng, mkey->p, mkey->len, raw, &len, err);
         if (rc == KVKIT_NOTFOUND)
@@ -279,25 +271,27 @@ static int manifest_read(const kvl_t *l, const kvl_overlay_t *o, const buf_t *mk
 /* One document's writes into a batch: its index keys (the diff's emit),
  * then the document and its manifest. */
 typedef struct docw {
-    const kvl_t *l;
+    kvl_t *l;
     void *batch;
     kvl_overlay_t *o; /* NULL: a batch of one */
     const char *bucket;
     const char *key;
     size_t key_len;
-    buf_t k; /* scratch for keys */
+    buf_t *k;       /* scratch for keys: the store's (writers hold its lock) */
+    bool is_new;   /* no manifest stored (docw_read) */
+    uint64_t hash; /* the key's manifest filter hash, when is_new */
 } docw_t;
 
 static int emit_index(void *ctx, const kvl_mentry_t *e, const unsigned char *value,
                       size_t value_len)
 {
     docw_t *w = ctx;
-    key_index(&w->k, w->bucket, e->field, e->field_len, e->sortable, e->sortable_len, w->key,
+    key_index(w->k, w->bucket, e->field, e->field_len, e->sortable, e->sortable_len, w->key,
               w->key_len);
-    if (w->k.failed)
+    if (w->k->failed)
         return KVKIT_NOMEM;
-    return value ? w->l->ops->batch_put(w->batch, w->k.p, w->k.len, value, value_len)
-                 : w->l->ops->batch_del(w->batch, w->k.p, w->k.len);
+    return value ? w->l->ops->batch_put(w->batch, w->k->p, w->k->len, value, value_len)
+                 : w->l->ops->batch_del(w->batch, w->k->p, w->k->len);
 }
 
 /* Put the document and its manifest m[0..mlen), or (value NULL) delete both. */
@@ -305,19 +299,19 @@ static int write_doc(docw_t *w, const char *value, size_t value_len, const unsig
                      size_t mlen)
 {
     const kvl_ops_t *ops = w->l->ops;
-    key_doclike(&w->k, KVL_DOC, w->bucket, w->key, w->key_len);
-    if (w->k.failed)
+    key_doclike(w->k, KVL_DOC, w->bucket, w->key, w->key_len);
+    if (w->k->failed)
         return KVKIT_NOMEM;
-    int rc = value ? ops->batch_put(w->batch, w->k.p, w->k.len, value, value_len)
-                   : ops->batch_del(w->batch, w->k.p, w->k.len);
-    key_doclike(&w->k, KVL_MANIFEST, w->bucket, w->key, w->key_len);
-    if (rc == KVKIT_OK && w->k.failed)
+    int rc = value ? ops->batch_put(w->batch, w->k->p, w->k->len, value, value_len)
+                   : ops->batch_del(w->batch, w->k->p, w->k->len);
+    key_doclike(w->k, KVL_MANIFEST, w->bucket, w->key, w->key_len);
+    if (rc == KVKIT_OK && w->k->failed)
         rc = KVKIT_NOMEM;
     if (rc == KVKIT_OK)
-        rc = value ? ops->batch_put(w->batch, w->k.p, w->k.len, m, mlen)
-                   : ops->batch_del(w->batch, w->k.p, w->k.len);
+        rc = value ? ops->batch_put(w->batch, w->k->p, w->k->len, m, mlen)
+                   : ops->batch_del(w->batch, w->k->p, w->k->len);
     if (rc == KVKIT_OK && w->o != NULL)
-        rc = kvl_overlay_set(w->o, w->k.p, w->k.len, value ? m : NULL, mlen);
+        rc = kvl_overlay_set(w->o, w->k->p, w->k->len, value ? m : NULL, mlen);
     return rc;
 }
 
@@ -325,10 +319,14 @@ static int write_doc(docw_t *w, const char *value, size_t value_len, const unsig
 static int docw_read(docw_t *w, char **raw, uint64_t *rev, kvl_mentry_t **old, size_t *n_old,
                      kvkit_error_t *err)
 {
-    key_doclike(&w->k, KVL_MANIFEST, w->bucket, w->key, w->key_len);
-    if (w->k.failed)
+    key_doclike(w->k, KVL_MANIFEST, w->bucket, w->key, w->key_len);
+    if (w->k->failed)
         return nomem(w->l, err, w->key);
-    return manifest_read(w->l, w->o, &w->k, w->bucket, w->key, raw, rev, old, n_old, err);
+    bool stored;
+    int rc = manifest_read(w->l, w->o, w->k, w->bucket, w->key, raw, rev, old, n_old, &stored,
+                           &w->hash, err);
+    w->is_new = rc == KVKIT_OK && stored && *raw == NULL;
+    return rc;
 }
 
 static int save_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket,
@@ -336,7 +334,7 @@ static int save_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket
                      const kvkit_index_entry_t *entries, size_t n_entries,
                      uint64_t expected, kvkit_error_t *err)
 {
-    docw_t w = {l, batch, o, bucket, key, strlen(key), {0}};
+    docw_t w = {l, batch, o, bucket, key, strlen(key), &l->wkey, false, 0};
     char *raw = NULL;
     kvl_mentry_t *old = NULL;
     size_t n_old = 0;
@@ -351,26 +349,27 @@ static int save_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket
     if (rc == KVKIT_OK) {
         unsigned char head[MANIFEST_HEAD];
         size_t mlen = 0;
-        put_be64(head, ++l->revision);
+        kvl_be64_put(head, ++l->revision);
         unsigned char *m = kvl_manifest_build(head, sizeof head, entries, n_entries, &mlen);
         rc = m == NULL ? KVKIT_NOMEM
                        : kvl_manifest_diff(old, n_old, entries, n_entries, emit_index, &w);
         if (rc == KVKIT_OK)
             rc = write_doc(&w, value, value_len, m, mlen);
+        if (rc == KVKIT_OK && w.is_new)
+            kvl_filter_note(l, w.hash); /* before the commit: the filter may say more, never less */
         if (rc != KVKIT_OK)
             rc = batch_fail(l, err, key, rc);
         free(m);
     }
     free(raw);
     free(old);
-    kvl_buf_free(&w.k);
     return rc;
 }
 
-static int delete_into(const kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket,
+static int delete_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket,
                        const char *key, kvkit_error_t *err)
 {
-    docw_t w = {l, batch, o, bucket, key, strlen(key), {0}};
+    docw_t w = {l, batch, o, bucket, key, strlen(key), &l->wkey, false, 0};
     char *raw = NULL;
     kvl_mentry_t *old = NULL;
     size_t n_old = 0;
@@ -385,7 +384,6 @@ static int delete_into(const kvl_t *l, void *batch, kvl_overlay_t *o, const char
     }
     free(raw);
     free(old);
-    kvl_buf_free(&w.k);
     return rc;
 }
 
@@ -398,7 +396,7 @@ static int commit(kvl_t *l, void *batch, int rc, kvkit_error_t *err)
     if (rc == KVKIT_OK && l->revision > l->ceiling) {
         unsigned char rev_bytes[8];
         ceiling = l->revision + KVL_REVISION_LEASE; /* one 'r' write per lease */
-        put_be64(rev_bytes, ceiling);
+        kvl_be64_put(rev_bytes, ceiling);
         rc = l->ops->batch_put(batch, revision_key, sizeof revision_key, rev_bytes, 8);
         if (rc != KVKIT_OK)
             rc = batch_fail(l, err, "", rc);
@@ -409,6 +407,12 @@ static int commit(kvl_t *l, void *batch, int rc, kvkit_error_t *err)
         l->ceiling = ceiling;
     l->ops->batch_free(batch);
     return rc;
+}
+
+void kvl_close(kvl_t *l)
+{
+    kvl_filter_close(l);
+    kvl_buf_free(&l->wkey);
 }
 
 int kvl_open(kvl_t *l, kvkit_error_t *err)
@@ -423,10 +427,10 @@ int kvl_open(kvl_t *l, kvkit_error_t *err)
         return rc;
     /* a counter past 2^63 cannot come from counting saves; taking it would
      * let ++revision wrap to 0 (a "never stored" revision) and reuse numbers */
-    if (vlen != 8 || get_be64((const unsigned char *)v) > UINT64_MAX / 2)
+    if (vlen != 8 || kvl_be64_get((const unsigned char *)v) > UINT64_MAX / 2)
         rc = kvkit_backend_error(err, KVKIT_CORRUPT, "", "%s: revision counter is corrupt", l->name);
     else
-        l->revision = l->ceiling = get_be64((const unsigned char *)v);
+        l->revision = l->ceiling = kvl_be64_get((const unsigned char *)v);
     free(v);
     return rc;
 }
@@ -484,7 +488,7 @@ int kvl_get_rev(const kvl_t *l, const char *bucket, const char *key, char **valu
         key_doclike(&k, KVL_MANIFEST, bucket, key, key_len);
         rc = k.failed ? nomem(l, err, key) : l->ops->iter_get(it, k.p, k.len, &m, &mlen, err);
         if (rc == KVKIT_OK && mlen >= 8)
-            *revision = get_be64((const unsigned char *)m);
+            *revision = kvl_be64_get((const unsigned char *)m);
         else if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
             rc = kvkit_backend_error(err, KVKIT_CORRUPT, key,
                                      "%s: document \"%s\" has no valid manifest (save or delete it to rebuild)",
@@ -564,6 +568,7 @@ typedef struct iscan {
     kvkit_backend_doc_fn doc_fn;
     void *ctx;
     buf_t prefix, dk;
+    bool equal; /* lo == hi: a key has one entry in range, no predecessor to check */
 } iscan_t;
 
 #define ISCAN_STOP (-1) /* not a status: the scan ends quietly */
@@ -608,8 +613,8 @@ static int iscan_entry(iscan_t *s, const unsigned char *k, size_t klen, kvkit_er
     if (kvkit_sortable_cmp(rest, slen, s->lo->sortable, s->lo->sortable_len) < 0)
         return KVKIT_OK; /* only when resuming before lo: cannot happen, but cheap */
     /* each key once: skip it here if its previous value is also in range */
-    size_t vlen;
-    const unsigned char *pv = s->l->ops->iter_value(s->it, &vlen);
+    size_t vlen = 0;
+    const unsigned char *pv = s->equal ? NULL : s->l->ops->iter_value(s->it, &vlen);
     if (vlen > 1 && pv[0] == 1 &&
         kvkit_sortable_cmp(pv + 1, vlen - 1, s->lo->sortable, s->lo->sortable_len) >= 0)
         return KVKIT_OK;
@@ -621,7 +626,9 @@ int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char 
                      const kvkit_index_position_t *after, kvkit_backend_key_fn key_fn,
                      kvkit_backend_doc_fn doc_fn, void *ctx, kvkit_error_t *err)
 {
-    iscan_t s = {l, NULL, bucket, field, lo, hi, key_fn, doc_fn, ctx, {0}, {0}};
+    iscan_t s = {l,      NULL, bucket, field, lo, hi, key_fn, doc_fn, ctx, {0}, {0},
+                 lo->sortable_len == hi->sortable_len &&
+                     memcmp(lo->sortable, hi->sortable, lo->sortable_len) == 0};
     buf_t seek = {0};
     size_t field_len = strlen(field);
     key_index(&s.prefix, bucket, field, field_len, NULL, 0, NULL, 0);

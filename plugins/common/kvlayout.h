@@ -12,6 +12,7 @@
  *                                              (smaller) value of the same field
  *   'r'                                     -> the store's revision ceiling (8 bytes BE):
  *                                              no revision above it was handed out
+ *   'f' [level page]                        -> the manifest filter, stored (kvlfilter.c)
  * A manifest is the document's revision (8 bytes BE) followed by its index
  * entries, [flen][field][sortable] each, in (field, sortable) order.  Every
  * save takes the next store-wide revision, so a revision is never reused,
@@ -31,6 +32,9 @@
 #define KVKIT_KVLAYOUT_H
 
 #include <kvkit/backend.h>
+
+#include "bytes.h"
+#include "keyfilter.h"
 
 #include <pthread.h>
 
@@ -68,6 +72,14 @@ typedef struct kvl_ops {
     void (*iter_free)(void *it);
 } kvl_ops_t;
 
+/* How a store keeps the manifest filter (kvlfilter.c): the set of keys
+ * that have a manifest, so that saving a new key reads no manifest. */
+enum {
+    KVL_FILTER_NONE,      /* no filter: every write reads the manifest */
+    KVL_FILTER_EPHEMERAL, /* a store that starts empty and dies with the process */
+    KVL_FILTER_STORED     /* kept in the store between opens ('f' keys) */
+};
+
 /* One per store; the plugin keeps it and passes it to every call. */
 typedef struct kvl {
     const kvl_ops_t *ops;
@@ -81,10 +93,20 @@ typedef struct kvl {
      * NULL: not used. */
     pthread_rwlock_t *rwlock;
     pthread_mutex_t *write_mutex;
+    int filter_mode; /* KVL_FILTER_*, set before kvl_open */
+    /* writers' state, guarded by the write lock */
+    int filter_state;        /* kvlfilter.c */
+    kvl_filter_t filter;
+    uint64_t filter_ceiling; /* the ceiling the stored filter was saved at */
+    kvl_buf_t wkey;          /* scratch for the keys a write builds */
 } kvl_t;
 
 /* Load the revision counter (call once after opening the engine). */
 int kvl_open(kvl_t *l, kvkit_error_t *err);
+/* Store what must outlive the handle (the manifest filter, when stored)
+ * and free what kvl_open and the writes allocated.  Call once, before
+ * closing the engine, with no operation running. */
+void kvl_close(kvl_t *l);
 
 /* The backend operations, on top of the engine.  Writers (save, delete,
  * write_batch, save_if) must hold the store's write lock.  Readers take
@@ -120,10 +142,12 @@ int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo
 #define KVL_MANIFEST 'm'
 #define KVL_INDEX 'i'
 #define KVL_REVISION 'r' /* the whole key is this one byte */
+#define KVL_FILTER 'f'   /* 'f' (the header) or 'f' level page(4 BE) */
 
 /* A decoded layout key; pointers point into the key. */
 typedef struct kvl_key {
-    char type; /* KVL_DOC, KVL_MANIFEST, KVL_INDEX */
+    char type; /* KVL_DOC, KVL_MANIFEST, KVL_INDEX; KVL_REVISION and KVL_FILTER
+                  (nothing else is set) */
     const char *bucket;
     size_t bucket_len;
     const char *field; /* KVL_INDEX */

@@ -86,6 +86,8 @@ static void describe_key(const unsigned char *k, size_t klen, char *out, size_t 
         snprintf(out, n, "%.*s", (int)klen, (const char *)k);
     else if (d.type == KVL_REVISION)
         snprintf(out, n, "(revision counter)");
+    else if (d.type == KVL_FILTER)
+        snprintf(out, n, "(manifest filter)");
     else
         snprintf(out, n, "%.*s/%.*s", (int)d.bucket_len, d.bucket, (int)d.key_len, d.key);
 }
@@ -533,7 +535,8 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
         return open_error(err, "open", location, msg);
     }
     h->layout = (kvl_t){
-        .ops = &engine, .eng = h, .name = "leveldb", .write_mutex = &h->write_lock};
+        .ops = &engine, .eng = h, .name = "leveldb", .write_mutex = &h->write_lock,
+        .filter_mode = KVL_FILTER_STORED};
     if ((rc = kvl_open(&h->layout, err)) != KVKIT_OK) {
         ldb_free(h);
         return rc;
@@ -545,8 +548,10 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
 KVKIT_BACKEND_DECLARE(close);
 void KVKIT_BACKEND_SYMBOL(kvkit_backend_close)(void *handle)
 {
-    if (handle != NULL)
+    if (handle != NULL) {
+        kvl_close(&((ldb_t *)handle)->layout); /* stores the manifest filter */
         ldb_free(handle);
+    }
 }
 
 /* get, save, delete, scans and views: the shared kvlayout operations;

@@ -95,6 +95,39 @@ static int lock_for_repair(ldb_t *h, const char *location, int *fd, kvkit_error_
                                path, strerror(e));
 }
 
+/* The repaired database may keep a manifest and lose the revision ceiling
+ * written with it, which is what tells a stored manifest filter is stale
+ * (kvlfilter.h): delete the filter so the next write rebuilds it.
+ * Runs under the repair's lock: LevelDB's open takes the same fcntl lock,
+ * which a process never conflicts with itself on. */
+static void forget_filter(ldb_t *h, const char *location, char **msg)
+{
+    leveldb_t *db = leveldb_open(h->options, location, msg);
+    if (db == NULL)
+        return;
+    leveldb_writebatch_t *b = leveldb_writebatch_create();
+    leveldb_readoptions_t *r = leveldb_readoptions_create();
+    leveldb_iterator_t *it = leveldb_create_iterator(db, r);
+    const char prefix[1] = {KVL_FILTER};
+    for (leveldb_iter_seek(it, prefix, 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t klen;
+        const char *k = leveldb_iter_key(it, &klen);
+        if (k[0] != KVL_FILTER)
+            break;
+        leveldb_writebatch_delete(b, k, klen);
+    }
+    leveldb_iter_get_error(it, msg);
+    leveldb_iter_destroy(it);
+    leveldb_readoptions_destroy(r);
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    leveldb_writeoptions_set_sync(w, 1);
+    if (*msg == NULL)
+        leveldb_write(db, w, b, msg);
+    leveldb_writeoptions_destroy(w);
+    leveldb_writebatch_destroy(b);
+    leveldb_close(db);
+}
+
 KVKIT_BACKEND_DECLARE(repair);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
                                                const kvkit_backend_option_t *options,
@@ -113,6 +146,8 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_repair)(const char *location,
     char *msg = NULL;
     if (rc == KVKIT_OK)
         leveldb_repair_db(h->options, location, &msg);
+    if (rc == KVKIT_OK && msg == NULL)
+        forget_filter(h, location, &msg);
     if (lock_fd >= 0)
         close(lock_fd);
     ldb_free(h);

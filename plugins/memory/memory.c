@@ -195,12 +195,17 @@ static mem_t *mem_new(void)
         return NULL;
     }
     pthread_rwlock_init(&m->lock, NULL);
-    m->layout = (kvl_t){.ops = &engine, .eng = m, .name = "memory", .rwlock = &m->lock};
+    m->layout = (kvl_t){.ops = &engine,
+                        .eng = m,
+                        .name = "memory",
+                        .rwlock = &m->lock,
+                        .filter_mode = KVL_FILTER_EPHEMERAL};
     return m;
 }
 
 static void mem_free(mem_t *m)
 {
+    kvl_close(&m->layout);
     sl_free(m->list);
     pthread_rwlock_destroy(&m->lock);
     free(m->name);

@@ -8,7 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyfilter.h"
 #include "kvlayout.h"
+
+/* The stored manifest filter's keys ('f'), as found by the scan. */
+typedef struct fpage {
+    unsigned level;
+    size_t page;
+    unsigned char *bytes;
+    size_t len;
+} fpage_t;
+
+typedef struct fkeys {
+    unsigned char *header;
+    size_t header_len;
+    fpage_t *pages;
+    size_t n_pages;
+} fkeys_t;
 
 typedef struct entry {
     char *field;
@@ -181,6 +197,74 @@ static int u64_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static void note_filter_key(fkeys_t *fk, const unsigned char *k, size_t klen, const char *v,
+                            size_t vlen)
+{
+    unsigned char *copy = malloc(vlen ? vlen : 1);
+    memcpy(copy, v, vlen);
+    if (klen == 1) {
+        fk->header = copy;
+        fk->header_len = vlen;
+        return;
+    }
+    fk->pages = realloc(fk->pages, (fk->n_pages + 1) * sizeof *fk->pages);
+    size_t page = ((size_t)k[2] << 24) | ((size_t)k[3] << 16) | ((size_t)k[4] << 8) | k[5];
+    fk->pages[fk->n_pages++] = (fpage_t){k[1], page, copy, vlen};
+}
+
+/* A stored manifest filter whose ceiling is the store's ('r') must answer
+ * "maybe" for every manifest (kvlfilter.h): rebuild it from its pages and
+ * ask it about each document. */
+static void check_filter(checker_t *c, const fkeys_t *fk, const doc_t *docs, size_t n,
+                         uint64_t counter)
+{
+    if (fk->header == NULL) {
+        if (fk->n_pages > 0)
+            fail(c, "%zu manifest filter pages without a header", fk->n_pages);
+        return;
+    }
+    const unsigned char *h = fk->header;
+    if (fk->header_len < 13 || memcmp(h, "KVF\1", 4) != 0 ||
+        fk->header_len != 13 + 8 * (size_t)h[12]) {
+        fail(c, "manifest filter header of %zu bytes is malformed", fk->header_len);
+        return;
+    }
+    if (be64(h + 4) != counter)
+        return; /* stale: the plugin rebuilds it, nothing to hold it to */
+    kvl_filter_t f = {0};
+    for (size_t j = 0; j < h[12]; j++)
+        kvl_filter_grow(&f);
+    size_t found = 0;
+    for (size_t i = 0; i < fk->n_pages; i++) {
+        const fpage_t *p = &fk->pages[i];
+        if (p->level >= f.n_levels || p->page >= kvl_filter_pages(&f, p->level) ||
+            p->len != KVL_FILTER_PAGE) {
+            fail(c, "manifest filter page %u/%zu does not fit the header", p->level, p->page);
+            break;
+        }
+        memcpy(f.level[p->level].bits + p->page * KVL_FILTER_PAGE, p->bytes, KVL_FILTER_PAGE);
+        found++;
+    }
+    size_t want = 0;
+    for (size_t j = 0; j < f.n_levels; j++)
+        want += kvl_filter_pages(&f, j);
+    if (!c->failed && found != want)
+        fail(c, "manifest filter has %zu pages, its header says %zu", found, want);
+    for (size_t i = 0; i < n && !c->failed; i++) {
+        size_t blen = strlen(docs[i].bucket);
+        unsigned char *mk = malloc(2 + blen + docs[i].key_len);
+        mk[0] = KVL_MANIFEST;
+        mk[1] = (unsigned char)blen;
+        memcpy(mk + 2, docs[i].bucket, blen);
+        memcpy(mk + 2 + blen, docs[i].key, docs[i].key_len);
+        if (!kvl_filter_maybe(&f, kvl_filter_hash(mk, 2 + blen + docs[i].key_len)))
+            fail(c, "the stored manifest filter says %s/%s has no manifest", docs[i].bucket,
+                 docs[i].key);
+        free(mk);
+    }
+    kvl_filter_free(&f);
+}
+
 int layout_check(const char *path, size_t *n_docs, char *msg, size_t msg_size)
 {
     checker_t c = {.msg = msg, .msg_size = msg_size};
@@ -199,6 +283,7 @@ int layout_check(const char *path, size_t *n_docs, char *msg, size_t msg_size)
     doc_t *docs = NULL;
     size_t n = 0, n_index = 0, n_manifest = 0, want_index = 0;
     uint64_t counter = 0;
+    fkeys_t fk = {0};
     leveldb_iterator_t *it = leveldb_create_iterator(c.db, c.ro);
     for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
         size_t klen, vlen;
@@ -216,7 +301,9 @@ int layout_check(const char *path, size_t *n_docs, char *msg, size_t msg_size)
             fail(&c, "undecodable key of %zu bytes (type '%c')", klen, k[0]);
             continue;
         }
-        if (d.type == KVL_INDEX) {
+        if (d.type == KVL_FILTER) {
+            note_filter_key(&fk, k, klen, v, vlen);
+        } else if (d.type == KVL_INDEX) {
             n_index++;
         } else if (d.type == KVL_MANIFEST) {
             n_manifest++;
@@ -254,6 +341,12 @@ int layout_check(const char *path, size_t *n_docs, char *msg, size_t msg_size)
         }
     }
     free(revs);
+    if (!c.failed)
+        check_filter(&c, &fk, docs, n, counter);
+    for (size_t i = 0; i < fk.n_pages; i++)
+        free(fk.pages[i].bytes);
+    free(fk.pages);
+    free(fk.header);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < docs[i].n; j++) {
             free(docs[i].e[j].field);
