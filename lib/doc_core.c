@@ -2,10 +2,12 @@
  * doc_core.c - the document core: allocate, destroy, put an attribute, drop
  * loaded references, fill defaults, accessors.  Everything else in the
  * document layer builds on these; nothing here calls up into loading,
- * attributes or the store.
+ * attributes or the store (kvkit_doc_revision, which may read, is
+ * doc_document.c's).
  */
 #include "doc_private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /*** allocation ***/
@@ -36,8 +38,32 @@ void kvkit_doc_destroy(kvkit_doc_t *d)
     if (d == NULL)
         return;
     kvkit__doc_drop_refs(d, NULL);
+    kvkit__doc_rev_set(d, KVKIT__REV_UNKNOWN, 0);
     json_decref(d->data);
     kvkit__free(d);
+}
+
+/*** revision state ***/
+
+void kvkit__doc_rev_set(kvkit_doc_t *d, int state, uint64_t rev)
+{
+    if (d->raw_malloc)
+        free(d->raw); /* the store's malloc */
+    else
+        kvkit__free(d->raw);
+    d->raw = NULL;
+    d->raw_len = 0;
+    d->raw_malloc = false;
+    d->rev_state = state;
+    d->rev = rev;
+}
+
+void kvkit__doc_rev_keep(kvkit_doc_t *d, char *raw, size_t len, bool from_store, uint64_t rev)
+{
+    kvkit__doc_rev_set(d, KVKIT__REV_STORED, rev);
+    d->raw = raw;
+    d->raw_len = len;
+    d->raw_malloc = from_store;
 }
 
 void kvkit__doc_drop_refs(kvkit_doc_t *d, const kvkit_prop_t *p)
@@ -111,11 +137,6 @@ const char *kvkit_doc_key(const kvkit_doc_t *d)
 const kvkit_schema_t *kvkit_doc_schema(const kvkit_doc_t *d)
 {
     return d ? d->schema : NULL;
-}
-
-uint64_t kvkit_doc_revision(const kvkit_doc_t *d)
-{
-    return d && d->rev_state == KVKIT__REV_KNOWN ? d->rev : 0;
 }
 
 int kvkit_doc_equal(const kvkit_doc_t *a, const kvkit_doc_t *b)

@@ -6,7 +6,7 @@
 #include "doc_private.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -114,17 +114,98 @@ int kvkit_doc_reload(kvkit_doc_t *d, kvkit_error_t *err)
     kvkit_doc_t *fresh;
     if ((rc = kvkit__doc_read(d->schema, d->key, NULL, &fresh, err)) != KVKIT_OK)
         return rc;
-    /* take over the fresh state; the object keeps its identity */
+    /* take over the fresh state and kept bytes; the object keeps its
+     * identity */
     kvkit__doc_drop_refs(d, NULL);
     json_decref(d->data);
     d->data = fresh->data;
     d->refs = fresh->refs;
-    d->rev = fresh->rev;
-    d->rev_state = fresh->rev_state;
+    kvkit__doc_rev_set(d, fresh->rev_state, fresh->rev);
+    d->raw = fresh->raw;
+    d->raw_len = fresh->raw_len;
+    d->raw_malloc = fresh->raw_malloc;
     fresh->data = NULL;
     fresh->refs = NULL;
+    fresh->raw = NULL;
     kvkit_doc_destroy(fresh);
     return KVKIT_OK;
+}
+
+/*** revisions and checked saves ***/
+
+/* Whether the stored document is still the bytes d keeps: KVKIT_OK with
+ * *rev their revision; KVKIT_CONFLICT naming the key when they changed or
+ * the document is gone. */
+static int stored_match(const kvkit_doc_t *d, uint64_t *rev, kvkit_error_t *err)
+{
+    const kvkit_schema_t *s = d->schema;
+    char *value = NULL;
+    size_t len = 0;
+    int rc = kvkit_store_get_rev(s->store, s->bucket, d->key, &value, &len, rev, err);
+    if (rc == KVKIT_NOTFOUND)
+        return kvkit__error(err, KVKIT_CONFLICT, d->key,
+                            "%s: save \"%s\": the stored document was deleted since it was read",
+                            kvkit_store_backend(s->store), d->key);
+    if (rc != KVKIT_OK)
+        return rc;
+    bool same = d->raw != NULL && len == d->raw_len && (len == 0 || memcmp(value, d->raw, len) == 0);
+    free(value); /* the store's malloc */
+    if (!same)
+        return kvkit__error(err, KVKIT_CONFLICT, d->key,
+                            "%s: save \"%s\": the stored document changed since it was read",
+                            kvkit_store_backend(s->store), d->key);
+    return KVKIT_OK;
+}
+
+uint64_t kvkit_doc_revision(const kvkit_doc_t *d)
+{
+    if (d == NULL || d->rev_state != KVKIT__REV_STORED)
+        return 0;
+    if (d->rev != 0)
+        return d->rev;
+    uint64_t rev = 0;
+    if (stored_match(d, &rev, NULL) != KVKIT_OK)
+        return 0;
+    /* cached in the caller's document (const for the caller only): a
+     * checked save then tries this revision first */
+    ((kvkit_doc_t *)d)->rev = rev;
+    return rev;
+}
+
+/* Save sc's serialization if the stored document is still the one d was
+ * read from or last saved as.  With a known revision that is one atomic
+ * save_if; without one, or when it is stale (a change since undone keeps
+ * the bytes), the kept bytes are compared with the stored ones and the
+ * save_if expects the revision found, so the backend's check keeps
+ * read-compare-write atomic. */
+static int save_checked(kvkit_doc_t *d, const kvkit__scratch_t *sc, uint64_t *rev,
+                        kvkit_error_t *err)
+{
+    const kvkit_schema_t *s = d->schema;
+    uint64_t expected = 0; /* a new document: the key must be free */
+    int rc;
+    if (d->rev_state == KVKIT__REV_STORED && d->rev != 0) {
+        kvkit_error_t first = {0};
+        rc = kvkit_store_save_if(s->store, s->bucket, d->key, sc->buf, sc->len, sc->iset, d->rev,
+                                 rev, &first);
+        if (rc != KVKIT_CONFLICT || d->raw == NULL)
+            return rc == KVKIT_OK ? rc : kvkit__error_copy(err, &first, rc);
+    }
+    if (d->rev_state == KVKIT__REV_STORED && (rc = stored_match(d, &expected, err)) != KVKIT_OK)
+        return rc;
+    return kvkit_store_save_if(s->store, s->bucket, d->key, sc->buf, sc->len, sc->iset, expected,
+                               rev, err);
+}
+
+/* After a checked save: keep the bytes written, so the next checked save
+ * compares with them.  Without memory for a copy the revision alone is
+ * kept: the next checked save then conflicts on any save in between. */
+static void keep_written(kvkit_doc_t *d, const kvkit__scratch_t *sc, uint64_t rev)
+{
+    char *raw = kvkit__malloc(sc->len);
+    if (raw != NULL)
+        memcpy(raw, sc->buf, sc->len);
+    kvkit__doc_rev_keep(d, raw, raw ? sc->len : 0, false, rev);
 }
 
 /*** save / delete ***/
@@ -149,10 +230,8 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
     kvkit__scratch_t *sc = kvkit__scratch();
     if (sc == NULL)
         return kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory saving \"%s\"", d->key);
-    char what[KVKIT_ERROR_SUBJECT_LENGTH];
-    snprintf(what, sizeof what, "%s \"%s\"", s->name, d->key);
     json_t *db;
-    if ((rc = kvkit__prepare(s, d->data, what, &db, sc->iset, err)) != KVKIT_OK)
+    if ((rc = kvkit__prepare(s, d->data, s->name, d->key, &db, sc->iset, err)) != KVKIT_OK)
         return rc;
     if (kvkit__scratch_dump(sc, db) != 0)
         rc = kvkit__error(err, KVKIT_NOMEM, d->key, "out of memory serializing \"%s\"", d->key);
@@ -160,19 +239,13 @@ static int doc_write(kvkit_doc_t *d, bool checked, kvkit_error_t *err)
     if (rc != KVKIT_OK)
         return rc;
     if (checked) {
-        uint64_t expected = d->rev_state == KVKIT__REV_KNOWN ? d->rev : 0, rev = 0;
-        rc = kvkit_store_save_if(s->store, s->bucket, d->key, sc->buf, sc->len, sc->iset, expected,
-                                 &rev, err);
-        if (rc == KVKIT_OK) {
-            d->rev = rev;
-            d->rev_state = KVKIT__REV_KNOWN;
-        }
+        uint64_t rev = 0;
+        if ((rc = save_checked(d, sc, &rev, err)) == KVKIT_OK)
+            keep_written(d, sc, rev);
     } else {
         rc = kvkit_store_save(s->store, s->bucket, d->key, sc->buf, sc->len, sc->iset, err);
-        if (rc == KVKIT_OK) {
-            d->rev = 0;
-            d->rev_state = KVKIT__REV_UNKNOWN;
-        }
+        if (rc == KVKIT_OK)
+            kvkit__doc_rev_set(d, KVKIT__REV_UNKNOWN, 0);
     }
     kvkit__scratch_trim(sc);
     return rc;
@@ -195,10 +268,8 @@ int kvkit_doc_delete(kvkit_doc_t *d, kvkit_error_t *err)
     if (rc != KVKIT_OK)
         return rc;
     rc = kvkit_store_delete(d->schema->store, d->schema->bucket, d->key, err);
-    if (rc == KVKIT_OK) {
-        d->rev = 0;
-        d->rev_state = KVKIT__REV_NEW;
-    }
+    if (rc == KVKIT_OK)
+        kvkit__doc_rev_set(d, KVKIT__REV_NEW, 0);
     return rc;
 }
 

@@ -153,17 +153,12 @@ int kvkit__doc_from_bytes(const kvkit_schema_t *s, const char *key, size_t key_l
     return KVKIT_OK;
 }
 
-/* Read bucket/key with its revision when the backend keeps revisions. */
-static int read_stored(const kvkit_schema_t *s, const char *key, char **value, size_t *len,
-                       uint64_t *rev, bool *have_rev, kvkit_error_t *err)
+/* Whether a checked save can use the bytes a read keeps: the backend has
+ * both halves of it (the store's own supports() looks the name up). */
+static bool keeps_bytes(const kvkit_store_t *st)
 {
-    *have_rev = false;
-    if (kvkit_store_supports(s->store, "get_rev")) {
-        int rc = kvkit_store_get_rev(s->store, s->bucket, key, value, len, rev, err);
-        *have_rev = rc == KVKIT_OK;
-        return rc;
-    }
-    return kvkit_store_get(s->store, s->bucket, key, value, len, err);
+    const kvkit_backend_ops_t *o = &st->backend->ops;
+    return o->get_rev != NULL && o->save_if != NULL;
 }
 
 int kvkit__doc_read(const kvkit_schema_t *s, const char *key, const kvkit__loading_t *up,
@@ -171,16 +166,15 @@ int kvkit__doc_read(const kvkit_schema_t *s, const char *key, const kvkit__loadi
 {
     char *value = NULL;
     size_t len = 0;
-    uint64_t rev = 0;
-    bool have_rev;
-    int rc = read_stored(s, key, &value, &len, &rev, &have_rev, err);
+    /* one plain get: the revision would cost a second point read, and only
+     * a checked save needs it (it compares these bytes instead) */
+    int rc = kvkit_store_get(s->store, s->bucket, key, &value, &len, err);
     if (rc != KVKIT_OK)
         return rc;
     rc = kvkit__doc_from_bytes(s, key, strlen(key), value, len, up, out, err);
-    free(value); /* the store's malloc */
-    if (rc == KVKIT_OK && have_rev) {
-        (*out)->rev = rev;
-        (*out)->rev_state = KVKIT__REV_KNOWN;
-    }
+    if (rc == KVKIT_OK && keeps_bytes(s->store))
+        kvkit__doc_rev_keep(*out, value, len, true, 0); /* taken over, not copied */
+    else
+        free(value); /* the store's malloc */
     return rc;
 }

@@ -51,15 +51,18 @@ int kvkit_schema_index_set(const kvkit_schema_t *s, const json_t *object, kvkit_
 
 /*** prepare ***/
 
-int kvkit__prepare(const kvkit_schema_t *s, const json_t *object, const char *what, json_t **db_out,
-                   kvkit_index_set_t *set, kvkit_error_t *err)
+int kvkit__prepare(const kvkit_schema_t *s, const json_t *object, const char *kind,
+                   const char *name, json_t **db_out, kvkit_index_set_t *set, kvkit_error_t *err)
 {
     kvkit__vctx_t v;
     kvkit__vctx_init(&v, false, NULL);
     kvkit__validate(s, object, &v);
-    int rc = kvkit__vctx_report(&v, what, err);
-    if (rc != KVKIT_OK)
-        return rc;
+    int rc;
+    if (v.n_fail > 0 || v.nomem) { /* the subject is formatted for a report only */
+        char what[KVKIT_ERROR_SUBJECT_LENGTH];
+        snprintf(what, sizeof what, "%s \"%s\"", kind, name);
+        return kvkit__vctx_report(&v, what, err);
+    }
     json_t *db;
     if ((rc = kvkit__to_db(s, (json_t *)object, &db, err)) != KVKIT_OK)
         return rc;
@@ -79,7 +82,5 @@ int kvkit_schema_prepare(const kvkit_schema_t *s, const json_t *object, json_t *
         *db_out = NULL;
     if (s == NULL || object == NULL || db_out == NULL || set == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "kvkit_schema_prepare: NULL argument");
-    char what[KVKIT_ERROR_SUBJECT_LENGTH];
-    snprintf(what, sizeof what, "schema \"%s\"", s->name);
-    return kvkit__prepare(s, object, what, db_out, set, err);
+    return kvkit__prepare(s, object, "schema", s->name, db_out, set, err);
 }

@@ -147,10 +147,12 @@ int kvkit__index_entries(const kvkit_schema_t *schema, const json_t *object, boo
                          kvkit_index_set_t *set, kvkit_error_t *err);
 
 /* The one prepare path: validate the JSON-form object (failures reported
- * as KVKIT_VALIDATION for `what`), convert it to stored form (*db_out, a
- * new reference) and replace set's entries with its index entries. */
-int kvkit__prepare(const kvkit_schema_t *schema, const json_t *object, const char *what,
-                   json_t **db_out, kvkit_index_set_t *set, kvkit_error_t *err);
+ * as KVKIT_VALIDATION for `kind "name"`), convert it to stored form
+ * (*db_out, a new reference) and replace set's entries with its index
+ * entries. */
+int kvkit__prepare(const kvkit_schema_t *schema, const json_t *object, const char *kind,
+                   const char *name, json_t **db_out, kvkit_index_set_t *set,
+                   kvkit_error_t *err);
 
 /*** the document core (doc_core.c): calls nothing above it ***/
 
@@ -160,7 +162,15 @@ typedef struct kvkit__ref {
     struct kvkit__ref *next;
 } kvkit__ref_t;
 
-enum { KVKIT__REV_NEW, KVKIT__REV_KNOWN, KVKIT__REV_UNKNOWN };
+/* What a checked save compares the stored document with.
+ *   NEW:     nothing: the key must be free.
+ *   UNKNOWN: nothing known (saved unchecked, or from a query): refused.
+ *   STORED:  the stored bytes the document was read from or last saved as
+ *            (raw, when kept), and their revision (rev, 0 until looked up).
+ *            A read keeps the store's buffer instead of asking for the
+ *            revision, which costs a second point read: the revision is
+ *            looked up only by a checked save or kvkit_doc_revision. */
+enum { KVKIT__REV_NEW, KVKIT__REV_UNKNOWN, KVKIT__REV_STORED };
 
 struct kvkit_doc {
     const kvkit_schema_t *schema;
@@ -168,6 +178,9 @@ struct kvkit_doc {
     json_t *data; /* attributes, JSON form */
     uint64_t rev;
     int rev_state;      /* KVKIT__REV_* */
+    char *raw;          /* STORED: the bytes (raw_len), or NULL: rev only */
+    size_t raw_len;
+    bool raw_malloc;    /* raw came from the store (free), else kvkit__free */
     kvkit__ref_t *refs; /* loaded references */
 };
 
@@ -181,6 +194,11 @@ int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
 void kvkit__doc_drop_refs(kvkit_doc_t *doc, const kvkit_prop_t *prop);
 /* Set without password hashing or checks (value stolen; NULL = null). */
 int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
+/* Set the revision state, forgetting the kept bytes. */
+void kvkit__doc_rev_set(kvkit_doc_t *doc, int state, uint64_t rev);
+/* State STORED at `raw` (len bytes, taken over: freed with free() when
+ * from_store, else with kvkit__free) and revision rev (0: not looked up). */
+void kvkit__doc_rev_keep(kvkit_doc_t *doc, char *raw, size_t len, bool from_store, uint64_t rev);
 /* KVKIT_INVALID unless doc is set and name is a non-empty UTF-8 string. */
 int kvkit__doc_check_name(const kvkit_doc_t *doc, const char *name, kvkit_error_t *err);
 
@@ -226,8 +244,9 @@ typedef struct kvkit__loading {
 int kvkit__doc_from_bytes(const kvkit_schema_t *schema, const char *key, size_t key_len,
                           const char *bytes, size_t len, const kvkit__loading_t *up,
                           kvkit_doc_t **out, kvkit_error_t *err);
-/* Read a document from the schema's store (revision kept when the backend
- * has them).  KVKIT_NOTFOUND without a message when absent. */
+/* Read a document from the schema's store with one plain get; when the
+ * backend has checked saves, the stored bytes are kept (state STORED).
+ * KVKIT_NOTFOUND without a message when absent. */
 int kvkit__doc_read(const kvkit_schema_t *schema, const char *key, const kvkit__loading_t *up,
                     kvkit_doc_t **out, kvkit_error_t *err);
 /* Load (or find already loaded) the target of reference `prop`; *target is
