@@ -248,9 +248,13 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_write_batch)(void *handle,
             later = strcmp(writes[j].bucket, s->bucket) == 0 && strcmp(writes[j].key, s->key) == 0;
         if (later)
             continue;
-        w[n] = (wr_t){s->bucket,    s->key,     strlen(s->key), s->value,
-                      s->value_len, s->entries, s->n_entries,   {0},
-                      {0},          {0}};
+        w[n] = (wr_t){.bucket = s->bucket,
+                      .key = s->key,
+                      .key_len = strlen(s->key),
+                      .value = s->value,
+                      .value_len = s->value_len,
+                      .entries = s->entries,
+                      .n_entries = s->n_entries};
         et_key_doclike(&w[n].mkey, e, 'm', s->bucket, s->key, w[n].key_len);
         if (w[n++].mkey.failed)
             rc = et_nomem(err, s->key);

@@ -42,6 +42,10 @@ typedef struct etcd {
     size_t prefix_len;
     pthread_mutex_t cache_lock;
     centry_t *cache; /* CACHE_SLOTS */
+    /* What this handle's uncached saves found lately: up on a key without a
+     * manifest, down on one with (saturating; read and written atomically).
+     * At >= 0 a save sends its txn assuming no manifest (see write.c). */
+    int new_keys;
 } etcd_t;
 
 typedef kvl_buf_t buf_t; /* ../common/bytes.h */
@@ -90,10 +94,11 @@ typedef struct wr {
     size_t value_len;
     const kvkit_index_entry_t *entries;
     size_t n_entries;
-    /* what the engine holds now, as last read */
+    /* what the engine holds now, as last read (or guessed: absent) */
     kv_t manifest;
     buf_t mkey;
     buf_t new_manifest; /* what the txn being built writes */
+    bool guessed;       /* manifest not read but assumed absent: unconfirmed */
 } wr_t;
 
 void et_wr_free(wr_t *w);

@@ -7,19 +7,65 @@
 
 /*** writing: one txn, retried on lost races, settled when ambiguous ***/
 
-/* The current manifests, from the cache when allowed, else read from the
- * member's local state: either may be stale, which only costs a failed txn
- * (its failure branch reads the manifests linearizably). */
+/* A save whose manifest the handle has not cached may send its txn at once,
+ * assuming there is no manifest (compare: absent).  For a new key that is
+ * the whole save in one round trip; for an existing one the compare fails,
+ * the failure branch returns the manifest and the retry uses it - a failed
+ * txn (a raft round) where a read would have cost a serializable range.  So
+ * single saves guess while this handle's recent uncached saves mostly met
+ * new keys (e->new_keys); a batch always guesses, since one failed txn
+ * costs less than a read per document.  The guess is only a hint: the
+ * compare decides, exactly as for a stale cache entry.  Deletes and
+ * save_if of an existing revision always read (the key exists). */
+#define NEW_KEYS_MAX 4
+
+static bool may_guess(const wctx_t *x, const wr_t *w)
+{
+    return w->value != NULL && !(x->checked && x->expected != 0);
+}
+
+/* The handle's estimate moves towards what one uncached save met. */
+static void learn(etcd_t *e, bool present)
+{
+    int v = __atomic_load_n(&e->new_keys, __ATOMIC_RELAXED);
+    if (present ? v > -NEW_KEYS_MAX : v < NEW_KEYS_MAX)
+        __atomic_store_n(&e->new_keys, present ? v - 1 : v + 1, __ATOMIC_RELAXED);
+}
+
+/* The guessed manifests are now known (the txn applied, or its failure
+ * branch returned them): learn from them. */
+static void learn_guesses(wctx_t *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->w[i].guessed)
+            learn(x->e, x->w[i].manifest.present);
+        x->w[i].guessed = false;
+    }
+}
+
+/* The current manifests, from the cache when allowed (else guessed absent,
+ * see above, or read from the member's local state): each may be stale,
+ * which only costs a failed txn (its failure branch reads the manifests
+ * linearizably). */
 static int read_manifests(wctx_t *x, bool cached, kvkit_error_t *err)
 {
+    bool guess = x->n > 1 || __atomic_load_n(&x->e->new_keys, __ATOMIC_RELAXED) >= 0;
     for (size_t i = 0; i < x->n; i++) {
         wr_t *w = &x->w[i];
         free(w->manifest.value);
+        w->guessed = false;
         if (cached && et_cache_get(x->e, &w->mkey, &w->manifest))
             continue;
+        if (cached && guess && may_guess(x, w)) {
+            memset(&w->manifest, 0, sizeof w->manifest);
+            w->guessed = true;
+            continue;
+        }
         int rc = et_range_one(x->e, &w->mkey, ET_LOCAL, &w->manifest, w->key, err);
         if (rc != KVKIT_OK)
             return rc;
+        if (may_guess(x, w))
+            learn(x->e, w->manifest.present);
         et_cache_put(x->e, &w->mkey, &w->manifest);
     }
     return KVKIT_OK;
@@ -121,10 +167,16 @@ static enum settled settle(wctx_t *x, int64_t base, int64_t *rev, kvkit_error_t 
     return s;
 }
 
-/* Update the read state from a failed txn's failure-branch ranges. */
+/* Update the read state from a failed txn's failure-branch ranges (one
+ * per manifest, then the document's when checked): the retry, and a
+ * guess that was wrong, rely on them, so a missing one is an error. */
 static int absorb_failure(wctx_t *x, const json_t *resp, uint64_t *doc_rev, kvkit_error_t *err)
 {
     const json_t *rs = json_object_get(resp, "responses");
+    if (json_array_size(rs) != x->n + (x->checked ? 1 : 0))
+        return kvkit_backend_error(err, KVKIT_BACKEND, x->subject,
+                                   "\"%s\": a failed txn answered %zu ranges, not %zu", x->subject,
+                                   json_array_size(rs), x->n + (x->checked ? 1 : 0));
     for (size_t i = 0; i < x->n; i++) {
         const json_t *r = json_object_get(json_array_get(rs, i), "response_range");
         wr_t *w = &x->w[i];
@@ -134,6 +186,7 @@ static int absorb_failure(wctx_t *x, const json_t *resp, uint64_t *doc_rev, kvki
             return rc;
         et_cache_put(x->e, &w->mkey, &w->manifest);
     }
+    learn_guesses(x);
     if (x->checked) {
         const json_t *r = json_object_get(json_array_get(rs, x->n), "response_range");
         const json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
@@ -161,8 +214,7 @@ typedef struct tries {
 
 /* The txn was answered and failed its compares: take the current state
  * from its failure branch, and settle an earlier attempt still pending. */
-static int on_lost(wctx_t *x, tries_t *t, const json_t *resp, uint64_t *new_rev,
-                   kvkit_error_t *err)
+static int on_lost(wctx_t *x, tries_t *t, const json_t *resp, uint64_t *new_rev, kvkit_error_t *err)
 {
     uint64_t doc_rev = 0;
     int rc = absorb_failure(x, resp, &doc_rev, err);
@@ -240,9 +292,10 @@ static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
         kvkit_error_t werr = {0};
         rc = ec_call(&x->e->c, "/v3/kv/txn", req, EC_WRITE, &resp, x->subject, &werr);
         json_decref(req);
-        if (rc == KVKIT_OK && ec_get_bool(resp, "succeeded"))
+        if (rc == KVKIT_OK && ec_get_bool(resp, "succeeded")) {
             *new_rev = (uint64_t)ec_get_int(json_object_get(resp, "header"), "revision");
-        else if (rc == KVKIT_OK)
+            learn_guesses(x); /* they were right: no manifest */
+        } else if (rc == KVKIT_OK)
             rc = on_lost(x, &t, resp, new_rev, err);
         else if (rc == EC_AMBIGUOUS)
             rc = on_ambiguous(x, &t, base, &werr, new_rev, err);
@@ -274,7 +327,13 @@ int et_write_one(etcd_t *e, const char *bucket, const char *key, const char *val
                  size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
                  bool checked, uint64_t expected, uint64_t *new_rev, kvkit_error_t *err)
 {
-    wr_t w = {bucket, key, strlen(key), value, value_len, entries, n_entries, {0}, {0}, {0}};
+    wr_t w = {.bucket = bucket,
+              .key = key,
+              .key_len = strlen(key),
+              .value = value,
+              .value_len = value_len,
+              .entries = entries,
+              .n_entries = n_entries};
     et_key_doclike(&w.mkey, e, 'm', bucket, key, w.key_len);
     if (w.mkey.failed)
         return et_nomem(err, key);

@@ -6,7 +6,12 @@
  * past the client's timeout and applied later, or followed by an outage.
  * The backend must then report success only when the write applied
  * (exactly once), and KVKIT_OUTCOME_UNKNOWN - never a plain failure or
- * success - when it cannot find out. */
+ * success - when it cannot find out.
+ *
+ * The proxy also counts requests, so the "round trips" cases check which
+ * requests a save sends: a new key's save is one txn that assumes no
+ * manifest; when another client created the key meanwhile, that txn's
+ * compare fails and the retry must still leave exact index entries. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include <kvkit/kvkit.h>
 
@@ -40,6 +45,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static proxy_mode_t txn_mode; /* applied to the next txn only, then PASS (or down) */
 static int down;
 static int txns_seen;
+static int ranges_seen;
 static int answers_left;        /* answer this many requests (any path) with: */
 static const char *answer_head; /* status line, e.g. "400 Bad Request" */
 static const char *answer_body; /* JSON body */
@@ -121,6 +127,8 @@ static void *serve(void *v)
             if (m == DROP_BEFORE_DOWN || m == DROP_AFTER_DOWN)
                 down = 1;
         }
+        if (!is_down && strcmp(path, "/v3/kv/range") == 0)
+            ranges_seen++;
         pthread_mutex_unlock(&lock);
         if (is_down || m == DROP_BEFORE || m == DROP_BEFORE_DOWN)
             break;
@@ -167,6 +175,8 @@ static void *accept_loop(void *v)
 
 static void proxy_start(void)
 {
+    if (proxy_port != 0)
+        return; /* one proxy serves every test case */
     listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
@@ -203,6 +213,7 @@ static void set_mode(proxy_mode_t m)
     txn_mode = m;
     down = 0;
     txns_seen = 0;
+    ranges_seen = 0;
     answers_left = 0;
     pthread_mutex_unlock(&lock);
 }
@@ -222,6 +233,14 @@ static int txns(void)
 {
     pthread_mutex_lock(&lock);
     int n = txns_seen;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+static int ranges(void)
+{
+    pthread_mutex_lock(&lock);
+    int n = ranges_seen;
     pthread_mutex_unlock(&lock);
     return n;
 }
@@ -385,6 +404,160 @@ START_TEST(test_delete_lost_then_outage_is_outcome_unknown)
 }
 END_TEST
 
+/*** round trips: a new key's save is one txn; a wrong guess stays exact ***/
+
+/* A second client of the same keys, straight to etcd (not proxied). */
+static kvkit_store_t *open_direct(void)
+{
+    char uri[512];
+    snprintf(uri, sizeof uri, "etcd:%s?prefix=%s", upstream, prefix);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open(uri, &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    return s;
+}
+
+static kvkit_index_set_t *f_set(const char *value)
+{
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *set = kvkit_index_set_create();
+    json_t *v = json_string(value);
+    ck_assert_int_eq(kvkit_index_set_add(set, "f", v, &err), KVKIT_OK);
+    json_decref(v);
+    return set;
+}
+
+/* Save key with the index entry f=value. */
+static void save_f(kvkit_store_t *s, const char *key, const char *value)
+{
+    kvkit_error_t err = {0};
+    kvkit_index_set_t *set = f_set(value);
+    ck_assert_msg(kvkit_store_save(s, "b", key, "{}", 2, set, &err) == KVKIT_OK, "%s", err.text);
+    kvkit_index_set_destroy(set);
+}
+
+static int collect(void *ctx, const char *key, size_t len)
+{
+    (void)len;
+    strcat(ctx, key);
+    strcat(ctx, ";");
+    return 0;
+}
+
+/* The keys with the entry f=value are `want` ("k1;k2;"). */
+static void f_keys_eq(kvkit_store_t *s, const char *value, const char *want)
+{
+    char got[256] = "";
+    kvkit_error_t err = {0};
+    json_t *v = json_string(value);
+    ck_assert_int_eq(kvkit_store_index_keys(s, "b", "f", v, NULL, collect, got, &err), KVKIT_OK);
+    json_decref(v);
+    ck_assert_str_eq(got, want);
+}
+
+START_TEST(test_new_key_save_is_one_txn)
+{
+    kvkit_store_t *s = open_proxied();
+    set_mode(PASS);
+    save_f(s, "k", "x");
+    ck_assert_int_eq(txns(), 1);
+    ck_assert_int_eq(ranges(), 0); /* no manifest read first */
+    save_f(s, "k", "y");           /* a re-save: the handle remembers the manifest it wrote */
+    ck_assert_int_eq(txns(), 2);
+    ck_assert_int_eq(ranges(), 0);
+    f_keys_eq(s, "x", "");
+    f_keys_eq(s, "y", "k;");
+    ck_assert_int_eq(raw_count(upstream, prefix), 3);
+    kvkit_store_close(s);
+}
+END_TEST
+
+START_TEST(test_save_of_key_created_meanwhile_is_exact)
+{
+    /* a read "k" as absent; b creates it; a's save assumes no manifest, its
+     * compare fails, and the retry with the manifest the failure branch
+     * returned must replace b's index entry, not leave it behind */
+    kvkit_store_t *a = open_proxied(), *b = open_direct();
+    kvkit_error_t err = {0};
+    char *v = NULL;
+    size_t n;
+    ck_assert_int_eq(kvkit_store_get(a, "b", "k", &v, &n, &err), KVKIT_NOTFOUND);
+    save_f(b, "k", "old");
+    set_mode(PASS);
+    save_f(a, "k", "new");
+    ck_assert_int_eq(txns(), 2);   /* the guess lost its compare, then the retry */
+    ck_assert_int_eq(ranges(), 0); /* the failure branch returned the manifest */
+    ck_assert_int_eq(doc_version("k"), 2);
+    f_keys_eq(a, "old", "");
+    f_keys_eq(a, "new", "k;");
+    ck_assert_int_eq(raw_count(upstream, prefix), 3);
+    save_f(b, "k", "third"); /* b's cached manifest is stale now: also exact */
+    f_keys_eq(b, "new", "");
+    f_keys_eq(b, "third", "k;");
+    ck_assert_int_eq(raw_count(upstream, prefix), 3);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
+START_TEST(test_batch_with_key_created_meanwhile_is_exact)
+{
+    kvkit_store_t *a = open_proxied(), *b = open_direct();
+    kvkit_error_t err = {0};
+    save_f(b, "k2", "old");
+    kvkit_batch_t *batch = kvkit_batch_create();
+    kvkit_index_set_t *set = f_set("new");
+    ck_assert_int_eq(kvkit_batch_save(batch, "b", "k1", "{}", 2, set, &err), KVKIT_OK);
+    ck_assert_int_eq(kvkit_batch_save(batch, "b", "k2", "{}", 2, set, &err), KVKIT_OK);
+    set_mode(PASS);
+    ck_assert_msg(kvkit_store_write(a, batch, &err) == KVKIT_OK, "%s", err.text);
+    ck_assert_int_eq(txns(), 2); /* both guessed new: lost on k2, then the retry */
+    ck_assert_int_eq(ranges(), 0);
+    f_keys_eq(a, "old", "");
+    f_keys_eq(a, "new", "k1;k2;");
+    ck_assert_int_eq(raw_count(upstream, prefix), 6);
+    kvkit_batch_destroy(batch);
+    kvkit_index_set_destroy(set);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
+START_TEST(test_resaves_of_unknown_keys_read_first)
+{
+    /* keys another client wrote: after one wrong guess the handle reads
+     * manifests first (a range costs less than a failed txn), and once it
+     * meets new keys again it goes back to guessing */
+    kvkit_store_t *a = open_proxied(), *b = open_direct();
+    char key[16], want[64] = "";
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "e%d", i);
+        save_f(b, key, "x");
+        strcat(strcat(want, key), ";");
+    }
+    set_mode(PASS);
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "e%d", i);
+        save_f(a, key, "y");
+    }
+    ck_assert_int_eq(txns(), 7); /* one wrong guess (and its retry), then reads */
+    ck_assert_int_eq(ranges(), 5);
+    f_keys_eq(a, "x", "");
+    f_keys_eq(a, "y", want);
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "n%d", i);
+        save_f(a, key, "z");
+    }
+    set_mode(PASS);
+    save_f(a, "n6", "z");
+    ck_assert_int_eq(txns(), 1);
+    ck_assert_int_eq(ranges(), 0);
+    ck_assert_int_eq(raw_count(upstream, prefix), 3 * 13);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+END_TEST
+
 /*** gateway errors, mapped from the gRPC code ***/
 
 static int get_k(kvkit_store_t *s, kvkit_error_t *err)
@@ -477,6 +650,14 @@ int main(void)
     tcase_add_test(t, test_error_message_too_large);
     tcase_add_test(t, test_error_no_leader_retried_then_unavailable);
     tcase_add_test(t, test_error_read_timed_out);
+    suite_add_tcase(su, t);
+    t = tcase_create("round trips");
+    tcase_add_unchecked_fixture(t, proxy_start, NULL);
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, test_new_key_save_is_one_txn);
+    tcase_add_test(t, test_save_of_key_created_meanwhile_is_exact);
+    tcase_add_test(t, test_batch_with_key_created_meanwhile_is_exact);
+    tcase_add_test(t, test_resaves_of_unknown_keys_read_first);
     suite_add_tcase(su, t);
     SRunner *r = srunner_create(su);
     /* the proxy lives in this process: no fork per test */
