@@ -1,0 +1,670 @@
+/*
+ * qexec.c - running a plan (qplan.c): key streams that seek (zigzag joins
+ * and merges), paged index and key scans, the check of each candidate on
+ * its document (qeval.c), the top-N heap, and cursors.
+ *
+ * Every scan is paged (QPAGE keys) and resumed by position, and every page
+ * is read in one view of the store when the backend has views, so memory
+ * stays bounded by the pages, the heap (limit or page) and one document.
+ */
+#include "qprivate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A byte buffer the run owns. */
+typedef struct bbuf {
+    unsigned char *p;
+    size_t len, cap;
+} bbuf_t;
+
+typedef struct hitem {
+    char *key;
+    size_t key_len;
+    unsigned char *sortable; /* NULL: the document has no value for the field */
+    size_t sortable_len;
+    char *value;
+    size_t value_len;
+} hitem_t;
+
+typedef struct qrun {
+    kvkit_store_t *s;
+    const char *bucket;
+    void *view;
+    const kvkit_query_t *q;
+    qplan_t *plan;
+    bool want_docs;
+    kvkit_query_fn fn;
+    void *ctx;
+    uint64_t count; /* results handed over, this run and the ones it resumes */
+    size_t page, emitted;
+    bool stop, more;
+    /* resume position (from a cursor) and the last result's position */
+    bool resume;
+    size_t rphase;
+    bbuf_t rsort, rkey;
+    size_t lphase;
+    bbuf_t lsort, lkey;
+    bbuf_t psort, pkey; /* a paged scan's position */
+    bbuf_t scratch;
+    hitem_t *heap; /* QM_TOPN: max-heap of the best cap_heap so far */
+    size_t n_heap, cap_heap;
+    kvkit_error_t *err;
+} qrun_t;
+
+static int nomem(qrun_t *r)
+{
+    return kvkit__error(r->err, KVKIT_NOMEM, r->bucket, "out of memory running the query");
+}
+
+static int bset(qrun_t *r, bbuf_t *b, const void *p, size_t len)
+{
+    if (len + 1 > b->cap) {
+        unsigned char *n = kvkit__realloc(b->p, len + 1);
+        if (n == NULL)
+            return nomem(r);
+        b->p = n;
+        b->cap = len + 1;
+    }
+    if (len > 0)
+        memmove(b->p, p, len);
+    b->p[len] = '\0';
+    b->len = len;
+    return KVKIT_OK;
+}
+
+static int bapp(qrun_t *r, bbuf_t *b, unsigned char c)
+{
+    if (b->len + 2 > b->cap) {
+        unsigned char *n = kvkit__realloc(b->p, b->len + 2);
+        if (n == NULL)
+            return nomem(r);
+        b->p = n;
+        b->cap = b->len + 2;
+    }
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+    return KVKIT_OK;
+}
+
+static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return kvkit_sortable_cmp((const unsigned char *)a, alen, (const unsigned char *)b, blen);
+}
+
+/*** pages ***/
+
+typedef struct collect {
+    qpage_t *pg;
+    const ks_t *keys; /* KS_KEYS: strict bounds to drop */
+    bool sortable;
+    bool nomem;
+} collect_t;
+
+static int collect_fn(void *vctx, const char *key, size_t key_len, const unsigned char *sortable,
+                      size_t sortable_len)
+{
+    collect_t *c = vctx;
+    const ks_t *ks = c->keys;
+    if (ks != NULL && ((ks->klo_excl && strlen(ks->klo) == key_len && memcmp(key, ks->klo, key_len) == 0) ||
+                       (ks->khi_excl && strlen(ks->khi) == key_len && memcmp(key, ks->khi, key_len) == 0)))
+        return 0;
+    qitem_t *it = &c->pg->items[c->pg->n];
+    it->key = kvkit__strndup(key, key_len);
+    it->key_len = key_len;
+    it->sortable = NULL;
+    it->sortable_len = 0;
+    if (c->sortable && sortable_len > 0 && (it->sortable = kvkit__malloc(sortable_len)) != NULL) {
+        memcpy(it->sortable, sortable, sortable_len);
+        it->sortable_len = sortable_len;
+    }
+    if (it->key == NULL || (c->sortable && sortable_len > 0 && it->sortable == NULL)) {
+        kvkit__free(it->key);
+        kvkit__free(it->sortable);
+        c->nomem = true;
+        return 1;
+    }
+    return ++c->pg->n == QPAGE;
+}
+
+static int page_index(qrun_t *r, qpage_t *pg, const char *field, const kvkit_index_value_t *lo,
+                      const kvkit_index_value_t *hi, const kvkit_index_position_t *after,
+                      bool sortable)
+{
+    kvkit__qpage_clear(pg);
+    if (r->s->backend->ops.index_lookup == NULL)
+        return kvkit__store_unsupported(r->s, "index_lookup", r->err);
+    kvkit__query_t q = {.kind = KVKIT__Q_INDEX, .field = field, .lo = *lo, .hi = *hi};
+    collect_t c = {pg, NULL, sortable, false};
+    int rc = kvkit__index_lookup_call(r->s, r->view, r->bucket, &q, after, collect_fn, &c, r->err);
+    pg->more = pg->n == QPAGE;
+    return rc != KVKIT_OK ? rc : c.nomem ? nomem(r) : KVKIT_OK;
+}
+
+static int page_keys(qrun_t *r, qpage_t *pg, const ks_t *ks, const char *lo, const char *hi)
+{
+    kvkit__qpage_clear(pg);
+    collect_t c = {pg, ks, false, false};
+    int rc = kvkit__list_keys_call(r->s, r->view, r->bucket, lo, hi, collect_fn, &c, r->err);
+    pg->more = pg->n == QPAGE;
+    return rc != KVKIT_OK ? rc : c.nomem ? nomem(r) : KVKIT_OK;
+}
+
+/*** key streams: seek to the first key >= k ***/
+
+static int ks_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen);
+
+static int set_cur(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    if (klen + 1 > ks->cur_cap) {
+        char *n = kvkit__realloc(ks->cur, klen + 1);
+        if (n == NULL)
+            return nomem(r);
+        ks->cur = n;
+        ks->cur_cap = klen + 1;
+    }
+    memmove(ks->cur, k, klen);
+    ks->cur[klen] = '\0';
+    ks->cur_len = klen;
+    return KVKIT_OK;
+}
+
+/* Fetch a leaf's page starting at the first key >= k (k NULL: the start). */
+static int leaf_fetch(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    if (ks->type == KS_KEYS) {
+        const char *lo = ks->klo;
+        if (k != NULL && (lo == NULL || keycmp(k, klen, lo, strlen(lo)) > 0)) {
+            int rc = bset(r, &r->scratch, k, klen);
+            if (rc != KVKIT_OK)
+                return rc;
+            lo = (const char *)r->scratch.p;
+        }
+        return page_keys(r, ks->page, ks, lo, ks->khi);
+    }
+    if (k == NULL || klen == 0)
+        return page_index(r, ks->page, ks->pred->field, &ks->val->iv, &ks->val->iv, NULL, false);
+    /* strictly after the greatest key below k: keys are UTF-8 without NUL,
+     * so none lies between k less its last byte (when that is 0x01) or
+     * k's last byte lowered by one and followed by 0xff, and k */
+    unsigned char last = (unsigned char)k[klen - 1];
+    int rc = bset(r, &r->scratch, k, last == 1 ? klen - 1 : klen);
+    if (rc == KVKIT_OK && last != 1) {
+        r->scratch.p[klen - 1] = (unsigned char)(last - 1);
+        rc = bapp(r, &r->scratch, 0xFF);
+    }
+    if (rc != KVKIT_OK)
+        return rc;
+    kvkit_index_position_t after = {ks->val->iv.sortable, ks->val->iv.sortable_len,
+                                    (const char *)r->scratch.p, r->scratch.len};
+    return page_index(r, ks->page, ks->pred->field, &ks->val->iv, &ks->val->iv,
+                      r->scratch.len ? &after : NULL, false);
+}
+
+static int leaf_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    qpage_t *pg = ks->page;
+    bool fetched = false;
+    for (;;) {
+        while (pg->pos < pg->n && k != NULL &&
+               keycmp(pg->items[pg->pos].key, pg->items[pg->pos].key_len, k, klen) < 0)
+            pg->pos++;
+        if (pg->pos < pg->n) {
+            ks->started = true;
+            return set_cur(r, ks, pg->items[pg->pos].key, pg->items[pg->pos].key_len);
+        }
+        if ((ks->started || fetched) && !pg->more) {
+            ks->done = true;
+            return KVKIT_OK;
+        }
+        int rc = leaf_fetch(r, ks, k, klen);
+        if (rc != KVKIT_OK)
+            return rc;
+        fetched = ks->started = true;
+        if (pg->n == 0) {
+            ks->done = true;
+            return KVKIT_OK;
+        }
+    }
+}
+
+static int and_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    int rc = ks_seek(r, ks->kids[0], k, klen);
+    if (rc != KVKIT_OK || (ks->done = ks->kids[0]->done))
+        return rc;
+    if ((rc = set_cur(r, ks, ks->kids[0]->cur, ks->kids[0]->cur_len)) != KVKIT_OK)
+        return rc;
+    for (size_t agreed = 1, i = 1; agreed < ks->n_kids; i++) {
+        ks_t *kid = ks->kids[i % ks->n_kids];
+        if ((rc = ks_seek(r, kid, ks->cur, ks->cur_len)) != KVKIT_OK || (ks->done = kid->done))
+            return rc;
+        if (keycmp(kid->cur, kid->cur_len, ks->cur, ks->cur_len) == 0)
+            agreed++;
+        else if ((rc = set_cur(r, ks, kid->cur, kid->cur_len)) != KVKIT_OK)
+            return rc;
+        else
+            agreed = 1;
+    }
+    return KVKIT_OK;
+}
+
+static int or_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    ks_t *best = NULL;
+    for (size_t i = 0; i < ks->n_kids; i++) {
+        ks_t *kid = ks->kids[i];
+        int rc = ks_seek(r, kid, k, klen);
+        if (rc != KVKIT_OK)
+            return rc;
+        if (!kid->done && (best == NULL || keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len) < 0))
+            best = kid;
+    }
+    if (best == NULL) {
+        ks->done = true;
+        return KVKIT_OK;
+    }
+    return set_cur(r, ks, best->cur, best->cur_len);
+}
+
+static int ks_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    if (ks->done || (ks->started && (k == NULL || keycmp(ks->cur, ks->cur_len, k, klen) >= 0)))
+        return KVKIT_OK;
+    int rc = KVKIT_OK;
+    switch (ks->type) {
+    case KS_EMPTY:
+        ks->done = true;
+        return KVKIT_OK;
+    case KS_EQ:
+    case KS_KEYS:
+        return leaf_seek(r, ks, k, klen);
+    case KS_AND:
+        rc = and_seek(r, ks, k, klen);
+        break;
+    case KS_OR:
+        rc = or_seek(r, ks, k, klen);
+        break;
+    }
+    ks->started = true;
+    return rc;
+}
+
+/* Seek to the first key after k: k followed by 0x01 (keys hold no NUL). */
+static int ks_after(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    bbuf_t b = {0};
+    int rc = bset(r, &b, k, klen);
+    if (rc == KVKIT_OK)
+        rc = bapp(r, &b, 0x01);
+    if (rc == KVKIT_OK)
+        rc = ks_seek(r, ks, (const char *)b.p, klen + 1);
+    kvkit__free(b.p);
+    return rc;
+}
+
+/*** results ***/
+
+/* Hand one result over, remembering its position for the cursor. */
+static int emit(qrun_t *r, size_t phase, const unsigned char *sortable, size_t slen,
+                const char *key, size_t klen, const char *value, size_t vlen)
+{
+    if (r->q->has_limit && r->count >= r->q->limit) {
+        r->stop = true;
+        return KVKIT_OK;
+    }
+    if (r->page > 0 && r->emitted >= r->page) {
+        r->stop = r->more = true; /* one more exists: the page is cut */
+        return KVKIT_OK;
+    }
+    int rc;
+    r->lphase = phase;
+    if ((rc = bset(r, &r->lsort, sortable, slen)) != KVKIT_OK ||
+        (rc = bset(r, &r->lkey, key, klen)) != KVKIT_OK)
+        return rc;
+    r->count++;
+    r->emitted++;
+    if (r->fn(r->ctx, key, klen, value, value ? vlen : 0))
+        r->stop = r->more = true;
+    else if (r->q->has_limit && r->count >= r->q->limit)
+        r->stop = true;
+    return KVKIT_OK;
+}
+
+static int ord_cmp(const qrun_t *r, const hitem_t *a, const hitem_t *b)
+{
+    int c;
+    if ((a->sortable == NULL) != (b->sortable == NULL))
+        c = a->sortable == NULL ? 1 : -1;
+    else if (a->sortable != NULL &&
+             (c = kvkit_sortable_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len)) != 0)
+        ;
+    else
+        c = keycmp(a->key, a->key_len, b->key, b->key_len);
+    return r->q->desc ? -c : c;
+}
+
+static void hitem_free(hitem_t *h)
+{
+    kvkit__free(h->key);
+    kvkit__free(h->sortable);
+    free(h->value);
+}
+
+static void sift_down(qrun_t *r, size_t i, size_t n)
+{
+    for (;;) {
+        size_t m = i, a = 2 * i + 1, b = a + 1;
+        if (a < n && ord_cmp(r, &r->heap[a], &r->heap[m]) > 0)
+            m = a;
+        if (b < n && ord_cmp(r, &r->heap[b], &r->heap[m]) > 0)
+            m = b;
+        if (m == i)
+            return;
+        hitem_t t = r->heap[i];
+        r->heap[i] = r->heap[m];
+        r->heap[m] = t;
+        i = m;
+    }
+}
+
+/* Keep the candidate if it is among the first cap_heap after the cursor;
+ * the heap's root is the last of those kept. */
+static int heap_push(qrun_t *r, const char *key, size_t klen, const json_t *doc, char **value,
+                     size_t vlen)
+{
+    hitem_t c = {(char *)key, klen, NULL, 0, NULL, 0};
+    int found = kvkit__qsortkey(doc, key, klen, r->q->order, &c.sortable, &c.sortable_len);
+    if (found < 0)
+        return nomem(r);
+    hitem_t pos = {(char *)r->rkey.p, r->rkey.len, r->rphase ? NULL : r->rsort.p, r->rsort.len,
+                   NULL, 0};
+    bool keep = r->cap_heap > 0 && (!r->resume || ord_cmp(r, &c, &pos) > 0) &&
+                (r->n_heap < r->cap_heap || ord_cmp(r, &c, &r->heap[0]) < 0);
+    if (!keep) {
+        kvkit__free(c.sortable);
+        return KVKIT_OK;
+    }
+    if ((c.key = kvkit__strndup(key, klen)) == NULL) {
+        kvkit__free(c.sortable);
+        return nomem(r);
+    }
+    c.value = *value; /* taken */
+    c.value_len = vlen;
+    *value = NULL;
+    if (r->n_heap == r->cap_heap) {
+        hitem_free(&r->heap[0]);
+        r->heap[0] = c;
+        sift_down(r, 0, r->n_heap);
+        return KVKIT_OK;
+    }
+    size_t i = r->n_heap++;
+    r->heap[i] = c;
+    while (i > 0 && ord_cmp(r, &r->heap[(i - 1) / 2], &r->heap[i]) < 0) {
+        hitem_t t = r->heap[i];
+        r->heap[i] = r->heap[(i - 1) / 2];
+        r->heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return KVKIT_OK;
+}
+
+/* Sort the heap in place (ascending) and hand over its first results. */
+static int heap_emit(qrun_t *r, size_t want)
+{
+    for (size_t n = r->n_heap; n > 1; n--) {
+        hitem_t t = r->heap[0];
+        r->heap[0] = r->heap[n - 1];
+        r->heap[n - 1] = t;
+        sift_down(r, 0, n - 1);
+    }
+    int rc = KVKIT_OK;
+    for (size_t i = 0; i < r->n_heap && i < want && !r->stop && rc == KVKIT_OK; i++) {
+        hitem_t *h = &r->heap[i];
+        rc = emit(r, h->sortable == NULL, h->sortable, h->sortable_len, h->key, h->key_len,
+                  r->want_docs ? h->value : NULL, h->value_len);
+    }
+    if (r->n_heap > want && !r->stop)
+        r->more = true;
+    return rc;
+}
+
+/*** candidates and phases ***/
+
+static int candidate(qrun_t *r, size_t i, const unsigned char *sortable, size_t slen,
+                     const char *key, size_t klen)
+{
+    const qphase_t *ph = &r->plan->phases[i];
+    bool topn = r->plan->mode == QM_TOPN;
+    char *value = NULL;
+    size_t vlen = 0;
+    json_t *doc = NULL;
+    if (r->want_docs || topn || ph->check != NULL || ph->n_excl > 0) {
+        int rc = r->view ? kvkit__view_get(r->s, r->view, r->bucket, key, &value, &vlen, r->err)
+                         : kvkit_store_get(r->s, r->bucket, key, &value, &vlen, r->err);
+        if (rc == KVKIT_NOTFOUND)
+            return KVKIT_OK; /* deleted meanwhile (no view) */
+        if (rc != KVKIT_OK)
+            return rc;
+        if (topn || ph->check != NULL || ph->n_excl > 0)
+            doc = json_loadb(value, vlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    }
+    bool ok = ph->check == NULL || kvkit__qeval(ph->check, key, klen, doc);
+    for (size_t j = 0; ok && j < ph->n_excl; j++)
+        ok = !kvkit__qeval(ph->excl[j], key, klen, doc);
+    int rc = KVKIT_OK;
+    if (ok && topn)
+        rc = heap_push(r, key, klen, doc, &value, vlen);
+    else if (ok)
+        rc = emit(r, i, sortable, slen, key, klen, value, vlen);
+    json_decref(doc);
+    free(value);
+    return rc;
+}
+
+static int run_ks(qrun_t *r, size_t i, bool resume)
+{
+    ks_t *ks = r->plan->phases[i].ks;
+    int rc = resume ? ks_after(r, ks, (const char *)r->rkey.p, r->rkey.len)
+                    : ks_seek(r, ks, NULL, 0);
+    while (rc == KVKIT_OK && !ks->done && !r->stop) {
+        rc = candidate(r, i, NULL, 0, ks->cur, ks->cur_len);
+        if (rc == KVKIT_OK && !r->stop)
+            rc = ks_after(r, ks, ks->cur, ks->cur_len);
+    }
+    return rc;
+}
+
+/* A paged scan (index range, or the bucket's keys), resumed by position:
+ * the run's resume buffers carry it from page to page. */
+static int run_scan(qrun_t *r, size_t i, bool resume)
+{
+    qphase_t *ph = &r->plan->phases[i];
+    qpage_t *pg = ph->page;
+    int rc = KVKIT_OK;
+    if (resume && ((rc = bset(r, &r->psort, r->rsort.p, r->rsort.len)) != KVKIT_OK ||
+                   (rc = bset(r, &r->pkey, r->rkey.p, r->rkey.len)) != KVKIT_OK))
+        return rc;
+    for (bool have = resume; rc == KVKIT_OK && !r->stop;) {
+        if (ph->type == PH_RANGE) {
+            kvkit_index_position_t after = {r->psort.p, r->psort.len, (const char *)r->pkey.p,
+                                            r->pkey.len};
+            rc = page_index(r, pg, ph->field, &ph->lo, &ph->hi, have ? &after : NULL, true);
+        } else {
+            if (have && (rc = bapp(r, &r->pkey, 0x01)) != KVKIT_OK)
+                return rc;
+            rc = page_keys(r, pg, NULL, have ? (const char *)r->pkey.p : NULL, NULL);
+        }
+        for (pg->pos = 0; rc == KVKIT_OK && pg->pos < pg->n && !r->stop; pg->pos++) {
+            const qitem_t *it = &pg->items[pg->pos];
+            if (ph->hi_excl && kvkit_sortable_cmp(it->sortable, it->sortable_len, ph->hi.sortable,
+                                                  ph->hi.sortable_len) == 0)
+                continue; /* its smallest value in range is the excluded bound */
+            rc = candidate(r, i, it->sortable, it->sortable_len, it->key, it->key_len);
+        }
+        if (rc != KVKIT_OK || r->stop || !pg->more)
+            break;
+        const qitem_t *last = &pg->items[pg->n - 1];
+        if ((rc = bset(r, &r->psort, last->sortable, last->sortable_len)) == KVKIT_OK)
+            rc = bset(r, &r->pkey, last->key, last->key_len);
+        have = true;
+    }
+    return rc;
+}
+
+static int run_phases(qrun_t *r)
+{
+    bool topn = r->plan->mode == QM_TOPN;
+    size_t first = r->resume && !topn ? r->rphase : 0;
+    int rc = KVKIT_OK;
+    for (size_t i = first; rc == KVKIT_OK && i < r->plan->n_phases && !r->stop; i++) {
+        bool resume = r->resume && !topn && i == first;
+        rc = r->plan->phases[i].type == PH_KS ? run_ks(r, i, resume) : run_scan(r, i, resume);
+    }
+    return rc;
+}
+
+/*** cursors: "kq1.HASH.COUNT.PHASE.SORTABLE.KEY" (hex for the bytes) ***/
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* What a cursor belongs to: the query, its indexed fields, the bucket. */
+static uint64_t query_hash(const kvkit_query_t *q, const char *bucket)
+{
+    uint64_t h = fnv(14695981039346656037ULL, q->canon, strlen(q->canon) + 1);
+    h = fnv(h, bucket, strlen(bucket) + 1);
+    for (size_t i = 0; !q->all_indexed && i < q->n_indexed; i++)
+        h = fnv(h, q->indexed[i], strlen(q->indexed[i]) + 1);
+    return fnv(h, q->all_indexed ? "*" : "-", 1);
+}
+
+static void hex_put(char *out, const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        *out++ = digits[p[i] >> 4];
+        *out++ = digits[p[i] & 15];
+    }
+    *out = '\0';
+}
+
+static char *cursor_encode(const qrun_t *r)
+{
+    size_t n = 80 + 2 * (r->lsort.len + r->lkey.len);
+    char *c = malloc(n); /* the caller frees with free(3) */
+    if (c == NULL)
+        return NULL;
+    int k = snprintf(c, n, "kq1.%016llx.%llu.%zu.",
+                     (unsigned long long)query_hash(r->q, r->bucket),
+                     (unsigned long long)r->count, r->lphase);
+    hex_put(c + k, r->lsort.p, r->lsort.len);
+    k += (int)(2 * r->lsort.len);
+    c[k++] = '.';
+    hex_put(c + k, r->lkey.p, r->lkey.len);
+    return c;
+}
+
+static bool hex_get(qrun_t *r, bbuf_t *b, const char *s, size_t n)
+{
+    if (n % 2 != 0 || bset(r, b, NULL, 0) != KVKIT_OK)
+        return false;
+    for (size_t i = 0; i < n; i += 2) {
+        int v = 0;
+        for (size_t j = i; j < i + 2; j++) {
+            char c = s[j];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0)
+                return false;
+            v = v * 16 + d;
+        }
+        if (bapp(r, b, (unsigned char)v) != KVKIT_OK)
+            return false;
+    }
+    return true;
+}
+
+static int cursor_decode(qrun_t *r, const char *cursor)
+{
+    unsigned long long hash, count;
+    size_t phase;
+    int used = 0;
+    const char *dot;
+    if (sscanf(cursor, "kq1.%16llx.%llu.%zu.%n", &hash, &count, &phase, &used) != 3 || used == 0 ||
+        (dot = strchr(cursor + used, '.')) == NULL ||
+        !hex_get(r, &r->rsort, cursor + used, (size_t)(dot - cursor - used)) ||
+        !hex_get(r, &r->rkey, dot + 1, strlen(dot + 1)) || r->rkey.len == 0 ||
+        r->rkey.len > KVKIT_KEY_MAX)
+        return kvkit__error(r->err, KVKIT_INVALID, "cursor",
+                            "query: malformed cursor \"%.40s\"", cursor);
+    if (hash != query_hash(r->q, r->bucket))
+        return kvkit__error(r->err, KVKIT_INVALID, "cursor",
+                            "query: the cursor belongs to another query or bucket");
+    if (phase >= (r->plan->mode == QM_TOPN ? 2 : r->plan->n_phases))
+        return kvkit__error(r->err, KVKIT_INVALID, "cursor",
+                            "query: malformed cursor \"%.40s\"", cursor);
+    r->resume = true;
+    r->rphase = phase;
+    r->count = count;
+    return KVKIT_OK;
+}
+
+/*** running ***/
+
+static int run(qrun_t *r, const char *cursor)
+{
+    int rc = kvkit__qplan(r->q, &r->plan, r->err);
+    if (rc == KVKIT_OK && cursor != NULL)
+        rc = cursor_decode(r, cursor);
+    if (rc != KVKIT_OK || (r->q->has_limit && r->count >= r->q->limit))
+        return rc;
+    size_t want = SIZE_MAX;
+    if (r->plan->mode == QM_TOPN) {
+        uint64_t left = r->q->limit - r->count;
+        want = left < SIZE_MAX - 1 ? (size_t)left : SIZE_MAX - 1;
+        r->cap_heap = r->page > 0 && r->page < want ? r->page + 1 : want;
+        if (r->page > 0 && r->page < want)
+            want = r->page;
+        if (r->cap_heap > 0 && (r->heap = kvkit__calloc(r->cap_heap, sizeof *r->heap)) == NULL)
+            return nomem(r);
+    }
+    if ((rc = kvkit__view_open(r->s, &r->view, r->bucket, r->err)) != KVKIT_OK)
+        return rc;
+    rc = run_phases(r);
+    if (rc == KVKIT_OK && r->plan->mode == QM_TOPN)
+        rc = heap_emit(r, want);
+    kvkit__view_close(r->s, r->view);
+    return rc;
+}
+
+int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query_t *q,
+                     int want_docs, size_t page, const char *cursor, char **next,
+                     kvkit_query_fn fn, void *ctx, kvkit_error_t *err)
+{
+    if (next != NULL)
+        *next = NULL;
+    CHECK_STORE(store, err);
+    if (q == NULL || fn == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "query: the query or the callback is NULL");
+    int rc = kvkit__check_bucket_key(bucket, NULL, err);
+    if (rc != KVKIT_OK)
+        return rc;
+    qrun_t r = {.s = store, .bucket = bucket, .q = q, .want_docs = want_docs != 0, .fn = fn,
+                .ctx = ctx, .page = page, .err = err};
+    rc = run(&r, cursor);
+    if (rc == KVKIT_OK && r.more && next != NULL && (*next = cursor_encode(&r)) == NULL)
+        rc = nomem(&r);
+    for (size_t i = 0; i < r.n_heap; i++)
+        hitem_free(&r.heap[i]);
+    kvkit__free(r.heap);
+    kvkit__qplan_free(r.plan);
+    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort, &r.pkey, &r.scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        kvkit__free(bufs[i]->p);
+    return rc;
+}

@@ -1,0 +1,156 @@
+/*
+ * qprivate.h - compound queries inside libkvkit: the parsed expression
+ * (qparse.c), its evaluation on one document (qeval.c), the plan
+ * (qplan.c) and its execution (qexec.c).  Files depend in that order:
+ * qexec calls qplan and qeval, qplan calls qparse's helpers, never back.
+ */
+#ifndef KVKIT_QPRIVATE_H
+#define KVKIT_QPRIVATE_H
+
+#include "kvkit_private.h"
+
+#include <kvkit/query.h>
+
+/*** the expression (qparse.c) ***/
+
+typedef enum { QN_AND, QN_OR, QN_NOT, QN_PRED } qn_kind_t;
+
+/* Predicate operators; QP_HAS_* are made by the planner only. */
+typedef enum {
+    QP_EQ, QP_NE, QP_LT, QP_LE, QP_GT, QP_GE, QP_IN, QP_PREFIX,
+    QP_HAS_NUMBER, /* the field has a numeric value */
+    QP_HAS_ANY     /* the field has any value */
+} qp_op_t;
+
+/* A query value: the JSON scalar and its index form (sortable bytes). */
+typedef struct qval {
+    json_t *json;
+    unsigned char *buf; /* the sortable bytes (iv.sortable points here) */
+    kvkit_index_value_t iv;
+} qval_t;
+
+typedef struct qnode {
+    qn_kind_t kind;
+    qp_op_t op;         /* QN_PRED */
+    char *field;        /* QN_PRED: a field or "$key" */
+    qval_t *vals;       /* QN_PRED: one, or the IN list */
+    size_t n_vals;
+    struct qnode **kids; /* QN_AND, QN_OR (2 or more), QN_NOT (1) */
+    size_t n_kids;
+} qnode_t;
+
+struct kvkit_query {
+    qnode_t *root;
+    char *order;       /* order by FIELD, or NULL */
+    bool desc;
+    bool has_limit;
+    uint64_t limit;
+    bool all_indexed;  /* kvkit_query_set_indexed never called */
+    char **indexed;
+    size_t n_indexed;
+    char *canon;       /* kvkit_query_text */
+};
+
+/* Whether the query may read `field` from an index. */
+bool kvkit__q_indexed(const kvkit_query_t *q, const char *field);
+/* Make a value node's index form; KVKIT_OK or KVKIT_NOMEM. */
+int kvkit__qval_set(qval_t *v, json_t *json_new, kvkit_error_t *err);
+/* Free a node tree (NULL ok). */
+void kvkit__qnode_free(qnode_t *n);
+/* A new predicate node of the planner's own (QP_HAS_*) on `field`. */
+qnode_t *kvkit__qnode_has(qp_op_t op, const char *field);
+/* Append the node in canonical text to a growing buffer (NULL text: no
+ * memory); returns the new length. */
+void kvkit__qnode_text(const qnode_t *n, char **buf, size_t *len, size_t *cap);
+/* Append printf text to a growing buffer; sets *buf NULL when out of memory. */
+void kvkit__qbuf_add(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/*** evaluation on a document (qeval.c) ***/
+
+/* Whether the document (parsed JSON, NULL when it is none) with this key
+ * matches the node, by the semantics of kvkit-query(7). */
+bool kvkit__qeval(const qnode_t *n, const char *key, size_t key_len, const json_t *doc);
+/* The document's smallest value of `field` in index order, as sortable
+ * bytes (malloc'd with kvkit__malloc into *out); 0 when it has none, -1
+ * when out of memory, 1 when found. */
+int kvkit__qsortkey(const json_t *doc, const char *key, size_t key_len, const char *field,
+                    unsigned char **out, size_t *out_len);
+
+/*** the plan (qplan.c) ***/
+
+#define QPAGE 128
+
+/* One buffered page of a scan: keys with the index value they came at. */
+typedef struct qitem {
+    char *key;
+    size_t key_len;
+    unsigned char *sortable;
+    size_t sortable_len;
+} qitem_t;
+
+typedef struct qpage {
+    qitem_t items[QPAGE];
+    size_t n, pos;
+    bool more; /* the scan stopped at a full page */
+} qpage_t;
+
+/* A stream of keys in ascending key order, each once: an index equality, a
+ * $key range, a zigzag join (AND) or a merge (OR) of such streams. */
+typedef enum { KS_EQ, KS_KEYS, KS_AND, KS_OR, KS_EMPTY } ks_type_t;
+
+typedef struct ks {
+    ks_type_t type;
+    const qnode_t *pred;     /* KS_EQ, KS_KEYS: its predicate */
+    const qval_t *val;       /* KS_EQ: the value; KS_KEYS: lo (NULL: open) */
+    char *klo, *khi;         /* KS_KEYS bounds (NULL: open), inclusive */
+    bool klo_excl, khi_excl; /* KS_KEYS: strict bounds */
+    struct ks **kids;
+    size_t n_kids;
+    qpage_t *page;           /* leaves */
+    bool started, done;
+    char *cur;               /* the current key (own copy) */
+    size_t cur_len, cur_cap;
+} ks_t;
+
+typedef enum { PH_KS, PH_RANGE, PH_BUCKET } ph_type_t;
+
+/* One phase: a source of candidate keys, what to check on each candidate's
+ * document, and the expressions whose matches an earlier phase produced. */
+typedef struct qphase {
+    ph_type_t type;
+    ks_t *ks;                 /* PH_KS */
+    const char *field;        /* PH_RANGE */
+    kvkit_index_value_t lo, hi;
+    unsigned char *lo_buf, *hi_buf;
+    char *lo_str, *hi_str;    /* typed string bounds with their byte */
+    bool hi_excl;             /* PH_RANGE: a key met at hi does not match */
+    const qnode_t *check;     /* NULL: every candidate matches */
+    const qnode_t **excl;     /* skip candidates matching one of these */
+    size_t n_excl;
+    qpage_t *page;            /* PH_RANGE, PH_BUCKET */
+    char *what;               /* for EXPLAIN */
+} qphase_t;
+
+typedef enum { QM_STREAM, QM_TOPN } qmode_t;
+
+typedef struct qplan {
+    qmode_t mode;
+    qphase_t *phases;
+    size_t n_phases;
+    qnode_t **own;    /* nodes the planner made */
+    size_t n_own;
+    char *order_what; /* EXPLAIN's order line */
+} qplan_t;
+
+/* Plan the query; KVKIT_INVALID naming what to add when it needs an
+ * unbounded sort.  Free with kvkit__qplan_free (also frees pages). */
+int kvkit__qplan(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err);
+void kvkit__qplan_free(qplan_t *p);
+/* Free a page's items and empty it. */
+void kvkit__qpage_clear(qpage_t *pg);
+
+#endif /* KVKIT_QPRIVATE_H */
