@@ -274,7 +274,9 @@ int kvkit_doc_new(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **o
  * one whose target is missing fails with KVKIT_REF_MISSING naming it - never
  * KVKIT_NOTFOUND, which means the document itself is absent; a cycle of
  * references is cut: the repeated document is left to load on demand).
- * The revision is remembered when the backend has revisions.
+ * One plain read of the store: the revision is not fetched.  When the
+ * backend has checked saves, the document keeps the stored bytes it was
+ * read from (for kvkit_doc_save_checked).
  * *out is the caller's (kvkit_doc_destroy). */
 int kvkit_doc_get(const kvkit_schema_t *schema, const char *key, kvkit_doc_t **out,
                   kvkit_error_t *err);
@@ -289,20 +291,29 @@ int kvkit_doc_get_or_new(const kvkit_schema_t *schema, const char *key, kvkit_do
                          int *created, kvkit_error_t *err);
 
 /* Re-read the document from its store, dropping unsaved changes and loaded
- * references.  KVKIT_NOTFOUND if it is no longer stored, KVKIT_REF_MISSING
- * if a strict reference's target is not; the document is unchanged on any
- * failure. */
+ * references; it then keeps the bytes just read, as kvkit_doc_get.
+ * KVKIT_NOTFOUND if it is no longer stored, KVKIT_REF_MISSING if a strict
+ * reference's target is not; the document is unchanged on any failure. */
 int kvkit_doc_reload(kvkit_doc_t *doc, kvkit_error_t *err);
 
 /* Validate (KVKIT_VALIDATION naming every failing field, nothing written),
  * then store the document with its index entries. */
 int kvkit_doc_save(kvkit_doc_t *doc, kvkit_error_t *err);
 
-/* As kvkit_doc_save, but only if the stored document is still the revision
- * this one was read at (a new document: only if the key is free).
- * KVKIT_CONFLICT otherwise; KVKIT_NOT_SUPPORTED on backends without
- * revisions; KVKIT_INVALID when the revision is unknown - after an
- * unchecked save, or for a document that came from a query (reload it). */
+/* As kvkit_doc_save, but only if the stored document is still the one this
+ * document was read from or last saved as (a new document: only if the key
+ * is free).  The rule is by content: it succeeds exactly when the stored
+ * bytes are still the bytes this document was read from (kvkit_doc_get,
+ * kvkit_doc_reload) or wrote in its last checked save.  The stored
+ * document and its revision are read, compared, and the save applies only
+ * if that revision is still stored, so the whole check is atomic.  A
+ * change made since and then undone, leaving identical bytes, does not
+ * conflict: nothing stored is lost by the save.
+ * KVKIT_CONFLICT when the bytes differ, the document was deleted since, or
+ * the key of a new document is taken (nothing written);
+ * KVKIT_NOT_SUPPORTED on backends without revisions; KVKIT_INVALID when
+ * there is nothing to compare with - after an unchecked save, or for a
+ * document that came from a query (reload it). */
 int kvkit_doc_save_checked(kvkit_doc_t *doc, kvkit_error_t *err);
 
 /* Delete the document (and its index entries) from the store; the object
@@ -318,7 +329,12 @@ void kvkit_doc_destroy(kvkit_doc_t *doc);
 /* The key (borrowed from the document) and the schema (borrowed). */
 const char *kvkit_doc_key(const kvkit_doc_t *doc);
 const kvkit_schema_t *kvkit_doc_schema(const kvkit_doc_t *doc);
-/* Revision read or written last; 0 when unknown. */
+/* The revision of the stored document this one was read from or last
+ * saved as (checked); 0 for a new document, after an unchecked save, for a
+ * document from a query, on backends without revisions.  A read does not
+ * fetch it: the first call after one MAY READ THE STORE (one get with the
+ * revision), answering 0 when the stored bytes are no longer those read or
+ * the read fails; a revision found is remembered by the document. */
 uint64_t kvkit_doc_revision(const kvkit_doc_t *doc);
 
 /* 1 when both are documents of the same bucket with the same key. */
