@@ -241,11 +241,32 @@ static int entry_cmp(const void *a, const void *b)
                                   y->value.sortable_len);
 }
 
+/* Up to this many entries (a document's usual handful) are sorted in
+ * place by insertion: qsort may allocate a buffer and calls through a
+ * pointer per comparison. */
+#define INSERTION_SORT_MAX 16
+
+/* Stable, as glibc's qsort (a merge sort) is for sets this small: of equal
+ * entries, the first added is the one kept. */
+static void insertion_sort(kvkit_index_entry_t *e, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        kvkit_index_entry_t x = e[i];
+        size_t j = i;
+        for (; j > 0 && entry_cmp(&e[j - 1], &x) > 0; j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
 /* Sort and drop duplicates, keeping the contract of kvkit_index_entry_t. */
 static void normalize(kvkit_index_set_t *set)
 {
     if (set->n > 1) {
-        qsort(set->entries, set->n, sizeof *set->entries, entry_cmp);
+        if (set->n <= INSERTION_SORT_MAX)
+            insertion_sort(set->entries, set->n);
+        else
+            qsort(set->entries, set->n, sizeof *set->entries, entry_cmp);
         size_t w = 1;
         for (size_t r = 1; r < set->n; r++)
             if (entry_cmp(&set->entries[w - 1], &set->entries[r]) != 0)
