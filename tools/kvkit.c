@@ -54,6 +54,15 @@ static const cli_cmd_t commands[] = {
      "      --json          print keys as JSON strings\n"
      "      --string        treat VALUE and END as strings\n"
      "      --schema FILE   take value kinds from this schema\n"},
+    {"query", cmd_query, "[--docs] [--json] [--explain] [--index FIELDS] [--page N] [--cursor TOKEN] BUCKET 'EXPRESSION'",
+     "List the keys matching a compound query (kvkit-query(7)), e.g.\n"
+     "  author = \"alice\" and year >= 2020 order by year desc limit 20\n"
+     "      --docs          print {\"key\":...,\"value\":...} lines instead of keys\n"
+     "      --json          print keys as JSON strings\n"
+     "      --explain       print the plan instead of running the query\n"
+     "      --index FIELDS  only these fields have an index (default: every field)\n"
+     "      --page N        at most N results, then the next page's cursor on stderr\n"
+     "      --cursor TOKEN  resume after the page that printed TOKEN\n"},
     {"export", cmd_export, "BUCKET",
      "Write every document of BUCKET to stdout as {\"key\":...,\"value\":...} lines.\n"},
     {"import", cmd_import, "[--schema FILE [--json-form] | --index FIELDS] [--batch N] BUCKET",
