@@ -148,7 +148,8 @@ static int stored_match(const kvkit_doc_t *d, uint64_t *rev, kvkit_error_t *err)
                             kvkit_store_backend(s->store), d->key);
     if (rc != KVKIT_OK)
         return rc;
-    bool same = d->raw != NULL && len == d->raw_len && (len == 0 || memcmp(value, d->raw, len) == 0);
+    bool same =
+        d->raw != NULL && len == d->raw_len && (len == 0 || memcmp(value, d->raw, len) == 0);
     free(value); /* the store's malloc */
     if (!same)
         return kvkit__error(err, KVKIT_CONFLICT, d->key,

@@ -151,8 +151,7 @@ int kvkit__index_entries(const kvkit_schema_t *schema, const json_t *object, boo
  * (*db_out, a new reference) and replace set's entries with its index
  * entries. */
 int kvkit__prepare(const kvkit_schema_t *schema, const json_t *object, const char *kind,
-                   const char *name, json_t **db_out, kvkit_index_set_t *set,
-                   kvkit_error_t *err);
+                   const char *name, json_t **db_out, kvkit_index_set_t *set, kvkit_error_t *err);
 
 /*** the document core (doc_core.c): calls nothing above it ***/
 
@@ -177,8 +176,8 @@ struct kvkit_doc {
     char *key;    /* points just past the struct (one allocation) */
     json_t *data; /* attributes, JSON form */
     uint64_t rev;
-    int rev_state;      /* KVKIT__REV_* */
-    char *raw;          /* STORED: the bytes (raw_len), or NULL: rev only */
+    int rev_state; /* KVKIT__REV_* */
+    char *raw;     /* STORED: the bytes (raw_len), or NULL: rev only */
     size_t raw_len;
     bool raw_malloc;    /* raw came from the store (free), else kvkit__free */
     kvkit__ref_t *refs; /* loaded references */
