@@ -47,9 +47,9 @@ void kvkit_doc_destroy(kvkit_doc_t *d)
 
 void kvkit__doc_rev_set(kvkit_doc_t *d, int state, uint64_t rev)
 {
-    if (d->raw_malloc)
+    if (d->raw != NULL && d->raw_malloc)
         free(d->raw); /* the store's malloc */
-    else
+    else if (d->raw != NULL)
         kvkit__free(d->raw);
     d->raw = NULL;
     d->raw_len = 0;
