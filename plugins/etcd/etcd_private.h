@@ -69,6 +69,7 @@ typedef struct kv {
     unsigned char *value; /* malloc'd, NUL-terminated */
     size_t value_len;
     int64_t mod_revision;
+    int64_t create_revision; /* of the key's current lifetime */
 } kv_t;
 
 int et_kv_from_json(const json_t *kvs, kv_t *out, const char *subject, kvkit_error_t *err);

@@ -85,6 +85,7 @@ int et_kv_from_json(const json_t *kvs, kv_t *out, const char *subject, kvkit_err
                                    "\"%s\": malformed value in a range response", subject);
     out->present = true;
     out->mod_revision = ec_get_int(kv, "mod_revision");
+    out->create_revision = ec_get_int(kv, "create_revision");
     return KVKIT_OK;
 }
 

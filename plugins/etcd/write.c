@@ -76,7 +76,10 @@ static void cache_after(wctx_t *x, bool written, int64_t rev)
 {
     for (size_t i = 0; i < x->n; i++) {
         wr_t *w = &x->w[i];
-        kv_t kv = {w->value != NULL, w->new_manifest.p, w->new_manifest.len, rev};
+        kv_t kv = {.present = w->value != NULL,
+                   .value = w->new_manifest.p,
+                   .value_len = w->new_manifest.len,
+                   .mod_revision = rev};
         et_cache_put(x->e, &w->mkey, written && !w->new_manifest.failed ? &kv : NULL);
     }
 }
@@ -158,7 +161,13 @@ static enum settled settle(wctx_t *x, int64_t base, int64_t *rev, kvkit_error_t 
         }
         if (!cur.present || cur.mod_revision < base)
             break; /* deleted in between: the history is cut */
-        int64_t before = cur.mod_revision - 1;
+        /* a txn that compared "absent" (a guess, see read_manifests) can
+         * only have written the first version of the key's lifetime: go
+         * there at once, however long the history after it */
+        int64_t before =
+            base == 0 && cur.create_revision > 0 && cur.create_revision < cur.mod_revision
+                ? cur.create_revision
+                : cur.mod_revision - 1;
         free(cur.value);
         if (et_range_one(x->e, &w->mkey, before, &cur, w->key, rerr) != KVKIT_OK)
             return S_UNKNOWN; /* compacted history, or the cluster is away */

@@ -558,6 +558,42 @@ START_TEST(test_resaves_of_unknown_keys_read_first)
 }
 END_TEST
 
+/* b rewrote "k" 20 times, more versions than settling walks back (16); a,
+ * which has not cached it, guesses it is new, and its txn is lost in `m`.
+ * A txn that compared "absent" can only have written the first version of
+ * the key's lifetime, so settling looks there, finds it never applied, and
+ * a saves again from the current manifest - not KVKIT_OUTCOME_UNKNOWN. */
+static void guess_lost_on_long_history(proxy_mode_t m)
+{
+    kvkit_store_t *a = open_proxied(), *b = open_direct();
+    char value[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(value, sizeof value, "v%d", i);
+        save_f(b, "k", value);
+    }
+    set_mode(m);
+    save_f(a, "k", "new");
+    ck_assert_int_eq(txns(), 2);
+    ck_assert_int_eq(doc_version("k"), 21);
+    f_keys_eq(a, "v19", "");
+    f_keys_eq(a, "new", "k;");
+    ck_assert_int_eq(raw_count(upstream, prefix), 3);
+    kvkit_store_close(a);
+    kvkit_store_close(b);
+}
+
+START_TEST(test_guess_dropped_before_etcd_on_long_history_is_resent)
+{
+    guess_lost_on_long_history(DROP_BEFORE);
+}
+END_TEST
+
+START_TEST(test_guess_answer_lost_on_long_history_is_resent)
+{
+    guess_lost_on_long_history(DROP_AFTER);
+}
+END_TEST
+
 /*** gateway errors, mapped from the gRPC code ***/
 
 static int get_k(kvkit_store_t *s, kvkit_error_t *err)
@@ -658,6 +694,8 @@ int main(void)
     tcase_add_test(t, test_save_of_key_created_meanwhile_is_exact);
     tcase_add_test(t, test_batch_with_key_created_meanwhile_is_exact);
     tcase_add_test(t, test_resaves_of_unknown_keys_read_first);
+    tcase_add_test(t, test_guess_dropped_before_etcd_on_long_history_is_resent);
+    tcase_add_test(t, test_guess_answer_lost_on_long_history_is_resent);
     suite_add_tcase(su, t);
     SRunner *r = srunner_create(su);
     /* the proxy lives in this process: no fork per test */
