@@ -125,7 +125,7 @@ static int collect_fn(void *vctx, const char *key, size_t key_len, const unsigne
         c->nomem = true;
         return 1;
     }
-    return ++c->pg->n == QPAGE;
+    return ++c->pg->n == (c->pg->cap ? c->pg->cap : QPAGE);
 }
 
 static int page_index(qrun_t *r, qpage_t *pg, const char *field, const kvkit_index_value_t *lo,
@@ -138,7 +138,7 @@ static int page_index(qrun_t *r, qpage_t *pg, const char *field, const kvkit_ind
     kvkit__query_t q = {.kind = KVKIT__Q_INDEX, .field = field, .lo = *lo, .hi = *hi};
     collect_t c = {pg, NULL, sortable, false};
     int rc = kvkit__index_lookup_call(r->s, r->view, r->bucket, &q, after, collect_fn, &c, r->err);
-    pg->more = pg->n == QPAGE;
+    pg->more = pg->n == (pg->cap ? pg->cap : QPAGE);
     return rc != KVKIT_OK ? rc : c.nomem ? nomem(r) : KVKIT_OK;
 }
 
@@ -147,7 +147,7 @@ static int page_keys(qrun_t *r, qpage_t *pg, const ks_t *ks, const char *lo, con
     kvkit__qpage_clear(pg);
     collect_t c = {pg, ks, false, false};
     int rc = kvkit__list_keys_call(r->s, r->view, r->bucket, lo, hi, collect_fn, &c, r->err);
-    pg->more = pg->n == QPAGE;
+    pg->more = pg->n == (pg->cap ? pg->cap : QPAGE);
     return rc != KVKIT_OK ? rc : c.nomem ? nomem(r) : KVKIT_OK;
 }
 
@@ -202,10 +202,16 @@ static int leaf_fetch(qrun_t *r, ks_t *ks, const char *k, size_t klen)
                       r->scratch.len ? &after : NULL, false);
 }
 
+/* A leaf's pages: a seek that jumps reads 1 key; reading on from there
+ * doubles the page up to QPAGE, so a zigzag join pays one key per jump and
+ * a stream read whole pays full pages. */
 static int leaf_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
 {
     qpage_t *pg = ks->page;
     bool fetched = false;
+    const qitem_t *last = pg->n > 0 ? &pg->items[pg->n - 1] : NULL;
+    bool on = last != NULL && k != NULL && klen == last->key_len + 1 && k[klen - 1] == 0x01 &&
+              memcmp(k, last->key, last->key_len) == 0; /* the key after the page's last */
     for (;;) {
         while (pg->pos < pg->n && k != NULL &&
                keycmp(pg->items[pg->pos].key, pg->items[pg->pos].key_len, k, klen) < 0)
@@ -218,6 +224,7 @@ static int leaf_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
             ks->done = true;
             return KVKIT_OK;
         }
+        pg->cap = !ks->started ? QPAGE : on ? (pg->cap && pg->cap < QPAGE / 2 ? 2 * pg->cap : QPAGE) : 1;
         int rc = leaf_fetch(r, ks, k, klen);
         if (rc != KVKIT_OK)
             return rc;

@@ -95,7 +95,8 @@ typedef struct qitem {
 typedef struct qpage {
     qitem_t items[QPAGE];
     size_t n, pos;
-    bool more; /* the scan stopped at a full page */
+    size_t cap; /* how many to fetch next (0: QPAGE) */
+    bool more;  /* the scan stopped at a full page */
 } qpage_t;
 
 /* A stream of keys in ascending key order, each once: an index equality, a
