@@ -48,6 +48,7 @@ typedef struct qrun {
     bbuf_t lsort, lkey;
     bbuf_t psort, pkey; /* a paged scan's position */
     bbuf_t scratch;
+    bbuf_t succ; /* ks_after's key (the top-level stream's only) */
     hitem_t *heap; /* QM_TOPN: max-heap of the best cap_heap so far */
     size_t n_heap, cap_heap;
     kvkit_error_t *err;
@@ -301,14 +302,10 @@ static int ks_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
 /* Seek to the first key after k: k followed by 0x01 (keys hold no NUL). */
 static int ks_after(qrun_t *r, ks_t *ks, const char *k, size_t klen)
 {
-    bbuf_t b = {0};
-    int rc = bset(r, &b, k, klen);
+    int rc = bset(r, &r->succ, k, klen);
     if (rc == KVKIT_OK)
-        rc = bapp(r, &b, 0x01);
-    if (rc == KVKIT_OK)
-        rc = ks_seek(r, ks, (const char *)b.p, klen + 1);
-    kvkit__free(b.p);
-    return rc;
+        rc = bapp(r, &r->succ, 0x01);
+    return rc == KVKIT_OK ? ks_seek(r, ks, (const char *)r->succ.p, klen + 1) : rc;
 }
 
 /*** results ***/
@@ -444,17 +441,18 @@ static int candidate(qrun_t *r, size_t i, const unsigned char *sortable, size_t 
 {
     const qphase_t *ph = &r->plan->phases[i];
     bool topn = r->plan->mode == QM_TOPN;
+    bool parse = ph->need_doc || (topn && strcmp(r->q->order, "$key") != 0);
     char *value = NULL;
     size_t vlen = 0;
     json_t *doc = NULL;
-    if (r->want_docs || topn || ph->check != NULL || ph->n_excl > 0) {
+    if (r->want_docs || parse) {
         int rc = r->view ? kvkit__view_get(r->s, r->view, r->bucket, key, &value, &vlen, r->err)
                          : kvkit_store_get(r->s, r->bucket, key, &value, &vlen, r->err);
         if (rc == KVKIT_NOTFOUND)
             return KVKIT_OK; /* deleted meanwhile (no view) */
         if (rc != KVKIT_OK)
             return rc;
-        if (topn || ph->check != NULL || ph->n_excl > 0)
+        if (parse)
             doc = json_loadb(value, vlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     }
     bool ok = ph->check == NULL || kvkit__qeval(ph->check, key, klen, doc);
@@ -493,6 +491,10 @@ static int run_scan(qrun_t *r, size_t i, bool resume)
     if (resume && ((rc = bset(r, &r->psort, r->rsort.p, r->rsort.len)) != KVKIT_OK ||
                    (rc = bset(r, &r->pkey, r->rkey.p, r->rkey.len)) != KVKIT_OK))
         return rc;
+    /* with a limit, the first page holds what the limit can take, and
+     * pages double from there */
+    uint64_t left = r->q->has_limit ? r->q->limit - r->count + 1 : QPAGE;
+    pg->cap = left < QPAGE ? (size_t)left : QPAGE;
     for (bool have = resume; rc == KVKIT_OK && !r->stop;) {
         if (ph->type == PH_RANGE) {
             kvkit_index_position_t after = {r->psort.p, r->psort.len, (const char *)r->pkey.p,
@@ -513,6 +515,7 @@ static int run_scan(qrun_t *r, size_t i, bool resume)
         if (rc != KVKIT_OK || r->stop || !pg->more)
             break;
         const qitem_t *last = &pg->items[pg->n - 1];
+        pg->cap = pg->cap < QPAGE / 2 ? 2 * pg->cap : QPAGE;
         if ((rc = bset(r, &r->psort, last->sortable, last->sortable_len)) == KVKIT_OK)
             rc = bset(r, &r->pkey, last->key, last->key_len);
         have = true;
@@ -670,7 +673,7 @@ int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query
         hitem_free(&r.heap[i]);
     kvkit__free(r.heap);
     kvkit__qplan_free(r.plan);
-    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort, &r.pkey, &r.scratch};
+    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort, &r.pkey, &r.scratch, &r.succ};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         kvkit__free(bufs[i]->p);
     return rc;

@@ -466,6 +466,27 @@ static int plan_order(planner_t *pl, size_t added)
     return KVKIT_OK;
 }
 
+/* Whether evaluating n reads the document (a field other than $key). */
+static bool reads_doc(const qnode_t *n)
+{
+    if (n->kind == QN_PRED)
+        return strcmp(n->field, "$key") != 0;
+    for (size_t i = 0; i < n->n_kids; i++)
+        if (reads_doc(n->kids[i]))
+            return true;
+    return false;
+}
+
+static void mark_docs(qplan_t *p)
+{
+    for (size_t i = 0; i < p->n_phases; i++) {
+        qphase_t *ph = &p->phases[i];
+        ph->need_doc = ph->check != NULL && reads_doc(ph->check);
+        for (size_t j = 0; j < ph->n_excl; j++)
+            ph->need_doc = ph->need_doc || reads_doc(ph->excl[j]);
+    }
+}
+
 static int plan_build(planner_t *pl)
 {
     size_t added = 0;
@@ -479,6 +500,8 @@ static int plan_build(planner_t *pl)
     }
     if (rc == KVKIT_OK && pl->q->order != NULL)
         rc = plan_order(pl, added);
+    if (rc == KVKIT_OK)
+        mark_docs(pl->p);
     return rc;
 }
 

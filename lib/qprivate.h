@@ -130,6 +130,7 @@ typedef struct qphase {
     char *lo_str, *hi_str;    /* typed string bounds with their byte */
     bool hi_excl;             /* PH_RANGE: a key met at hi does not match */
     const qnode_t *check;     /* NULL: every candidate matches */
+    bool need_doc;            /* check or excl reads a field (not only $key) */
     const qnode_t **excl;     /* skip candidates matching one of these */
     size_t n_excl;
     qpage_t *page;            /* PH_RANGE, PH_BUCKET */
