@@ -326,6 +326,14 @@ void kvkit_batch_destroy(kvkit_batch_t *batch);
 int kvkit_batch_save(kvkit_batch_t *batch, const char *bucket, const char *key,
                      const char *value, size_t value_len,
                      const kvkit_index_set_t *index, kvkit_error_t *err);
+/* Queue a save without copying: bucket, key, value and index are borrowed
+ * and must stay valid and unchanged (no add, clear or destroy of the index
+ * set) until kvkit_batch_destroy.  The batch never frees them, whether the
+ * write succeeds or fails. */
+int kvkit_batch_save_borrowed(kvkit_batch_t *batch, const char *bucket,
+                              const char *key, const char *value,
+                              size_t value_len, const kvkit_index_set_t *index,
+                              kvkit_error_t *err);
 int kvkit_batch_delete(kvkit_batch_t *batch, const char *bucket,
                        const char *key, kvkit_error_t *err);
 size_t kvkit_batch_size(const kvkit_batch_t *batch);
