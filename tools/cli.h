@@ -209,6 +209,38 @@ int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *te
 /* The --schema, or NULL. */
 struct cli_schema *cli_indexer_schema(const cli_indexer_t *ix);
 
+/*** jsonline.c: import's fast path for lines already in stored form ***/
+
+#define CLI_JSONLINE_MEMBERS 64
+
+typedef struct cli_jsonline_member {
+    const char *name; /* unescaped; not NUL-terminated */
+    size_t name_len;
+    const char *value; /* the member's JSON text */
+    size_t value_len;
+} cli_jsonline_member_t;
+
+/* A scanned line; every pointer points into it. */
+typedef struct cli_jsonline {
+    const char *key; /* unescaped; not NUL-terminated */
+    size_t key_len;
+    const char *value; /* the document, byte for byte what json_dumps writes */
+    size_t value_len;
+    cli_jsonline_member_t members[CLI_JSONLINE_MEMBERS]; /* the document's */
+    size_t n_members;
+} cli_jsonline_t;
+
+/* 1 when `line` is {"key": KEY, "value": DOCUMENT} with KEY unescaped
+ * and DOCUMENT an object already in kvkit's stored form (see jsonline.c);
+ * 0 for anything else, valid or not: take the jansson path then. */
+int cli_jsonline_scan(const char *line, size_t len, cli_jsonline_t *out);
+
+/* --index entries of a scanned line into `set` (cleared first): 1 when
+ * done, 0 when the line needs cli_indexer_prepare (with --schema, or when
+ * a value cannot be indexed: that path words the error). */
+int cli_indexer_prepare_line(cli_indexer_t *ix, const cli_jsonline_t *line,
+                             kvkit_index_set_t *set);
+
 /*** check_table.c: what `kvkit check` remembers (compact, sorted) ***/
 
 typedef struct ct_entry {

@@ -120,6 +120,51 @@ int cli_indexer_prepare(cli_indexer_t *ix, const json_t *doc, int stored, char *
     return rc;
 }
 
+/*** the fast path (jsonline.c) ***/
+
+/* A member's JSON text as a value to index: strings without escapes and
+ * integers directly, anything else through jansson. */
+static json_t *line_value(const char *text, size_t len)
+{
+    if (len >= 2 && text[0] == '"' && memchr(text, '\\', len) == NULL)
+        return json_stringn_nocheck(text + 1, len - 2); /* UTF-8 checked by the scan */
+    size_t sign = len > 0 && text[0] == '-', digits = sign;
+    while (digits < len && text[digits] >= '0' && text[digits] <= '9')
+        digits++;
+    if (digits == len && len > sign && len - sign <= 18) {
+        /* an integer as the scan accepts them: at most 18 digits, no overflow */
+        json_int_t v = 0;
+        for (size_t i = sign; i < len; i++)
+            v = v * 10 + (text[i] - '0');
+        return json_integer(sign ? -v : v);
+    }
+    return json_loadb(text, len, JSON_DECODE_ANY, NULL);
+}
+
+int cli_indexer_prepare_line(cli_indexer_t *ix, const cli_jsonline_t *line, kvkit_index_set_t *set)
+{
+    if (ix->schema != NULL)
+        return 0;
+    kvkit_index_set_clear(set);
+    for (size_t i = 0; i < ix->n_fields; i++) {
+        const cli_jsonline_member_t *m = NULL;
+        size_t flen = strlen(ix->fields[i]);
+        for (size_t j = 0; j < line->n_members && m == NULL; j++)
+            if (line->members[j].name_len == flen &&
+                memcmp(line->members[j].name, ix->fields[i], flen) == 0)
+                m = &line->members[j];
+        if (m == NULL || (m->value_len == 4 && memcmp(m->value, "null", 4) == 0))
+            continue;
+        json_t *v = line_value(m->value, m->value_len);
+        /* errors are reported by the jansson path, with its messages */
+        int rc = v != NULL ? kvkit_index_set_add(set, ix->fields[i], v, NULL) : KVKIT_NOMEM;
+        json_decref(v);
+        if (rc != KVKIT_OK)
+            return 0;
+    }
+    return 1;
+}
+
 int cli_indexer_query_value(cli_indexer_t *ix, const char *field, const char *text,
                             int force_string, json_t **out, kvkit_error_t *err)
 {
