@@ -19,6 +19,7 @@
  */
 #include "qprivate.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,7 +244,8 @@ static int excl_add(planner_t *pl, qphase_t *ph, const qnode_t *n)
     return KVKIT_OK;
 }
 
-/* A bound at the very start of the numbers (-inf), or past every string. */
+/* A bound below every number (-DBL_MAX: finite, as the ABI wants reals),
+ * above every number (DBL_MAX), or at the start of or past every string. */
 static int bound_edge(planner_t *pl, kvkit_index_value_t *iv, unsigned char **buf, bool string,
                       double inf)
 {
@@ -305,10 +307,10 @@ static int range_phase(planner_t *pl, const qnode_t *n, const qnode_t *check, si
     if (up) {
         ph->lo = v->iv;
         rc = n->op == QP_PREFIX ? bound_prefix(pl, ph, v)
-                                : bound_edge(pl, &ph->hi, &ph->hi_buf, str, INFINITY);
+                                : bound_edge(pl, &ph->hi, &ph->hi_buf, str, DBL_MAX);
     } else {
         ph->hi = v->iv;
-        rc = bound_edge(pl, &ph->lo, &ph->lo_buf, str, -INFINITY);
+        rc = bound_edge(pl, &ph->lo, &ph->lo_buf, str, -DBL_MAX);
     }
     if (n->op == QP_GT && check != NULL)
         ph->check = check;
@@ -430,8 +432,8 @@ static int order_phases(planner_t *pl, const char *field)
         ph->check = root;
         if (i < 2) {
             ph->field = field;
-            if ((rc = bound_edge(pl, &ph->lo, &ph->lo_buf, i == 1, -INFINITY)) != KVKIT_OK ||
-                (rc = bound_edge(pl, &ph->hi, &ph->hi_buf, i == 1, INFINITY)) != KVKIT_OK)
+            if ((rc = bound_edge(pl, &ph->lo, &ph->lo_buf, i == 1, -DBL_MAX)) != KVKIT_OK ||
+                (rc = bound_edge(pl, &ph->hi, &ph->hi_buf, i == 1, DBL_MAX)) != KVKIT_OK)
                 return rc;
         }
         if (i > 0 && (rc = excl_add(pl, ph, pl->p->own[pl->p->n_own - (i == 1 ? 2 : 1)])) != KVKIT_OK)
@@ -567,7 +569,7 @@ static void ks_text(const ks_t *ks, tbuf_t *t)
 
 static void bound_text(const kvkit_index_value_t *iv, bool lo, tbuf_t *t)
 {
-    if (iv->kind == KVKIT_INDEX_REAL && isinf(iv->real))
+    if (iv->kind == KVKIT_INDEX_REAL && (iv->real == DBL_MAX || iv->real == -DBL_MAX))
         kvkit__qbuf_add(&t->s, &t->len, &t->cap, "%s", lo ? "the smallest number" : "the largest number");
     else if (iv->kind == KVKIT_INDEX_INTEGER)
         kvkit__qbuf_add(&t->s, &t->len, &t->cap, "%lld", (long long)iv->integer);
