@@ -25,6 +25,7 @@ static Suite *conformance_suite(void)
     suite_add_tcase(s, conformance_stream_cases());
     suite_add_tcase(s, conformance_view_cases());
     suite_add_tcase(s, conformance_safety_cases());
+    suite_add_tcase(s, conformance_query_cases());
     return s;
 }
 

@@ -50,5 +50,6 @@ TCase *conformance_index_cases(void);  /* index queries, listings, pseudo-fields
 TCase *conformance_stream_cases(void); /* iteration, batches, optional ops */
 TCase *conformance_view_cases(void);   /* what an iteration sees while the loop writes */
 TCase *conformance_safety_cases(void); /* broken references, clean reports, second opens */
+TCase *conformance_query_cases(void);  /* compound queries against a brute-force filter */
 
 #endif /* KVKIT_CONFORMANCE_H */
