@@ -25,6 +25,13 @@ void bu_die(const char *what, const char *msg)
 size_t bu_scales(size_t out[BU_MAX_SCALES])
 {
     static const size_t all[BU_MAX_SCALES] = {10000, 100000, 1000000};
+    const char *one = getenv("BENCH_SIZE");
+    if (one && *one) { /* one size, as given */
+        out[0] = (size_t)strtoul(one, NULL, 10);
+        if (out[0] == 0)
+            bu_die("BENCH_SIZE", "expected a number of documents");
+        return 1;
+    }
     const char *s = getenv("BENCH_SCALE");
     size_t n = s && *s ? (size_t)strtoul(s, NULL, 10) : BU_MAX_SCALES;
     if (n < 1 || n > BU_MAX_SCALES)

@@ -30,7 +30,8 @@ void bu_init(const char *prog);
 void bu_die(const char *what, const char *msg);
 
 /* Store sizes to measure at: 10k, 100k and 1M documents, or only 10k with
- * BENCH_SCALE=1 (2: 10k and 100k).  Returns how many, sizes in `out`. */
+ * BENCH_SCALE=1 (2: 10k and 100k), or the one size BENCH_SIZE=N.  Returns
+ * how many, sizes in `out`. */
 size_t bu_scales(size_t out[BU_MAX_SCALES]);
 
 double bu_now(void); /* monotonic seconds */

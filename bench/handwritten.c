@@ -4,10 +4,12 @@
 #include "bench_util.h"
 
 #include <leveldb/c.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /*** the database ***/
 
@@ -288,10 +290,20 @@ size_t hw_lookup(hw_t *h, const char *field, const char *value, int docs, hw_fou
 
 void hw_stores_open(hw_stores_t *s, const char *name)
 {
-    snprintf(s->dir, sizeof s->dir, "/tmp/kvkit-%s-XXXXXX", name);
-    if (mkdtemp(s->dir) == NULL)
-        bu_die("mkdtemp", s->dir);
-    char path[128];
+    const char *keep = getenv("BENCH_STORES");
+    s->kept = keep && *keep;
+    if (s->kept) {
+        if (strlen(keep) >= sizeof s->dir - 1)
+            bu_die("BENCH_STORES", "path too long");
+        snprintf(s->dir, sizeof s->dir, "%s", keep);
+        if (mkdir(s->dir, 0755) != 0 && errno != EEXIST)
+            bu_die("mkdir", s->dir);
+    } else {
+        snprintf(s->dir, sizeof s->dir, "/tmp/kvkit-%s-XXXXXX", name);
+        if (mkdtemp(s->dir) == NULL)
+            bu_die("mkdtemp", s->dir);
+    }
+    char path[600];
     snprintf(path, sizeof path, "%s/blind", s->dir);
     s->blind = hw_open(path, 0);
     snprintf(path, sizeof path, "%s/exact", s->dir);
@@ -314,12 +326,39 @@ void hw_stores_compact(hw_stores_t *s)
         bu_die("reopen", err.text);
 }
 
+size_t hw_stores_filled(const hw_stores_t *s)
+{
+    char path[600];
+    unsigned long long n = 0;
+    snprintf(path, sizeof path, "%s/filled", s->dir);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%llu", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return (size_t)n;
+}
+
+void hw_stores_set_filled(const hw_stores_t *s, size_t n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/filled", s->dir);
+    FILE *f = s->kept ? fopen(path, "w") : NULL;
+    if (f != NULL) {
+        fprintf(f, "%zu\n", n);
+        fclose(f);
+    }
+}
+
 void hw_stores_close(hw_stores_t *s)
 {
     kvkit_store_close(s->kv);
     hw_close(s->blind);
     hw_close(s->exact);
-    char cmd[128];
+    if (s->kept)
+        return;
+    char cmd[320];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", s->dir);

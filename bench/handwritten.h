@@ -60,13 +60,21 @@ size_t hw_run_save_batch(void *h, size_t from, size_t to);
 /*** the three stores of a LevelDB comparison ***/
 
 typedef struct hw_stores {
-    char dir[64], kv_path[128], uri[160];
+    char dir[256], kv_path[512], uri[576];
+    int kept; /* dir is BENCH_STORES: not removed */
     hw_t *blind, *exact;
     kvkit_store_t *kv; /* "leveldb:" store at kv_path */
 } hw_stores_t;
 
-/* Open the three in a new temporary directory named after `name`. */
+/* Open the three in a new temporary directory named after `name`, or in
+ * $BENCH_STORES (made if missing, kept at close): stores filled once
+ * natively can then be measured under callgrind, whose fill of 1M
+ * documents would take hours. */
 void hw_stores_open(hw_stores_t *s, const char *name);
+/* How many documents ids [0, n) the stores hold, as recorded by
+ * hw_stores_set_filled in a kept directory (0 for a new one). */
+size_t hw_stores_filled(const hw_stores_t *s);
+void hw_stores_set_filled(const hw_stores_t *s, size_t n);
 /* Compact all three fully; the kvkit store is closed and reopened (libkvkit
  * has no compact call), so s->kv changes. */
 void hw_stores_compact(hw_stores_t *s);
