@@ -18,43 +18,59 @@ static void page_key(unsigned char k[6], size_t level, size_t page)
         k[2 + i] = (unsigned char)(page >> (24 - 8 * i));
 }
 
-/* The stored filter, if the store's ceiling says it saw every save:
- * 0, or -1 (absent, stale, damaged or out of memory: build it instead). */
+/* The header of a stored filter, if the store's ceiling says it saw every
+ * save: its level count, else -1. */
+static int header_ok(const kvl_t *l, const unsigned char *h, size_t len)
+{
+    if (len < HEADER_FIXED || memcmp(h, magic, 4) != 0 || h[12] > KVL_FILTER_MAX_LEVELS ||
+        len != HEADER_FIXED + 8 * (size_t)h[12] || kvl_be64_get(h + 4) != l->ceiling)
+        return -1;
+    return h[12];
+}
+
+/* The stored filter, read with one iterator (the header key 'f' sorts
+ * before its pages, which sort by level, then page): 0, or -1 (absent,
+ * stale, damaged or out of memory: build it instead). */
 static int load(kvl_t *l)
 {
-    char *v = NULL;
-    size_t vlen = 0;
     kvkit_error_t ignored = {0};
-    if (l->ops->get(l->eng, header_key, 1, &v, &vlen, &ignored) != KVKIT_OK)
+    void *it = l->ops->iter_new(l->eng, NULL);
+    if (it == NULL)
         return -1;
-    const unsigned char *h = (const unsigned char *)v;
-    size_t n = vlen >= HEADER_FIXED ? h[12] : 0;
-    int rc = vlen >= HEADER_FIXED && memcmp(h, magic, 4) == 0 && n <= KVL_FILTER_MAX_LEVELS &&
-                     vlen == HEADER_FIXED + 8 * n && kvl_be64_get(h + 4) == l->ceiling
-                 ? 0
-                 : -1;
-    for (size_t j = 0; rc == 0 && j < n; j++) {
+    size_t len;
+    const unsigned char *k, *v;
+    l->ops->iter_seek(it, header_key, 1);
+    int n = -1;
+    if (l->ops->iter_valid(it) && (k = l->ops->iter_key(it, &len)) != NULL && len == 1 &&
+        k[0] == KVL_FILTER) {
+        v = l->ops->iter_value(it, &len);
+        if ((n = header_ok(l, v, len)) >= 0)
+            for (int j = 0; j < n; j++)
+                l->filter.level[j].n_keys = kvl_be64_get(v + HEADER_FIXED + 8 * j);
+    }
+    int rc = n < 0 ? -1 : 0;
+    for (int j = 0; rc == 0 && j < n; j++) {
+        uint64_t n_keys = l->filter.level[j].n_keys;
+        rc = kvl_filter_grow(&l->filter);
         kvl_filter_level_t *lv = &l->filter.level[j];
-        if (kvl_filter_grow(&l->filter) != 0)
-            rc = -1;
-        else
-            lv->n_keys = kvl_be64_get(h + HEADER_FIXED + 8 * j);
+        lv->n_keys = n_keys;
         for (size_t p = 0; rc == 0 && p < kvl_filter_pages(&l->filter, j); p++) {
-            unsigned char k[6];
-            char *page = NULL;
-            size_t plen = 0;
-            page_key(k, j, p);
-            rc = l->ops->get(l->eng, k, sizeof k, &page, &plen, &ignored) == KVKIT_OK &&
-                         plen == KVL_FILTER_PAGE
+            unsigned char want[6];
+            page_key(want, (size_t)j, p);
+            l->ops->iter_next(it);
+            rc = l->ops->iter_valid(it) && (k = l->ops->iter_key(it, &len)) != NULL &&
+                         len == sizeof want && memcmp(k, want, len) == 0 &&
+                         (v = l->ops->iter_value(it, &len)) != NULL && len == KVL_FILTER_PAGE
                      ? 0
                      : -1;
             if (rc == 0)
-                memcpy(lv->bits + p * KVL_FILTER_PAGE, page, KVL_FILTER_PAGE);
+                memcpy(lv->bits + p * KVL_FILTER_PAGE, v, KVL_FILTER_PAGE);
             lv->dirty[p] = 0;
-            free(page);
         }
     }
-    free(v);
+    if (rc == 0 && l->ops->iter_status(it, &ignored) != KVKIT_OK)
+        rc = -1;
+    l->ops->iter_free(it);
     if (rc == 0)
         l->filter_ceiling = l->ceiling;
     return rc;
