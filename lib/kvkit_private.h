@@ -94,8 +94,6 @@ int kvkit__index_value(const json_t *scalar, unsigned char *buf,
 /* The set's entries, sorted by (field, sortable) without duplicates. */
 const kvkit_index_entry_t *kvkit__index_set_entries(const kvkit_index_set_t *set,
                                                     size_t *n);
-/* Deep copy (batches keep their own). */
-kvkit_index_set_t *kvkit__index_set_copy(const kvkit_index_set_t *set);
 
 /*** stores (store.c) ***/
 
