@@ -19,10 +19,11 @@ typedef struct kvl_buf {
     bool failed;
 } kvl_buf_t;
 
-static inline void kvl_buf_add(kvl_buf_t *b, const void *data, size_t n)
+/* Room for n more bytes (and the NUL): false when out of memory. */
+static inline bool kvl_buf_reserve(kvl_buf_t *b, size_t n)
 {
     if (b->failed)
-        return;
+        return false;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1)
@@ -30,11 +31,18 @@ static inline void kvl_buf_add(kvl_buf_t *b, const void *data, size_t n)
         unsigned char *p = realloc(b->p, cap);
         if (p == NULL) {
             b->failed = true;
-            return;
+            return false;
         }
         b->p = p;
         b->cap = cap;
     }
+    return true;
+}
+
+static inline void kvl_buf_add(kvl_buf_t *b, const void *data, size_t n)
+{
+    if (!kvl_buf_reserve(b, n))
+        return;
     if (n > 0)
         memcpy(b->p + b->len, data, n);
     b->len += n;

@@ -32,13 +32,29 @@ static int batch_fail(const kvl_t *l, kvkit_error_t *err, const char *key, int r
                                l->name, key, rc);
 }
 
-/* 'T' lp(bucket) key */
+/* Copy n bytes at p and return the end (memcpy of 0 bytes from NULL is
+ * undefined, so n == 0 copies nothing). */
+static unsigned char *put(unsigned char *p, const void *src, size_t n)
+{
+    if (n > 0)
+        memcpy(p, src, n);
+    return p + n;
+}
+
+/* 'T' lp(bucket) key, built with one capacity check (every save builds
+ * several keys) */
 static void key_doclike(buf_t *b, char type, const char *bucket, const char *key, size_t key_len)
 {
+    size_t blen = strlen(bucket);
     b->len = 0;
-    kvl_buf_byte(b, (unsigned char)type);
-    kvl_buf_lp(b, bucket, strlen(bucket));
-    kvl_buf_add(b, key, key_len);
+    if (!kvl_buf_reserve(b, 2 + blen + key_len))
+        return;
+    unsigned char *p = b->p;
+    *p++ = (unsigned char)type;
+    *p++ = (unsigned char)blen;
+    p = put(put(p, bucket, blen), key, key_len);
+    b->len = (size_t)(p - b->p);
+    *p = '\0';
 }
 
 /* 'i' lp(bucket) lp(field) [sortable [key]] */
@@ -46,12 +62,18 @@ static void key_index(buf_t *b, const char *bucket, const char *field, size_t fi
                       const unsigned char *sortable, size_t sortable_len, const char *key,
                       size_t key_len)
 {
+    size_t blen = strlen(bucket);
     b->len = 0;
-    kvl_buf_byte(b, KVL_INDEX);
-    kvl_buf_lp(b, bucket, strlen(bucket));
-    kvl_buf_lp(b, field, field_len);
-    kvl_buf_add(b, sortable, sortable_len);
-    kvl_buf_add(b, key, key_len);
+    if (!kvl_buf_reserve(b, 3 + blen + field_len + sortable_len + key_len))
+        return;
+    unsigned char *p = b->p;
+    *p++ = KVL_INDEX;
+    *p++ = (unsigned char)blen;
+    p = put(p, bucket, blen);
+    *p++ = (unsigned char)field_len;
+    p = put(put(put(p, field, field_len), sortable, sortable_len), key, key_len);
+    b->len = (size_t)(p - b->p);
+    *p = '\0';
 }
 
 static const unsigned char revision_key[1] = {KVL_REVISION};
