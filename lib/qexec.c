@@ -50,7 +50,7 @@ typedef struct qrun {
     bbuf_t scratch;
     bbuf_t succ; /* ks_after's key (the top-level stream's only) */
     hitem_t *heap; /* QM_TOPN: max-heap of the best cap_heap so far */
-    size_t n_heap, cap_heap;
+    size_t n_heap, cap_heap, alloc_heap;
     kvkit_error_t *err;
 } qrun_t;
 
@@ -403,6 +403,16 @@ static int heap_push(qrun_t *r, const char *key, size_t klen, const json_t *doc,
         sift_down(r, 0, r->n_heap);
         return KVKIT_OK;
     }
+    if (r->n_heap == r->alloc_heap) { /* grown as filled: a big limit costs what it holds */
+        size_t n = r->alloc_heap ? 2 * r->alloc_heap : 16;
+        hitem_t *h = kvkit__realloc(r->heap, (n < r->cap_heap ? n : r->cap_heap) * sizeof *h);
+        if (h == NULL) {
+            hitem_free(&c);
+            return nomem(r);
+        }
+        r->heap = h;
+        r->alloc_heap = n < r->cap_heap ? n : r->cap_heap;
+    }
     size_t i = r->n_heap++;
     r->heap[i] = c;
     while (i > 0 && ord_cmp(r, &r->heap[(i - 1) / 2], &r->heap[i]) < 0) {
@@ -640,8 +650,6 @@ static int run(qrun_t *r, const char *cursor)
         r->cap_heap = r->page > 0 && r->page < want ? r->page + 1 : want;
         if (r->page > 0 && r->page < want)
             want = r->page;
-        if (r->cap_heap > 0 && (r->heap = kvkit__calloc(r->cap_heap, sizeof *r->heap)) == NULL)
-            return nomem(r);
     }
     if ((rc = kvkit__view_open(r->s, &r->view, r->bucket, r->err)) != KVKIT_OK)
         return rc;
