@@ -7,7 +7,7 @@
 enum { UNLOADED, READY, OFF }; /* filter_state: UNLOADED is 0, as kvl_t is made */
 
 static const unsigned char header_key[1] = {KVL_FILTER};
-static const char magic[4] = {'K', 'V', 'F', 1};
+static const char magic[4] = {'K', 'V', 'F', 2}; /* 2: 16 bits a key, 9 probes */
 #define HEADER_FIXED 13 /* magic, ceiling, level count */
 
 static void page_key(unsigned char k[6], size_t level, size_t page)

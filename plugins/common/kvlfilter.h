@@ -13,7 +13,7 @@
  *
  * KVL_FILTER_STORED: kvl_close writes the pages that changed and a header,
  * in one batch:
- *   'f'                        -> "KVF" 1, the revision ceiling when
+ *   'f'                        -> "KVF" 2, the revision ceiling when
  *                                 saved (8 BE), the level count (1 byte),
  *                                 each level's key count (8 BE)
  *   'f' level(1) page(4 BE)    -> KVL_FILTER_PAGE bytes of the level

@@ -224,7 +224,7 @@ static void check_filter(checker_t *c, const fkeys_t *fk, const doc_t *docs, siz
         return;
     }
     const unsigned char *h = fk->header;
-    if (fk->header_len < 13 || memcmp(h, "KVF\1", 4) != 0 ||
+    if (fk->header_len < 13 || memcmp(h, "KVF\2", 4) != 0 ||
         fk->header_len != 13 + 8 * (size_t)h[12]) {
         fail(c, "manifest filter header of %zu bytes is malformed", fk->header_len);
         return;

@@ -290,7 +290,7 @@ START_TEST(test_keyfilter_no_false_negatives)
         int len = snprintf(k, sizeof k, "other-%zu", i);
         fp += kvl_filter_maybe(&f, kvl_filter_hash(k, (size_t)len));
     }
-    ck_assert_msg(fp < n / 20, "%zu false positives in %zu", fp, n);
+    ck_assert_msg(fp < n / 40, "%zu false positives in %zu", fp, n); /* about 1% */
     kvl_filter_free(&f);
 }
 END_TEST
