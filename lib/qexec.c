@@ -111,22 +111,41 @@ static int collect_fn(void *vctx, const char *key, size_t key_len, const unsigne
     if (ks != NULL && ((ks->klo_excl && strlen(ks->klo) == key_len && memcmp(key, ks->klo, key_len) == 0) ||
                        (ks->khi_excl && strlen(ks->khi) == key_len && memcmp(key, ks->khi, key_len) == 0)))
         return 0;
-    qitem_t *it = &c->pg->items[c->pg->n];
-    it->key = kvkit__strndup(key, key_len);
+    qpage_t *pg = c->pg;
+    size_t keep = c->sortable ? sortable_len : 0;
+    if (pg->arena_len + key_len + 1 + keep > pg->arena_cap) {
+        size_t cap = 2 * (pg->arena_len + key_len + 1 + keep) + 1024;
+        unsigned char *a = kvkit__realloc(pg->arena, cap);
+        if (a == NULL) {
+            c->nomem = true;
+            return 1;
+        }
+        pg->arena = a;
+        pg->arena_cap = cap;
+    }
+    qitem_t *it = &pg->items[pg->n];
+    it->key_off = pg->arena_len;
     it->key_len = key_len;
-    it->sortable = NULL;
-    it->sortable_len = 0;
-    if (c->sortable && sortable_len > 0 && (it->sortable = kvkit__malloc(sortable_len)) != NULL) {
-        memcpy(it->sortable, sortable, sortable_len);
-        it->sortable_len = sortable_len;
-    }
-    if (it->key == NULL || (c->sortable && sortable_len > 0 && it->sortable == NULL)) {
-        kvkit__free(it->key);
-        kvkit__free(it->sortable);
-        c->nomem = true;
-        return 1;
-    }
+    memcpy(pg->arena + pg->arena_len, key, key_len);
+    pg->arena[pg->arena_len + key_len] = '\0';
+    pg->arena_len += key_len + 1;
+    it->sortable_off = pg->arena_len;
+    it->sortable_len = keep;
+    if (keep > 0)
+        memcpy(pg->arena + pg->arena_len, sortable, keep);
+    pg->arena_len += keep;
     return ++c->pg->n == (c->pg->cap ? c->pg->cap : QPAGE);
+}
+
+/* A filled page: its items point into the arena, which no longer moves. */
+static void page_done(qpage_t *pg)
+{
+    for (size_t i = 0; i < pg->n; i++) {
+        qitem_t *it = &pg->items[i];
+        it->key = (char *)pg->arena + it->key_off;
+        it->sortable = it->sortable_len ? pg->arena + it->sortable_off : NULL;
+    }
+    pg->more = pg->n == (pg->cap ? pg->cap : QPAGE);
 }
 
 static int page_index(qrun_t *r, qpage_t *pg, const char *field, const kvkit_index_value_t *lo,
@@ -139,7 +158,7 @@ static int page_index(qrun_t *r, qpage_t *pg, const char *field, const kvkit_ind
     kvkit__query_t q = {.kind = KVKIT__Q_INDEX, .field = field, .lo = *lo, .hi = *hi};
     collect_t c = {pg, NULL, sortable, false};
     int rc = kvkit__index_lookup_call(r->s, r->view, r->bucket, &q, after, collect_fn, &c, r->err);
-    pg->more = pg->n == (pg->cap ? pg->cap : QPAGE);
+    page_done(pg);
     return rc != KVKIT_OK ? rc : c.nomem ? nomem(r) : KVKIT_OK;
 }
 
@@ -148,7 +167,7 @@ static int page_keys(qrun_t *r, qpage_t *pg, const ks_t *ks, const char *lo, con
     kvkit__qpage_clear(pg);
     collect_t c = {pg, ks, false, false};
     int rc = kvkit__list_keys_call(r->s, r->view, r->bucket, lo, hi, collect_fn, &c, r->err);
-    pg->more = pg->n == (pg->cap ? pg->cap : QPAGE);
+    page_done(pg);
     return rc != KVKIT_OK ? rc : c.nomem ? nomem(r) : KVKIT_OK;
 }
 

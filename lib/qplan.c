@@ -36,12 +36,15 @@ void kvkit__qpage_clear(qpage_t *pg)
 {
     if (pg == NULL)
         return;
-    for (size_t i = 0; i < pg->n; i++) {
-        kvkit__free(pg->items[i].key);
-        kvkit__free(pg->items[i].sortable);
-    }
-    pg->n = pg->pos = 0;
+    pg->n = pg->pos = pg->arena_len = 0;
     pg->more = false;
+}
+
+void kvkit__qpage_free(qpage_t *pg)
+{
+    if (pg != NULL)
+        kvkit__free(pg->arena);
+    kvkit__free(pg);
 }
 
 static void ks_free(ks_t *ks)
@@ -51,8 +54,7 @@ static void ks_free(ks_t *ks)
     for (size_t i = 0; i < ks->n_kids; i++)
         ks_free(ks->kids[i]);
     kvkit__free(ks->kids);
-    kvkit__qpage_clear(ks->page);
-    kvkit__free(ks->page);
+    kvkit__qpage_free(ks->page);
     kvkit__free(ks->klo);
     kvkit__free(ks->khi);
     kvkit__free(ks->cur);
@@ -67,8 +69,7 @@ static void phase_free(qphase_t *ph)
     kvkit__free(ph->lo_str);
     kvkit__free(ph->hi_str);
     kvkit__free(ph->excl);
-    kvkit__qpage_clear(ph->page);
-    kvkit__free(ph->page);
+    kvkit__qpage_free(ph->page);
     kvkit__free(ph->what);
 }
 

@@ -84,16 +84,20 @@ int kvkit__qsortkey(const json_t *doc, const char *key, size_t key_len, const ch
 
 #define QPAGE 128
 
-/* One buffered page of a scan: keys with the index value they came at. */
+/* One buffered page of a scan: keys with the index value they came at,
+ * their bytes in the page's one arena (no allocation per key). */
 typedef struct qitem {
     char *key;
     size_t key_len;
-    unsigned char *sortable;
+    unsigned char *sortable; /* NULL when not kept */
     size_t sortable_len;
+    size_t key_off, sortable_off; /* in the arena, while the page fills */
 } qitem_t;
 
 typedef struct qpage {
     qitem_t items[QPAGE];
+    unsigned char *arena;
+    size_t arena_len, arena_cap;
     size_t n, pos;
     size_t cap; /* how many to fetch next (0: QPAGE) */
     bool more;  /* the scan stopped at a full page */
@@ -152,7 +156,8 @@ typedef struct qplan {
  * unbounded sort.  Free with kvkit__qplan_free (also frees pages). */
 int kvkit__qplan(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err);
 void kvkit__qplan_free(qplan_t *p);
-/* Free a page's items and empty it. */
+/* Empty a page (its arena is kept for the next fill); free: also the arena. */
 void kvkit__qpage_clear(qpage_t *pg);
+void kvkit__qpage_free(qpage_t *pg);
 
 #endif /* KVKIT_QPRIVATE_H */
