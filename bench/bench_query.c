@@ -64,7 +64,7 @@ static size_t lookup(const char *field, json_t *lo_new, json_t *hi_new, size_t m
 static size_t baseline(int which)
 {
     size_t n = 0;
-    char g[8];
+    char g[16];
     switch (which) {
     case 0:
         return lookup("b", json_string("y"), NULL, SIZE_MAX);
