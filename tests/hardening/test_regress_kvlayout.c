@@ -153,6 +153,7 @@ START_TEST(test_kvl_save_engine_too_large)
                   "save: %s (%s): %s", kvkit_status_name(rc), kvkit_status_name(err.code), err.text);
     ck_assert_str_eq(err.text, "fake: \"k\": too large for one write batch");
     ck_assert_str_eq(err.subject, "k");
+    kvl_close(&l);
 }
 END_TEST
 
@@ -171,6 +172,7 @@ START_TEST(test_kvl_write_batch_too_many_documents)
                   "write_batch: %s (%s): %s", kvkit_status_name(rc), kvkit_status_name(err.code),
                   err.text);
     ck_assert_str_eq(err.text, "fake: \"k3\": too large for one write batch");
+    kvl_close(&l);
 }
 END_TEST
 
