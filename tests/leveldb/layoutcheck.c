@@ -265,6 +265,24 @@ static void check_filter(checker_t *c, const fkeys_t *fk, const doc_t *docs, siz
     kvl_filter_free(&f);
 }
 
+static void free_all(fkeys_t *fk, doc_t *docs, size_t n)
+{
+    for (size_t i = 0; i < fk->n_pages; i++)
+        free(fk->pages[i].bytes);
+    free(fk->pages);
+    free(fk->header);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < docs[i].n; j++) {
+            free(docs[i].e[j].field);
+            free(docs[i].e[j].sortable);
+        }
+        free(docs[i].e);
+        free(docs[i].bucket);
+        free(docs[i].key);
+    }
+    free(docs);
+}
+
 int layout_check(const char *path, size_t *n_docs, char *msg, size_t msg_size)
 {
     checker_t c = {.msg = msg, .msg_size = msg_size};
@@ -343,20 +361,7 @@ int layout_check(const char *path, size_t *n_docs, char *msg, size_t msg_size)
     free(revs);
     if (!c.failed)
         check_filter(&c, &fk, docs, n, counter);
-    for (size_t i = 0; i < fk.n_pages; i++)
-        free(fk.pages[i].bytes);
-    free(fk.pages);
-    free(fk.header);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < docs[i].n; j++) {
-            free(docs[i].e[j].field);
-            free(docs[i].e[j].sortable);
-        }
-        free(docs[i].e);
-        free(docs[i].bucket);
-        free(docs[i].key);
-    }
-    free(docs);
+    free_all(&fk, docs, n);
     leveldb_readoptions_destroy(c.ro);
     leveldb_close(c.db);
     *n_docs = n;
