@@ -47,6 +47,7 @@ static void key_doclike(buf_t *b, char type, const char *bucket, const char *key
 {
     size_t blen = strlen(bucket);
     b->len = 0;
+    b->failed = false; /* a store's buffer: one failed build must not fail the next */
     if (!kvl_buf_reserve(b, 2 + blen + key_len))
         return;
     unsigned char *p = b->p;
@@ -64,6 +65,7 @@ static void key_index(buf_t *b, const char *bucket, const char *field, size_t fi
 {
     size_t blen = strlen(bucket);
     b->len = 0;
+    b->failed = false;
     if (!kvl_buf_reserve(b, 3 + blen + field_len + sortable_len + key_len))
         return;
     unsigned char *p = b->p;
