@@ -150,9 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               en[i].value.sortable, en[i].value.sortable_len);
             FUZZ_CHECK(c < 0, "set entries not strictly ascending at %zu", i);
         }
-        kvkit_index_set_t *copy = kvkit__index_set_copy(set);
-        FUZZ_CHECK(kvkit_index_set_size(copy) == n, "copy lost entries");
-        kvkit_index_set_destroy(copy);
+        FUZZ_CHECK(kvkit_index_set_size(set) == n, "set size %zu, %zu entries",
+                   kvkit_index_set_size(set), n);
         kvkit_index_set_destroy(set);
         json_decref(both);
     }
