@@ -46,6 +46,8 @@ int cli_exit_status(int code)
     case KVKIT_CORRUPT:
     case KVKIT_LOCKED:
     case KVKIT_OUTCOME_UNKNOWN:
+    case KVKIT_AUTH:       /* the server refused the credentials ... */
+    case KVKIT_PERMISSION: /* ... or the user may not do this */
         return EXIT_BACKEND;
     case KVKIT_NO_BACKEND:
     case KVKIT_PLUGIN_LOAD:

@@ -33,7 +33,9 @@
     X(LOCKED, 19, "store is locked by another process")                        \
     X(OUTCOME_UNKNOWN, 20, "outcome unknown: the write may have committed")    \
     X(TOO_LARGE, 21, "value or request too large")                             \
-    X(REF_MISSING, 22, "referenced document not found")
+    X(REF_MISSING, 22, "referenced document not found")                       \
+    X(AUTH, 23, "authentication failed: wrong user or password")              \
+    X(PERMISSION, 24, "permission denied")
 
 typedef enum kvkit_status {
 #define KVKIT_STATUS_ENUM_(name, value, text) KVKIT_##name = value,
