@@ -77,8 +77,8 @@ static int from_file(const char *backend, const char *path, char *out, size_t ca
     if (len > 0 && buf[len - 1] == '\r' && (size_t)n > len)
         len--;
     if (rc == KVKIT_OK && len == 0)
-        rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, path,
-                                 "%s: password_file \"%s\" is empty", backend, path);
+        rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, path, "%s: password_file \"%s\" is empty",
+                                 backend, path);
     else if (rc == KVKIT_OK && len > cap - 1)
         rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, path,
                                  "%s: password_file \"%s\": the password is longer than %zu bytes",
@@ -121,9 +121,8 @@ int kvsecret_password(const char *backend, const char *user, const char *passwor
     if (user == NULL || out == NULL || cap < 2)
         return kvkit_backend_error(err, KVKIT_INVALID, "",
                                    "%s: kvsecret_password: NULL argument or cap < 2", backend);
-    int rc = password_file && *password_file
-                 ? from_file(backend, password_file, out, cap, err)
-                 : from_env(backend, user, env_name, out, cap, err);
+    int rc = password_file && *password_file ? from_file(backend, password_file, out, cap, err)
+                                             : from_env(backend, user, env_name, out, cap, err);
     if (rc != KVKIT_OK)
         kvsecret_wipe(out, cap);
     return rc;

@@ -67,6 +67,12 @@ void ec_client_free(ec_client_t *c)
     for (size_t i = 0; i < c->n_endpoints; i++)
         free(c->endpoints[i]);
     free(c->endpoints);
+    free(c->cacert);
+    free(c->cert);
+    free(c->key);
+    free(c->user);
+    ec_wipe_free(c->password);
+    ec_wipe_free(c->token);
     pthread_mutex_destroy(&c->lock);
 }
 
@@ -76,6 +82,13 @@ static size_t endpoint_get(ec_client_t *c)
     size_t i = c->current;
     pthread_mutex_unlock(&c->lock);
     return i;
+}
+
+void ec_endpoint_set(ec_client_t *c, size_t i)
+{
+    pthread_mutex_lock(&c->lock);
+    c->current = i;
+    pthread_mutex_unlock(&c->lock);
 }
 
 /* Move on from endpoint `failed` (unless another thread already did). */
@@ -119,13 +132,9 @@ static void handle_give(ec_client_t *c, CURL *h)
 
 /*** one POST ***/
 
-typedef struct rbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} rbuf_t;
+typedef ec_rbuf_t rbuf_t;
 
-static size_t on_data(char *data, size_t size, size_t nmemb, void *vb)
+size_t ec_on_data(char *data, size_t size, size_t nmemb, void *vb)
 {
     rbuf_t *b = vb;
     size_t n = size * nmemb;
@@ -152,7 +161,14 @@ static bool never_sent(CURLcode cc)
 {
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
            cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_URL_MALFORMAT ||
-           cc == CURLE_UNSUPPORTED_PROTOCOL;
+           cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_SSL_CONNECT_ERROR || ec_tls_refused(cc);
+}
+
+bool ec_tls_refused(int cc)
+{
+    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CERTPROBLEM ||
+           cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CRL_BADFILE ||
+           cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_CIPHER;
 }
 
 static void sleep_ms(long ms)
@@ -162,9 +178,66 @@ static void sleep_ms(long ms)
         ;
 }
 
+int64_t ec_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The deadline of the operation this thread is in (0: none). */
+static __thread int64_t op_deadline;
+
+int64_t ec_op_begin(const ec_client_t *c)
+{
+    int64_t saved = op_deadline;
+    if (saved == 0)
+        op_deadline = ec_now_ms() + c->deadline_ms;
+    return saved;
+}
+
+void ec_op_end(int64_t saved)
+{
+    op_deadline = saved;
+}
+
+static int64_t call_deadline(const ec_client_t *c)
+{
+    return op_deadline ? op_deadline : ec_now_ms() + c->deadline_ms;
+}
+
+/* Map the gateway's refusals of a user or token (NULL user: none given). */
+static int map_auth(int64_t code, const char *msg, const char *url, const char *subject,
+                    const char *user, kvkit_error_t *err)
+{
+    const char *u = user ? user : "(none)";
+    if (code == 7 || strstr(msg, "permission denied"))
+        return kvkit_backend_error(err, KVKIT_PERMISSION, subject,
+                                   "\"%s\": user \"%s\" lacks the permission at %s: %s", subject, u,
+                                   url, msg);
+    if (strstr(msg, "authentication failed"))
+        return kvkit_backend_error(err, KVKIT_AUTH, subject,
+                                   "user \"%s\" at %s: wrong user or password: %s", u, url, msg);
+    if (strstr(msg, "user name is empty") || strstr(msg, "user name not found"))
+        return kvkit_backend_error(err, KVKIT_AUTH, subject,
+                                   "\"%s\": %s requires a user (options user and password_file): "
+                                   "%s",
+                                   subject, url, msg);
+    if (strstr(msg, "authentication is not enabled"))
+        return kvkit_backend_error(err, KVKIT_AUTH, subject,
+                                   "user \"%s\" at %s: the server has authentication disabled "
+                                   "(drop the user option): %s",
+                                   u, url, msg);
+    if (code == 16 || strstr(msg, "invalid auth token") || strstr(msg, "auth store is old"))
+        return kvkit_backend_error(err, KVKIT_AUTH, subject,
+                                   "\"%s\": %s refused the token of user \"%s\": %s", subject, url,
+                                   u, msg);
+    return KVKIT_OK;
+}
+
 /* Map a gateway error body ({"error","message","code"}) to a status. */
 static int map_grpc(int64_t code, const char *msg, const char *url, const char *subject,
-                    kvkit_error_t *err)
+                    const char *user, kvkit_error_t *err)
 {
     if (strstr(msg, "too many operations in txn request"))
         return kvkit_backend_error(err, KVKIT_TOO_LARGE, subject,
@@ -175,6 +248,13 @@ static int map_grpc(int64_t code, const char *msg, const char *url, const char *
         return kvkit_backend_error(err, KVKIT_TOO_LARGE, subject,
                                    "\"%s\": request exceeds the server's --max-request-bytes "
                                    "limit (1.5 MiB by default): %s: %s",
+                                   subject, url, msg);
+    int ac = map_auth(code, msg, url, subject, user, err);
+    if (ac != KVKIT_OK)
+        return ac;
+    if (code == 14 && strstr(msg, "no leader"))
+        return kvkit_backend_error(err, KVKIT_IO, subject,
+                                   "\"%s\": %s: the member has no leader (quorum lost?): %s",
                                    subject, url, msg);
     /* a read pinned to a revision etcd has compacted away: the pinned
      * state is gone, and only starting over (at a new revision) can help */
@@ -194,32 +274,55 @@ typedef struct call {
     ec_client_t *c;
     ec_kind_t kind;
     const char *subject;
-    size_t ep;          /* the endpoint of this attempt */
-    char url[512];      /* this attempt's URL */
-    int rc;             /* the outcome, once settled */
-    kvkit_error_t last; /* why the last attempt failed */
+    int64_t deadline;             /* monotonic ms */
+    size_t ep;                    /* the endpoint of this attempt */
+    char url[512];                /* this attempt's URL */
+    char errbuf[CURL_ERROR_SIZE]; /* libcurl's own words on a failure */
+    int rc;                       /* the outcome, once settled */
+    bool stale_token;             /* etcd refused the token: authenticate again */
+    bool no_leader;               /* a member answered "no leader" */
+    bool round_no_leader;         /* ... in the current round */
+    kvkit_error_t last;           /* why the last attempt failed */
 } call_t;
 
-static void post_setup(const ec_client_t *c, CURL *h, const char *url, const char *body,
-                       struct curl_slist *hdrs, rbuf_t *rb)
+void ec_tls_setup(const ec_client_t *c, void *vh)
 {
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, rb);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    CURL *h = vh;
+    if (c->cacert)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
+    if (c->cert)
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
+    if (c->key)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
+    /* libcurl's defaults, stated: nothing turns verification off */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
     curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
+}
+
+static void post_setup(call_t *k, CURL *h, long timeout_ms, const char *body,
+                       struct curl_slist *hdrs, rbuf_t *rb)
+{
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, k->url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ec_on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, rb);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     k->c->connect_timeout_ms < timeout_ms ? k->c->connect_timeout_ms : timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, k->errbuf);
+    k->errbuf[0] = '\0';
+    ec_tls_setup(k->c, h);
 }
 
 /* The attempt failed and the next endpoint may answer: true (go on), or,
@@ -239,9 +342,16 @@ static bool try_next(call_t *k, bool maybe_applied, kvkit_error_t *err)
 static bool transfer_failed(call_t *k, CURLcode cc, kvkit_error_t *err)
 {
     memset(&k->last, 0, sizeof k->last);
+    const char *why = k->errbuf[0] ? k->errbuf : "";
+    if (ec_tls_refused(cc)) { /* the configuration is wrong: no retry can help */
+        k->rc =
+            kvkit_backend_error(err, KVKIT_IO, k->subject, "\"%s\": TLS with %s failed: %s: %s",
+                                k->subject, k->c->endpoints[k->ep], curl_easy_strerror(cc), why);
+        return false;
+    }
     k->rc = kvkit_backend_error(&k->last, cc == CURLE_OPERATION_TIMEDOUT ? KVKIT_TIMEOUT : KVKIT_IO,
-                                k->subject, "\"%s\": %s: %s", k->subject, k->url,
-                                curl_easy_strerror(cc));
+                                k->subject, "\"%s\": %s: %s%s%s", k->subject, k->url,
+                                curl_easy_strerror(cc), *why ? ": " : "", why);
     return try_next(k, !never_sent(cc), err);
 }
 
@@ -257,6 +367,25 @@ static bool foreign_answer(call_t *k, long status, const char *text, kvkit_error
             return true;
         k->rc = EC_AMBIGUOUS;
     }
+    *err = k->last;
+    return false;
+}
+
+/* A gateway error: true when the next endpoint should be tried. */
+static bool grpc_error(call_t *k, int64_t code, const char *msg, kvkit_error_t *err)
+{
+    memset(&k->last, 0, sizeof k->last);
+    k->rc = map_grpc(code, msg, k->url, k->subject, k->c->user, &k->last);
+    if (k->rc == KVKIT_AUTH && k->c->user &&
+        (code == 16 || strstr(msg, "invalid auth token") || strstr(msg, "auth store is old")))
+        k->stale_token = true;
+    if (code == 14 && strstr(msg, "no leader")) {
+        /* refused before it reached raft: not applied, and cheap to ask again */
+        k->no_leader = k->round_no_leader = true;
+        return try_next(k, false, err);
+    }
+    if (code == 14 || code == 4) /* unavailable, deadline exceeded */
+        return try_next(k, true, err);
     *err = k->last;
     return false;
 }
@@ -282,24 +411,19 @@ static bool read_answer(call_t *k, long status, const rbuf_t *rb, json_t **resp,
         json_decref(j);
         return foreign_answer(k, status, rb->p, err);
     }
-    int64_t code = ec_get_int(j, "code");
-    memset(&k->last, 0, sizeof k->last);
-    k->rc = map_grpc(code, msg, k->url, k->subject, &k->last);
+    bool next = grpc_error(k, ec_get_int(j, "code"), msg, err);
     json_decref(j);
-    if (code == 14 || code == 4) /* unavailable, deadline exceeded */
-        return try_next(k, true, err);
-    *err = k->last;
-    return false;
+    return next;
 }
 
 /* One POST to the current endpoint.  True when the next should be tried. */
-static bool attempt(call_t *k, CURL *h, const char *path, const char *body, struct curl_slist *hdrs,
-                    json_t **resp, kvkit_error_t *err)
+static bool attempt(call_t *k, CURL *h, long timeout_ms, const char *path, const char *body,
+                    struct curl_slist *hdrs, json_t **resp, kvkit_error_t *err)
 {
     k->ep = endpoint_get(k->c);
     snprintf(k->url, sizeof k->url, "%s%s", k->c->endpoints[k->ep], path);
     rbuf_t rb = {0};
-    post_setup(k->c, h, k->url, body, hdrs, &rb);
+    post_setup(k, h, timeout_ms, body, hdrs, &rb);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -317,6 +441,140 @@ static bool attempt(call_t *k, CURL *h, const char *path, const char *body, stru
     return next;
 }
 
+/* Every endpoint failed, round after round, or the deadline came first. */
+static int exhausted(call_t *k, size_t attempts, bool late, kvkit_error_t *err)
+{
+    ec_client_t *c = k->c;
+    if (attempts == 0)
+        return k->rc = kvkit_backend_error(err, KVKIT_TIMEOUT, k->subject,
+                                           "\"%s\": deadline_ms (%ld) reached before it could be "
+                                           "sent",
+                                           k->subject, c->deadline_ms);
+    if (k->no_leader)
+        kvkit_backend_error(err, k->last.code, k->subject,
+                            "\"%s\": no etcd member has a leader: the cluster has lost its quorum "
+                            "(%zu attempts%s); last: %s",
+                            k->subject, attempts, late ? ", deadline_ms reached" : "",
+                            k->last.text);
+    else
+        kvkit_backend_error(err, k->last.code, k->subject,
+                            "\"%s\": every endpoint failed (%zu attempts%s); last: %s", k->subject,
+                            attempts, late ? ", deadline_ms reached" : "", k->last.text);
+    ec_breaker_trip(c, err);
+    return k->rc = k->last.code;
+}
+
+/* Rounds over the endpoints until an answer, the deadline, or `retries`
+ * extra rounds of failures ("no leader" answers, refused before anything
+ * was applied, only stop at the deadline). */
+static int run(call_t *k, CURL *h, const char *path, const char *body, struct curl_slist *hdrs,
+               json_t **resp, kvkit_error_t *err)
+{
+    size_t n = k->c->n_endpoints, a = 0;
+    long backoff = 20;
+    unsigned rounds = 0;
+    bool late = false;
+    for (;; a++) {
+        if (a > 0 && a % n == 0) { /* a full round failed: let an election end */
+            if (!k->round_no_leader && ++rounds > k->c->retries)
+                break;
+            int64_t left = k->deadline - ec_now_ms();
+            sleep_ms(backoff < left ? backoff : left > 0 ? left : 0);
+            backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
+            k->round_no_leader = false; /* this round must say so again */
+        }
+        int64_t left = k->deadline - ec_now_ms();
+        if (left <= 0) {
+            late = true;
+            break;
+        }
+        if (!attempt(k, h, left < k->c->timeout_ms ? (long)left : k->c->timeout_ms, path, body,
+                     hdrs, resp, err))
+            return k->rc;
+    }
+    return exhausted(k, a, late, err);
+}
+
+/* Content type, no "Expect: 100-continue", ask members without a leader to
+ * say so at once (gRPC metadata hasleader, which the gateway forwards), and
+ * the token when there is one. */
+static struct curl_slist *headers(const char *token)
+{
+    static const char *const fixed[] = {"Content-Type: application/json",
+                                        "Expect:", "Grpc-Metadata-hasleader: true"};
+    struct curl_slist *l = NULL;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        struct curl_slist *g = curl_slist_append(l, fixed[i]);
+        if (g == NULL)
+            goto fail;
+        l = g;
+    }
+    if (token) {
+        size_t n = strlen(token) + sizeof "Authorization: ";
+        char *line = malloc(n);
+        if (line == NULL)
+            goto fail;
+        snprintf(line, n, "Authorization: %s", token);
+        struct curl_slist *g = curl_slist_append(l, line);
+        ec_wipe_free(line);
+        if (g == NULL)
+            goto fail;
+        l = g;
+    }
+    return l;
+fail:
+    curl_slist_free_all(l);
+    return NULL;
+}
+
+/* One pass of the call with `token` (NULL: none). */
+static int post_once(call_t *k, const char *path, const char *body, const char *token,
+                     json_t **resp, kvkit_error_t *err)
+{
+    CURL *h = handle_take(k->c);
+    struct curl_slist *hdrs = headers(token);
+    if (h == NULL || hdrs == NULL) {
+        curl_slist_free_all(hdrs);
+        if (h)
+            curl_easy_cleanup(h);
+        return kvkit_backend_error(err, KVKIT_NOMEM, k->subject, "out of memory (libcurl)");
+    }
+    int rc = run(k, h, path, body, hdrs, resp, err);
+    curl_slist_free_all(hdrs); /* the token's copy: libcurl does not wipe it */
+    handle_give(k->c, h);
+    return rc;
+}
+
+int ec_post(ec_client_t *c, const char *path, const char *body, ec_kind_t kind, bool auth,
+            int64_t deadline, json_t **resp, const char *subject, kvkit_error_t *err)
+{
+    *resp = NULL;
+    if (deadline == 0)
+        deadline = call_deadline(c);
+    kvkit_error_t e = {0};
+    int rc = ec_breaker_check(c, deadline, subject, &e);
+    for (int pass = 0; rc == KVKIT_OK; pass++) {
+        char *token = NULL;
+        unsigned gen = 0;
+        if (auth && c->user && (rc = ec_token(c, deadline, &token, &gen, &e)) != KVKIT_OK)
+            break;
+        call_t k = {.c = c, .kind = kind, .subject = subject, .deadline = deadline, .rc = KVKIT_IO};
+        rc = post_once(&k, path, body, token, resp, &e);
+        ec_wipe_free(token);
+        if (!k.stale_token || pass > 0)
+            break;
+        /* expired or revoked: authenticate again, once */
+        ec_token_drop(c, gen);
+        memset(&e, 0, sizeof e);
+        rc = KVKIT_OK;
+    }
+    if (rc == KVKIT_OK)
+        ec_breaker_clear(c);
+    if (rc != KVKIT_OK && err && err->code == KVKIT_OK)
+        *err = e;
+    return rc;
+}
+
 int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_t **resp,
             const char *subject, kvkit_error_t *err)
 {
@@ -324,33 +582,9 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
     char *body = json_dumps(req, JSON_COMPACT);
     if (body == NULL)
         return kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory");
-    CURL *h = handle_take(c);
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curl_slist *h2 = hdrs ? curl_slist_append(hdrs, "Expect:") : NULL;
-    if (h == NULL || h2 == NULL) {
-        free(body);
-        curl_slist_free_all(hdrs);
-        if (h)
-            curl_easy_cleanup(h);
-        return kvkit_backend_error(err, KVKIT_NOMEM, subject, "out of memory (libcurl)");
-    }
-    call_t k = {.c = c, .kind = kind, .subject = subject, .rc = KVKIT_IO};
-    size_t attempts = (size_t)(c->retries + 1) * c->n_endpoints;
-    long backoff = 20;
-    bool next = true;
-    for (size_t a = 0; a < attempts && next; a++) {
-        if (a > 0 && a % c->n_endpoints == 0) { /* a full round failed: let an election end */
-            sleep_ms(backoff);
-            backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
-        }
-        next = attempt(&k, h, path, body, h2, resp, err);
-    }
-    if (next)
-        *err = k.last; /* every endpoint failed, every round */
-    curl_slist_free_all(h2);
-    handle_give(c, h);
+    int rc = ec_post(c, path, body, kind, true, 0, resp, subject, err);
     free(body);
-    return k.rc;
+    return rc;
 }
 
 /*** base64 (standard alphabet, padded) and lenient JSON ***/

@@ -52,6 +52,8 @@
 
 #include "etcd_private.h"
 
+#include "../common/secret.h"
+
 /*** the backend ***/
 
 const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) = {
@@ -66,59 +68,159 @@ const kvkit_backend_descriptor_t KVKIT_BACKEND_SYMBOL(kvkit_backend_descriptor) 
     .description = "etcd 3.x cluster over the v3 JSON gateway (libcurl), one txn per write",
 };
 
+/*** open ***/
+
+typedef struct opts {
+    uint64_t timeout_ms, connect_ms, retries, deadline_ms, probe_ms;
+    const char *prefix;
+    const char *cacert, *cert, *key; /* PEM paths */
+    const char *user, *password_file;
+} opts_t;
+
+static const char known_options[] =
+    "cacert, cert, connect_timeout_ms, deadline_ms, key, password_file, prefix, "
+    "probe_timeout_ms, retries, timeout_ms, user";
+
+/* A path option: not empty. */
+static int opt_path(const kvkit_backend_option_t *o, const char **out, kvkit_error_t *err)
+{
+    if (o->value == NULL || *o->value == '\0')
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key, "option \"%s\" needs a value",
+                                   o->key);
+    *out = o->value;
+    return KVKIT_OK;
+}
+
+static int parse_option(const kvkit_backend_option_t *o, opts_t *p, kvkit_error_t *err)
+{
+    const char *k = o->key;
+    if (strcmp(k, "timeout_ms") == 0)
+        return kvkit_backend_option_uint(o, 1, 3600000, &p->timeout_ms, err);
+    if (strcmp(k, "connect_timeout_ms") == 0)
+        return kvkit_backend_option_uint(o, 1, 3600000, &p->connect_ms, err);
+    if (strcmp(k, "deadline_ms") == 0)
+        return kvkit_backend_option_uint(o, 1, 3600000, &p->deadline_ms, err);
+    if (strcmp(k, "probe_timeout_ms") == 0)
+        return kvkit_backend_option_uint(o, 1, 60000, &p->probe_ms, err);
+    if (strcmp(k, "retries") == 0)
+        return kvkit_backend_option_uint(o, 0, 100, &p->retries, err);
+    if (strcmp(k, "prefix") == 0) {
+        p->prefix = o->value;
+        return KVKIT_OK;
+    }
+    if (strcmp(k, "cacert") == 0)
+        return opt_path(o, &p->cacert, err);
+    if (strcmp(k, "cert") == 0)
+        return opt_path(o, &p->cert, err);
+    if (strcmp(k, "key") == 0)
+        return opt_path(o, &p->key, err);
+    if (strcmp(k, "user") == 0)
+        return opt_path(o, &p->user, err);
+    if (strcmp(k, "password_file") == 0)
+        return opt_path(o, &p->password_file, err);
+    if (strcmp(k, "password") == 0)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
+                                   "etcd: a password never goes in a store string: give "
+                                   "password_file=PATH or set KVKIT_ETCD_PASSWORD");
+    return kvkit_backend_error(err, KVKIT_BAD_OPTION, k, "unknown option \"%s\" (known: %s)", k,
+                               known_options);
+}
+
+static int parse_options(const kvkit_backend_option_t *options, size_t n_options, opts_t *p,
+                         kvkit_error_t *err)
+{
+    *p = (opts_t){.timeout_ms = 5000,
+                  .connect_ms = 1000,
+                  .retries = 4,
+                  .deadline_ms = 5000,
+                  .probe_ms = 1000,
+                  .prefix = "kvkit/"};
+    for (size_t i = 0; i < n_options; i++) {
+        int rc = parse_option(&options[i], p, err);
+        if (rc != KVKIT_OK)
+            return rc;
+    }
+    if ((p->cert == NULL) != (p->key == NULL))
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, p->cert ? "cert" : "key",
+                                   "etcd: options cert and key go together (a client certificate "
+                                   "and its private key)");
+    if (p->password_file && p->user == NULL)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, "password_file",
+                                   "etcd: password_file given without user");
+    return KVKIT_OK;
+}
+
+static bool dup_opt(char **dst, const char *src)
+{
+    return src == NULL || (*dst = strdup(src)) != NULL;
+}
+
+/* TLS paths, user and password into the client. */
+static int client_setup(ec_client_t *c, const opts_t *p, const char *location, kvkit_error_t *err)
+{
+    c->timeout_ms = (long)p->timeout_ms;
+    c->connect_timeout_ms = (long)p->connect_ms;
+    c->deadline_ms = (long)p->deadline_ms;
+    c->probe_ms = (long)p->probe_ms;
+    c->retries = (unsigned)p->retries;
+    if (!dup_opt(&c->cacert, p->cacert) || !dup_opt(&c->cert, p->cert) ||
+        !dup_opt(&c->key, p->key) || !dup_opt(&c->user, p->user))
+        return et_nomem(err, location);
+    if (p->user == NULL)
+        return KVKIT_OK;
+    char pw[1024];
+    int rc = kvsecret_password("etcd", p->user, p->password_file, "KVKIT_ETCD_PASSWORD", pw,
+                               sizeof pw, err);
+    if (rc == KVKIT_OK && (c->password = strdup(pw)) == NULL)
+        rc = et_nomem(err, location);
+    kvsecret_wipe(pw, sizeof pw);
+    return rc;
+}
+
+static void etcd_free(etcd_t *e)
+{
+    if (e->cache)
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+            et_centry_clear(&e->cache[i]);
+    free(e->cache);
+    pthread_mutex_destroy(&e->cache_lock);
+    free(e->prefix);
+    free(e);
+    curl_global_cleanup();
+}
+
 KVKIT_BACKEND_DECLARE(open);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
                                              const kvkit_backend_option_t *options,
                                              size_t n_options, void **handle, kvkit_error_t *err)
 {
-    uint64_t timeout_ms = 5000, connect_ms = 1000, retries = 4;
-    const char *prefix = "kvkit/";
-    for (size_t i = 0; i < n_options; i++) {
-        const kvkit_backend_option_t *o = &options[i];
-        int rc = KVKIT_OK;
-        if (strcmp(o->key, "timeout_ms") == 0)
-            rc = kvkit_backend_option_uint(o, 1, 3600000, &timeout_ms, err);
-        else if (strcmp(o->key, "connect_timeout_ms") == 0)
-            rc = kvkit_backend_option_uint(o, 1, 3600000, &connect_ms, err);
-        else if (strcmp(o->key, "retries") == 0)
-            rc = kvkit_backend_option_uint(o, 0, 100, &retries, err);
-        else if (strcmp(o->key, "prefix") == 0)
-            prefix = o->value;
-        else
-            rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
-                                     "unknown option \"%s\" (known: timeout_ms, "
-                                     "connect_timeout_ms, prefix, retries)",
-                                     o->key);
-        if (rc != KVKIT_OK)
-            return rc;
-    }
+    opts_t p;
+    int rc = parse_options(options, n_options, &p, err);
+    if (rc != KVKIT_OK)
+        return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return kvkit_backend_error(err, KVKIT_BACKEND, location, "libcurl failed to initialise");
     etcd_t *e = calloc(1, sizeof *e);
-    if (e == NULL || (e->prefix = strdup(prefix)) == NULL) {
+    if (e == NULL || pthread_mutex_init(&e->cache_lock, NULL) != 0) {
         free(e);
         curl_global_cleanup();
         return et_nomem(err, location);
     }
-    e->prefix_len = strlen(prefix);
-    if ((e->cache = calloc(CACHE_SLOTS, sizeof *e->cache)) == NULL ||
-        pthread_mutex_init(&e->cache_lock, NULL) != 0) {
-        free(e->cache);
-        free(e->prefix);
-        free(e);
-        curl_global_cleanup();
+    if ((e->prefix = strdup(p.prefix)) == NULL ||
+        (e->cache = calloc(CACHE_SLOTS, sizeof *e->cache)) == NULL) {
+        etcd_free(e);
         return et_nomem(err, location);
     }
-    e->c.timeout_ms = (long)timeout_ms;
-    e->c.connect_timeout_ms = (long)connect_ms;
-    e->c.retries = (unsigned)retries;
-    int rc = ec_client_init(&e->c, location, err);
+    e->prefix_len = strlen(p.prefix);
+    rc = ec_client_init(&e->c, location, err);
     if (rc != KVKIT_OK) {
-        pthread_mutex_destroy(&e->cache_lock);
-        free(e->cache);
-        free(e->prefix);
-        free(e);
-        curl_global_cleanup();
+        etcd_free(e);
+        return rc;
+    }
+    if ((rc = client_setup(&e->c, &p, location, err)) != KVKIT_OK ||
+        (rc = ec_client_connect(&e->c, err)) != KVKIT_OK) {
+        ec_client_free(&e->c);
+        etcd_free(e);
         return rc;
     }
     *handle = e;
@@ -132,13 +234,7 @@ void KVKIT_BACKEND_SYMBOL(kvkit_backend_close)(void *handle)
     if (e == NULL)
         return;
     ec_client_free(&e->c);
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
-        et_centry_clear(&e->cache[i]);
-    free(e->cache);
-    pthread_mutex_destroy(&e->cache_lock);
-    free(e->prefix);
-    free(e);
-    curl_global_cleanup();
+    etcd_free(e);
 }
 
 /* The document at revision `at` (0: the latest, read linearizably). */

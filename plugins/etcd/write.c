@@ -327,7 +327,10 @@ static int write_docs_once(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
 
 int et_write_docs(wctx_t *x, uint64_t *new_rev, kvkit_error_t *err)
 {
+    /* one deadline for the reads, every txn attempt and the settling */
+    int64_t saved = ec_op_begin(&x->e->c);
     int rc = write_docs_once(x, new_rev, err);
+    ec_op_end(saved);
     cache_after(x, rc == KVKIT_OK, (int64_t)*new_rev);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* The etcd plugin's client, compiled into test_client (the plugin itself
  * exports only the backend operations). */
 #include "client.c"
+#include "session.c"
 
 /* map_grpc is static: reach it from test_client.c */
 int ec_test_map_grpc(int64_t code, const char *msg, const char *url, const char *subject,
@@ -8,5 +9,5 @@ int ec_test_map_grpc(int64_t code, const char *msg, const char *url, const char 
 int ec_test_map_grpc(int64_t code, const char *msg, const char *url, const char *subject,
                      kvkit_error_t *err)
 {
-    return map_grpc(code, msg, url, subject, err);
+    return map_grpc(code, msg, url, subject, NULL, err);
 }

@@ -14,6 +14,11 @@
 ETCD_N=0
 ETCD_DIR=
 ETCD_FLAGS="--heartbeat-interval 10 --election-timeout 100 --logger zap --log-level error"
+# For a TLS cluster, before etcd_cluster: ETCD_SCHEME=https, ETCD_TLS_FLAGS
+# (etcd's --cert-file ... flags) and ETCD_CURL_TLS (curl's --cacert ...).
+ETCD_SCHEME=${ETCD_SCHEME:-http}
+ETCD_TLS_FLAGS=${ETCD_TLS_FLAGS:-}
+ETCD_CURL_TLS=${ETCD_CURL_TLS:-}
 
 etcd_skip_unless_installed() {
     if ! command -v etcd >/dev/null 2>&1; then
@@ -59,12 +64,12 @@ etcd_start_member() {
     local i=$1
     # shellcheck disable=SC2086
     etcd --name "m$i" --data-dir "$ETCD_DIR/m$i" \
-        --listen-client-urls "http://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")" \
-        --advertise-client-urls "http://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")" \
+        --listen-client-urls "$ETCD_SCHEME://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")" \
+        --advertise-client-urls "$ETCD_SCHEME://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")" \
         --listen-peer-urls "http://127.0.0.1:$(cat "$ETCD_DIR/m$i.pport")" \
         --initial-advertise-peer-urls "http://127.0.0.1:$(cat "$ETCD_DIR/m$i.pport")" \
         --initial-cluster "$(cat "$ETCD_DIR/ic")" --initial-cluster-state new \
-        --initial-cluster-token "kvkit-test-$$" $ETCD_FLAGS \
+        --initial-cluster-token "kvkit-test-$$" $ETCD_FLAGS $ETCD_TLS_FLAGS \
         >>"$ETCD_DIR/m$i.log" 2>&1 &
     echo $! >"$ETCD_DIR/m$i.pid"
 }
@@ -72,8 +77,9 @@ etcd_start_member() {
 # Wait (at most 15 s) until member I answers {"health":"true"}.
 etcd_wait_healthy() {
     local i=$1 url t=0
-    url="http://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")/health"
-    while [ "$(curl -s -m 1 "$url")" != '{"health":"true"}' ]; do
+    url="$ETCD_SCHEME://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")/health"
+    # shellcheck disable=SC2086
+    while [ "$(curl -s -m 1 $ETCD_CURL_TLS "$url")" != '{"health":"true"}' ]; do
         t=$((t + 1))
         if [ $t -gt 300 ] || ! kill -0 "$(cat "$ETCD_DIR/m$i.pid")" 2>/dev/null; then
             echo "etcd member m$i did not become healthy; its log:" >&2
@@ -107,8 +113,8 @@ etcd_cluster_once() {
         etcd_free_port >"$ETCD_DIR/m$i.cport"
         etcd_free_port >"$ETCD_DIR/m$i.pport"
         ic="$ic${ic:+,}m$i=http://127.0.0.1:$(cat "$ETCD_DIR/m$i.pport")"
-        eval "ETCD_EP$i=http://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")"
-        ETCD_EPS="$ETCD_EPS${ETCD_EPS:+,}http://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")"
+        eval "ETCD_EP$i=$ETCD_SCHEME://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")"
+        ETCD_EPS="$ETCD_EPS${ETCD_EPS:+,}$ETCD_SCHEME://127.0.0.1:$(cat "$ETCD_DIR/m$i.cport")"
     done
     echo "$ic" >"$ETCD_DIR/ic"
     for i in $(seq 1 "$n"); do
@@ -135,7 +141,8 @@ etcd_restart() {
 
 # GET-style JSON call to member I: etcd_post I PATH BODY
 etcd_post() {
-    curl -s -m 2 "http://127.0.0.1:$(cat "$ETCD_DIR/m$1.cport")$2" -d "$3"
+    # shellcheck disable=SC2086
+    curl -s -m 2 $ETCD_CURL_TLS "$ETCD_SCHEME://127.0.0.1:$(cat "$ETCD_DIR/m$1.cport")$2" -d "$3"
 }
 
 etcd_leader() {

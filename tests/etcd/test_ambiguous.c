@@ -194,17 +194,23 @@ static void proxy_start(void)
 
 static char prefix[64];
 
-static kvkit_store_t *open_proxied(void)
+/* extra: more options ("&k=v"), or "" */
+static kvkit_store_t *open_proxied_with(const char *extra)
 {
     static unsigned n;
     snprintf(prefix, sizeof prefix, "amb%u-%u/", (unsigned)getpid(), ++n);
     char uri[512];
-    snprintf(uri, sizeof uri, "etcd:http://127.0.0.1:%d?prefix=%s&timeout_ms=400&retries=1",
-             proxy_port, prefix);
+    snprintf(uri, sizeof uri, "etcd:http://127.0.0.1:%d?prefix=%s&timeout_ms=400&retries=1%s",
+             proxy_port, prefix, extra);
     kvkit_error_t err = {0};
     kvkit_store_t *s = kvkit_store_open(uri, &err);
     ck_assert_msg(s != NULL, "%s", err.text);
     return s;
+}
+
+static kvkit_store_t *open_proxied(void)
+{
+    return open_proxied_with("");
 }
 
 static void set_mode(proxy_mode_t m)
@@ -633,17 +639,30 @@ START_TEST(test_error_message_too_large)
 }
 END_TEST
 
-START_TEST(test_error_no_leader_retried_then_unavailable)
+START_TEST(test_error_no_leader_retried_until_the_deadline)
 {
-    kvkit_store_t *s = open_proxied(); /* retries=1: two rounds over one endpoint */
+    /* retries=1 would allow two rounds; "no leader" rounds do not count */
+    kvkit_store_t *s = open_proxied_with("&deadline_ms=300");
     kvkit_error_t err = {0};
     static const char body[] = "{\"error\":\"etcdserver: no leader\",\"code\":14,"
                                "\"message\":\"etcdserver: no leader\"}";
-    set_answer(1, "503 Service Unavailable", body);
-    ck_assert_int_eq(get_k(s, &err), KVKIT_NOTFOUND); /* the second try got through */
-    set_answer(2, "503 Service Unavailable", body);
+    set_answer(3, "503 Service Unavailable", body);
+    ck_assert_int_eq(get_k(s, &err), KVKIT_NOTFOUND); /* the fourth try got through */
+    set_answer(1000000, "503 Service Unavailable", body);
     ck_assert_int_eq(get_k(s, &err), KVKIT_IO);
-    ck_assert_ptr_nonnull(strstr(err.text, "etcdserver: no leader (gRPC code 14)"));
+    ck_assert_ptr_nonnull(strstr(err.text, "no etcd member has a leader"));
+    ck_assert_ptr_nonnull(strstr(err.text, "deadline_ms reached"));
+    ck_assert_ptr_nonnull(strstr(err.text, "etcdserver: no leader"));
+    /* the circuit breaker is open: one probe, refused, and no write is sent */
+    kvkit_error_clear(&err);
+    int before = txns();
+    ck_assert_int_eq(save(s, "k", &err), KVKIT_IO);
+    ck_assert_ptr_nonnull(strstr(err.text, "circuit breaker open"));
+    ck_assert_int_eq(txns(), before);
+    /* a probe that finds a leader closes it */
+    set_answer(0, "", "");
+    kvkit_error_clear(&err);
+    ck_assert_int_eq(get_k(s, &err), KVKIT_NOTFOUND);
     kvkit_store_close(s);
 }
 END_TEST
@@ -684,7 +703,7 @@ int main(void)
     tcase_add_test(t, test_delete_lost_then_outage_is_outcome_unknown);
     tcase_add_test(t, test_error_invalid_argument);
     tcase_add_test(t, test_error_message_too_large);
-    tcase_add_test(t, test_error_no_leader_retried_then_unavailable);
+    tcase_add_test(t, test_error_no_leader_retried_until_the_deadline);
     tcase_add_test(t, test_error_read_timed_out);
     suite_add_tcase(su, t);
     t = tcase_create("round trips");
