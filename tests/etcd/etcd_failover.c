@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "raw.h"
 
@@ -51,6 +53,13 @@ static kvkit_index_set_t *entries_for(int round, int i)
     return set;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int do_write(const char *eps, const char *log_path)
 {
     kvkit_store_t *s = open_store(eps);
@@ -58,6 +67,7 @@ static int do_write(const char *eps, const char *log_path)
     if (log == NULL)
         return 2;
     int counts[4] = {0};
+    double slowest[4] = {0}; /* per outcome, ms: printed, not asserted */
     for (int round = 0; round < ROUNDS; round++) {
         for (int i = 0; i < DOCS; i++) {
             char key[16], doc[64];
@@ -65,24 +75,36 @@ static int do_write(const char *eps, const char *log_path)
             snprintf(doc, sizeof doc, "{\"r\":%d,\"i\":%d}", round, i);
             kvkit_index_set_t *set = entries_for(round, i);
             kvkit_error_t err = {0};
+            double t0 = now_ms();
             int rc = kvkit_store_save(s, "b", key, doc, strlen(doc), set, &err);
+            double took = now_ms() - t0;
             kvkit_index_set_destroy(set);
             int o = rc == KVKIT_OK ? OK : rc == KVKIT_OUTCOME_UNKNOWN ? UNKNOWN : FAIL;
             counts[o]++;
+            if (took > slowest[o])
+                slowest[o] = took;
             fprintf(log, "%s %d %s\n", key, round,
                     o == OK        ? "OK"
                     : o == UNKNOWN ? "UNKNOWN"
                                    : "FAIL");
             fflush(log);
             if (o != OK)
-                fprintf(stderr, "save %s round %d: %s: %s\n", key, round, kvkit_status_name(rc),
-                        err.text);
+                fprintf(stderr, "save %s round %d (%.0f ms): %s: %s\n", key, round, took,
+                        kvkit_status_name(rc), err.text);
+            /* an application pauses after a failure: with the circuit
+             * breaker open, failures come at once, and the writer would
+             * otherwise run through its saves before the member is back */
+            if (o == FAIL)
+                usleep(100000);
         }
     }
     fclose(log);
     kvkit_store_close(s);
     printf("writer: %d ok, %d outcome-unknown, %d failed\n", counts[OK], counts[UNKNOWN],
            counts[FAIL]);
+    printf("writer: slowest save %.0f ms when ok, %.0f ms outcome-unknown, %.0f ms failed "
+           "(deadline_ms 5000)\n",
+           slowest[OK], slowest[UNKNOWN], slowest[FAIL]);
     return 0;
 }
 

@@ -3,11 +3,15 @@
  * save-if-unchanged, batches, concurrent writers and iteration views. */
 #include <kvkit/kvkit.h>
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "raw.h"
@@ -371,6 +375,60 @@ START_TEST(test_dead_first_endpoint_fails_over)
 }
 END_TEST
 
+/* A member that accepts connections and never answers: it notes whether
+ * anything but a probe reached it. */
+static int silent_fd;
+static volatile int silent_got_kv;
+
+static void *silent_serve(void *arg)
+{
+    int c;
+    while ((c = accept(silent_fd, NULL, NULL)) >= 0) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(c, buf, sizeof buf - 1)) > 0) {
+            buf[n] = '\0';
+            if (strstr(buf, "/v3/kv/"))
+                silent_got_kv = 1;
+        }
+        close(c);
+    }
+    return arg;
+}
+
+START_TEST(test_silent_first_endpoint_skipped_at_open)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    silent_fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(silent_fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(silent_fd, 16), 0);
+    ck_assert_int_eq(getsockname(silent_fd, (struct sockaddr *)&a, &alen), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, silent_serve, NULL);
+    char uri[1024];
+    snprintf(uri, sizeof uri,
+             "etcd:http://127.0.0.1:%u,%s?prefix=sl%u/&probe_timeout_ms=300&timeout_ms=3000",
+             (unsigned)ntohs(a.sin_port), eps, (unsigned)getpid());
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kvkit_error_t err = {0};
+    kvkit_store_t *s = kvkit_store_open(uri, &err);
+    ck_assert_msg(s != NULL, "%s", err.text);
+    char *v;
+    size_t n;
+    /* the probes at open chose the member that answered */
+    ck_assert_msg(kvkit_store_get(s, "b", "k", &v, &n, &err) == KVKIT_NOTFOUND, "%s", err.text);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(silent_got_kv, 0);
+    printf("silent first endpoint: open + first get took %.0f ms (probe_timeout_ms 300)\n",
+           (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+    kvkit_store_close(s);
+    shutdown(silent_fd, SHUT_RDWR);
+    close(silent_fd);
+}
+END_TEST
+
 START_TEST(test_no_endpoint_reachable)
 {
     kvkit_error_t err = {0};
@@ -617,6 +675,7 @@ int main(void)
     tcase_set_timeout(t, 30);
     tcase_add_test(t, test_dead_first_endpoint_fails_over);
     tcase_add_test(t, test_no_endpoint_reachable);
+    tcase_add_test(t, test_silent_first_endpoint_skipped_at_open);
     suite_add_tcase(su, t);
     t = tcase_create("save_if");
     tcase_add_test(t, test_save_if_second_copy_conflicts);
