@@ -293,6 +293,23 @@ static double median_us(const bu_result_t *r, size_t side)
     return bu_median(v, r->rounds, NULL, NULL) * 1e6;
 }
 
+/* The floor of kvkit's layout: besides the document and its entries, an
+ * exact store writes each key's index list (kvkit: its manifest).  "listed"
+ * writes that too, for new keys, without reading (as kvkit's manifest filter
+ * lets kvkit do), into the exact store; blind and kvkit run beside it on new
+ * keys of their own stores. */
+static void measure_floor(const bu_side_t *s)
+{
+    bu_side_t f[3] = {s[0], {"listed", hw_run_save_listed, B.st.exact}, s[2]};
+    bu_result_t r;
+    bu_compare(f, 3, B.n, B.chunk, B.rounds, &r);
+    B.n += B.chunk * B.rounds;
+    bu_print("the layout's floor: blind plus the index list, written without a read", "document",
+             f, &r);
+    bu_print_ratio("listed", "blind", bu_ratio(&r, 1, 0));
+    bu_print_ratio("kvkit", "listed", bu_ratio(&r, 2, 1));
+}
+
 static void measure_saves(size_t scale, growth_t *g)
 {
     bu_side_t s[3] = {{"blind", hw_run_save_blind, B.st.blind},
@@ -313,6 +330,7 @@ static void measure_saves(size_t scale, growth_t *g)
     bu_goal("store save", scale, s, &r, 2, 1, 1.02);
     g->save_ir = r.ir[2];
     g->save_us = median_us(&r, 2);
+    measure_floor(s);
 }
 
 static void measure_reads(size_t scale, growth_t *g)

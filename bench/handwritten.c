@@ -157,14 +157,17 @@ static int in_list(const char *list, size_t list_len, const char *k, size_t n)
     return 0;
 }
 
-void hw_save_exact(hw_t *h, const char *key, const json_t *doc)
+/* The document, its index entries and its index list; the old list is read
+ * (and its stale entries deleted) only when `read`. */
+static void save_listed(hw_t *h, const char *key, const json_t *doc, int read)
 {
     entries_t e;
     doc_entries(doc, key, &e);
     char lk[64], list[BD_FIELDS * 162];
     size_t lklen = doc_like_key(lk, 'l', key), old_len = 0, n = 0;
-    char *err = NULL;
-    char *old = leveldb_get(h->db, h->ro, lk, lklen, &old_len, &err);
+    char *err = NULL, *old = NULL;
+    if (read)
+        old = leveldb_get(h->db, h->ro, lk, lklen, &old_len, &err);
     check(err, "read index list");
     leveldb_writebatch_clear(h->wb);
     for (size_t o = 0; old && o + 2 <= old_len;) { /* entries it loses */
@@ -188,6 +191,16 @@ void hw_save_exact(hw_t *h, const char *key, const json_t *doc)
     put_doc(h, key, doc);
     leveldb_writebatch_put(h->wb, lk, lklen, list, n);
     write_batch(h);
+}
+
+void hw_save_exact(hw_t *h, const char *key, const json_t *doc)
+{
+    save_listed(h, key, doc, 1);
+}
+
+void hw_save_listed(hw_t *h, const char *key, const json_t *doc)
+{
+    save_listed(h, key, doc, 0);
 }
 
 size_t hw_run_save_batch(void *ctx, size_t from, size_t to)
@@ -230,6 +243,11 @@ size_t hw_run_save_blind(void *h, size_t from, size_t to)
 size_t hw_run_save_exact(void *h, size_t from, size_t to)
 {
     return run_saves(h, from, to, hw_save_exact);
+}
+
+size_t hw_run_save_listed(void *h, size_t from, size_t to)
+{
+    return run_saves(h, from, to, hw_save_listed);
 }
 
 /*** reading ***/

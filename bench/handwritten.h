@@ -38,6 +38,9 @@ void hw_compact(hw_t *h);
 /* Save document doc under key; exits on an error. */
 void hw_save_blind(hw_t *h, const char *key, const json_t *doc);
 void hw_save_exact(hw_t *h, const char *key, const json_t *doc);
+/* The exact layout's writes for a new key, without reading its index list:
+ * blind plus the list (the least an exact store of this layout writes). */
+void hw_save_listed(hw_t *h, const char *key, const json_t *doc);
 
 /* The document under key, parsed (new reference); exits when absent. */
 json_t *hw_get(hw_t *h, const char *key);
@@ -54,6 +57,7 @@ size_t hw_lookup(hw_t *h, const char *field, const char *value, int docs, hw_fou
 
 size_t hw_run_save_blind(void *h, size_t from, size_t to);
 size_t hw_run_save_exact(void *h, size_t from, size_t to);
+size_t hw_run_save_listed(void *h, size_t from, size_t to);
 /* All in one blind WriteBatch. */
 size_t hw_run_save_batch(void *h, size_t from, size_t to);
 

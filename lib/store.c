@@ -218,7 +218,8 @@ int kvkit_store_get(kvkit_store_t *s, const char *bucket, const char *key,
         return rc;
     if (value == NULL || value_len == NULL)
         return kvkit__error(err, KVKIT_INVALID, key, "kvkit_store_get: value and value_len are required");
-    kvkit_error_t berr = {0};
+    kvkit_error_t berr;
+    kvkit__error_init(&berr);
     kvkit__store_enter(s);
     rc = s->backend->ops.get(s->handle, bucket, key, value, value_len, &berr);
     kvkit__store_leave(s);
@@ -241,7 +242,8 @@ int kvkit_store_save(kvkit_store_t *s, const char *bucket, const char *key,
         return kvkit__error(err, KVKIT_INVALID, key, "kvkit_store_save: value is NULL");
     size_t n;
     const kvkit_index_entry_t *entries = kvkit__index_set_entries(index, &n);
-    kvkit_error_t berr = {0};
+    kvkit_error_t berr;
+    kvkit__error_init(&berr);
     kvkit__store_enter(s);
     rc = s->backend->ops.save(s->handle, bucket, key, value ? value : "", value_len,
                               entries, n, &berr);
@@ -256,7 +258,8 @@ int kvkit_store_delete(kvkit_store_t *s, const char *bucket, const char *key,
     int rc = kvkit__check_bucket_key(bucket, key, err);
     if (rc != KVKIT_OK)
         return rc;
-    kvkit_error_t berr = {0};
+    kvkit_error_t berr;
+    kvkit__error_init(&berr);
     kvkit__store_enter(s);
     rc = s->backend->ops.del(s->handle, bucket, key, &berr);
     kvkit__store_leave(s);

@@ -6,10 +6,16 @@
 #include "kvkit_private.h"
 
 #include <stdint.h>
+#include <string.h>
 
 bool kvkit__utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) { /* ASCII, eight bytes at a time */
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+    }
     while (i < n) {
         unsigned char c = s[i];
         size_t len;

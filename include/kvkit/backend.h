@@ -184,10 +184,17 @@ static inline size_t kvkit_sortable_string(unsigned char *out, const char *s, si
 {
     size_t o = 0;
     out[o++] = KVKIT_SORTABLE_STRING;
-    for (size_t i = 0; i < n; i++) {
-        out[o++] = (unsigned char)s[i];
-        if (s[i] == '\0')
-            out[o++] = 0xFF;
+    while (n > 0) { /* copy runs between NULs; each NUL becomes 00 FF */
+        const char *nul = (const char *)memchr(s, '\0', n);
+        size_t run = nul ? (size_t)(nul - s) : n;
+        memcpy(out + o, s, run);
+        o += run;
+        if (nul == NULL)
+            break;
+        out[o++] = 0x00;
+        out[o++] = 0xFF;
+        s += run + 1;
+        n -= run + 1;
     }
     out[o++] = 0x00;
     out[o++] = 0x01;

@@ -372,18 +372,17 @@ static int save_into(kvl_t *l, void *batch, kvl_overlay_t *o, const char *bucket
                                  (unsigned long long)expected);
     if (rc == KVKIT_OK) {
         unsigned char head[MANIFEST_HEAD];
-        size_t mlen = 0;
         kvl_be64_put(head, ++l->revision);
-        unsigned char *m = kvl_manifest_build(head, sizeof head, entries, n_entries, &mlen);
+        const unsigned char *m =
+            kvl_manifest_build_buf(&l->wmanifest, head, sizeof head, entries, n_entries);
         rc = m == NULL ? KVKIT_NOMEM
                        : kvl_manifest_diff(old, n_old, entries, n_entries, emit_index, &w);
         if (rc == KVKIT_OK)
-            rc = write_doc(&w, value, value_len, m, mlen);
+            rc = write_doc(&w, value, value_len, m, l->wmanifest.len);
         if (rc == KVKIT_OK && w.is_new)
             kvl_filter_note(l, w.hash); /* before the commit: the filter may say more, never less */
         if (rc != KVKIT_OK)
             rc = batch_fail(l, err, key, rc);
-        free(m);
     }
     free(raw);
     free(old);
@@ -437,6 +436,7 @@ void kvl_close(kvl_t *l)
 {
     kvl_filter_close(l);
     kvl_buf_free(&l->wkey);
+    kvl_buf_free(&l->wmanifest);
 }
 
 int kvl_open(kvl_t *l, kvkit_error_t *err)

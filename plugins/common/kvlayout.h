@@ -99,6 +99,7 @@ typedef struct kvl {
     kvl_filter_t filter;
     uint64_t filter_ceiling; /* the ceiling the stored filter was saved at */
     kvl_buf_t wkey;          /* scratch for the keys a write builds */
+    kvl_buf_t wmanifest;     /* scratch for the manifest a save builds */
 } kvl_t;
 
 /* Load the revision counter (call once after opening the engine). */

@@ -48,15 +48,17 @@ int kvl_mentry_cmp(const kvl_mentry_t *a, const kvl_mentry_t *b)
     return c ? c : kvkit_sortable_cmp(a->sortable, a->sortable_len, b->sortable, b->sortable_len);
 }
 
-unsigned char *kvl_manifest_build(const void *head, size_t head_len,
-                                  const kvkit_index_entry_t *entries, size_t n, size_t *len)
+const unsigned char *kvl_manifest_build_buf(kvl_buf_t *b, const void *head, size_t head_len,
+                                            const kvkit_index_entry_t *entries, size_t n)
 {
     size_t size = head_len;
     for (size_t i = 0; i < n; i++)
         size += 1 + strlen(entries[i].field) + entries[i].value.sortable_len;
-    unsigned char *m = malloc(size ? size : 1), *p = m;
-    if (m == NULL)
+    b->len = 0;
+    b->failed = false;
+    if (!kvl_buf_reserve(b, size))
         return NULL;
+    unsigned char *p = b->p;
     memcpy(p, head, head_len);
     p += head_len;
     for (size_t i = 0; i < n; i++) {
@@ -67,8 +69,20 @@ unsigned char *kvl_manifest_build(const void *head, size_t head_len,
         memcpy(p, entries[i].value.sortable, entries[i].value.sortable_len);
         p += entries[i].value.sortable_len;
     }
-    *len = size;
-    return m;
+    b->len = size;
+    return b->p;
+}
+
+unsigned char *kvl_manifest_build(const void *head, size_t head_len,
+                                  const kvkit_index_entry_t *entries, size_t n, size_t *len)
+{
+    kvl_buf_t b = {0};
+    if (kvl_manifest_build_buf(&b, head, head_len, entries, n) == NULL) {
+        kvl_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
 }
 
 static kvl_mentry_t mentry_of(const kvkit_index_entry_t *e)

@@ -20,6 +20,8 @@
 
 #include <kvkit/backend.h>
 
+#include "bytes.h"
+
 /* One entry of a manifest; the pointers point into the manifest (or into
  * the kvkit_index_entry_t it was made from). */
 typedef struct kvl_mentry {
@@ -43,6 +45,11 @@ int kvl_mentry_cmp(const kvl_mentry_t *a, const kvl_mentry_t *b);
  * libkvkit passes them); *len its length.  NULL when out of memory. */
 unsigned char *kvl_manifest_build(const void *head, size_t head_len,
                                   const kvkit_index_entry_t *entries, size_t n, size_t *len);
+/* The same, built into b (emptied first; its bytes are the manifest, b->len
+ * its length): a writer's buffer, so a save allocates nothing.  NULL when
+ * out of memory. */
+const unsigned char *kvl_manifest_build_buf(kvl_buf_t *b, const void *head, size_t head_len,
+                                            const kvkit_index_entry_t *entries, size_t n);
 
 /* Called by the diff for each index key of the document that must change.
  * value != NULL: write e's index key with this predecessor value (borrowed
