@@ -81,7 +81,10 @@ static double ir_stop(void)
         if (strncmp(line, "totals:", 7) == 0)
             total = strtod(line + 7, NULL);
     fclose(f);
-    unlink(path);
+    /* BENCH_KEEP_DUMPS=1 keeps the dumps for callgrind_annotate */
+    const char *keep = getenv("BENCH_KEEP_DUMPS");
+    if (keep == NULL || strcmp(keep, "1") != 0)
+        unlink(path);
     if (total < 0)
         bu_die("callgrind dump without totals", path);
     return total;
