@@ -15,6 +15,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,28 @@ static bool scan_string(scan_t *s, bool *escaped)
     return false;
 }
 
+/* Whether text[0, len) (a number's characters) is what jansson writes for
+ * the real it reads.  Jansson would read it with strtod too; its own output
+ * is valid JSON, so equal bytes also prove the text is.  strtod and a dump
+ * into a buffer on the stack: no lexer, no allocation but the real. */
+static bool same_real(const unsigned char *text, size_t len)
+{
+    char num[64], back[64];
+    if (len >= sizeof num)
+        return false;
+    memcpy(num, text, len);
+    num[len] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(num, &end);
+    if (end != num + len || errno == ERANGE)
+        return false; /* overflow (jansson refuses it) or underflow: the slow path decides */
+    json_t *v = json_real(d);
+    size_t n = v != NULL ? json_dumpb(v, back, sizeof back, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+    json_decref(v);
+    return n == len && memcmp(back, text, len) == 0;
+}
+
 /* A number: integers as jansson prints them (no "-0", not so long that
  * jansson could refuse them); reals when jansson writes them back the
  * same. */
@@ -103,14 +126,8 @@ static bool scan_number(scan_t *s)
     }
     while (p < s->end && strchr("0123456789.eE+-", *p) != NULL && *p != '\0')
         p++;
-    size_t len = (size_t)(p - start);
-    json_t *v = json_loadb((const char *)start, len, JSON_DECODE_ANY, NULL);
-    char *back = json_is_real(v) ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    bool same = back != NULL && strlen(back) == len && memcmp(back, start, len) == 0;
-    free(back);
-    json_decref(v);
     s->p = p;
-    return same;
+    return same_real(start, (size_t)(p - start));
 }
 
 static bool scan_literal(scan_t *s, const char *word, size_t len)
