@@ -91,7 +91,7 @@ int kvkit__doc_defaults(kvkit_doc_t *d, bool nulls, kvkit_error_t *err)
         if (json_object_get(d->data, p->name) != NULL)
             continue;
         json_t *v = nulls ? json_null() : kvkit__prop_default(p);
-        if (v == NULL || json_object_set_new(d->data, p->name, v) != 0)
+        if (v == NULL || json_object_set_new_nocheck(d->data, p->name, v) != 0)
             return kvkit__error(err, KVKIT_NOMEM, p->name,
                                 "out of memory applying the default of \"%s\"", p->name);
     }
@@ -122,7 +122,9 @@ int kvkit__doc_put(kvkit_doc_t *d, const char *name, json_t *value, kvkit_error_
         if (p != NULL && p->kind == KVKIT_PROP_REFERENCE)
             kvkit__doc_drop_refs(d, p);
     }
-    if (json_object_set_new(d->data, name, value) != 0)
+    /* the name is a checked attribute name or a declared property's: both
+     * valid UTF-8, so jansson need not check it again */
+    if (json_object_set_new_nocheck(d->data, name, value) != 0)
         return kvkit__error(err, KVKIT_NOMEM, name, "out of memory setting \"%s\"", name);
     return KVKIT_OK;
 }

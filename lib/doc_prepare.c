@@ -9,14 +9,15 @@
 
 /*** index entries ***/
 
-int kvkit__index_entries(const kvkit_schema_t *s, const json_t *object, bool db,
-                         kvkit_index_set_t *set, kvkit_error_t *err)
+/* values: NULL, or the object's value of each property (NULL: absent). */
+static int entries(const kvkit_schema_t *s, const json_t *object, const json_t *const *values,
+                   bool db, kvkit_index_set_t *set, kvkit_error_t *err)
 {
     for (size_t i = 0; i < s->n_props; i++) {
         const kvkit_prop_t *p = s->props[i];
         if (!(p->flags & KVKIT_PROP_INDEX))
             continue;
-        json_t *value = json_object_get(object, p->name);
+        const json_t *value = values ? values[i] : json_object_get(object, p->name);
         if (value == NULL || json_is_null(value))
             continue;
         int rc;
@@ -39,6 +40,12 @@ int kvkit__index_entries(const kvkit_schema_t *s, const json_t *object, bool db,
     return KVKIT_OK;
 }
 
+int kvkit__index_entries(const kvkit_schema_t *s, const json_t *object, bool db,
+                         kvkit_index_set_t *set, kvkit_error_t *err)
+{
+    return entries(s, object, NULL, db, set, err);
+}
+
 int kvkit_schema_index_set(const kvkit_schema_t *s, const json_t *object, kvkit_index_set_t *set,
                            kvkit_error_t *err)
 {
@@ -51,11 +58,18 @@ int kvkit_schema_index_set(const kvkit_schema_t *s, const json_t *object, kvkit_
 
 /*** prepare ***/
 
+/* Schemas with up to this many properties keep the values validation found
+ * (on the stack) for the index entries. */
+#define PREPARE_VALUES 64
+
 int kvkit__prepare(const kvkit_schema_t *s, const json_t *object, const char *kind,
                    const char *name, json_t **db_out, kvkit_index_set_t *set, kvkit_error_t *err)
 {
+    const json_t *values[PREPARE_VALUES];
     kvkit__vctx_t v;
     kvkit__vctx_init(&v, false, NULL);
+    if (s->n_props <= PREPARE_VALUES)
+        v.values = values;
     kvkit__validate(s, object, &v);
     int rc;
     if (v.n_fail > 0 || v.nomem) { /* the subject is formatted for a report only */
@@ -67,7 +81,9 @@ int kvkit__prepare(const kvkit_schema_t *s, const json_t *object, const char *ki
     if ((rc = kvkit__to_db(s, (json_t *)object, &db, err)) != KVKIT_OK)
         return rc;
     kvkit_index_set_clear(set);
-    if ((rc = kvkit__index_entries(s, db, true, set, err)) != KVKIT_OK) {
+    /* nothing converted: the stored form is the object validation read */
+    bool same = db == object && v.values != NULL;
+    if ((rc = entries(s, db, same ? values : NULL, true, set, err)) != KVKIT_OK) {
         json_decref(db);
         return rc;
     }

@@ -17,6 +17,7 @@ typedef struct kvkit__validator {
 
 struct kvkit_prop {
     char *name;
+    uint32_t hash; /* of the name: the schema's lookup table is keyed by it */
     kvkit_prop_kind_t kind;
     unsigned flags;
     json_t *def; /* default value (JSON form) or NULL */
@@ -41,11 +42,17 @@ struct kvkit_schema {
     kvkit_prop_t **props;
     bool *own;
     size_t n_props, cap_props;
+    /* Name lookup: open addressing on the names' hashes, slot_mask + 1
+     * (a power of two, at least twice cap_props) slots holding a props
+     * index + 1, 0 when empty.  Rebuilt whenever props changes; sized
+     * when props grows, so a rebuild never allocates. */
+    uint32_t *slots;
+    size_t slot_mask;
     unsigned n_children;       /* schemas created with this one as parent */
     kvkit_schema_list_t *list; /* owner when loaded from JSON, else NULL */
 };
 
-/* The property `name` of the schema, or NULL. */
+/* The property `name` of the schema, or NULL (a hash lookup). */
 kvkit_prop_t *kvkit__schema_find(const kvkit_schema_t *schema, const char *name);
 
 /* Create / destroy ignoring list ownership (the list uses these). */
@@ -117,6 +124,10 @@ typedef struct kvkit__vctx {
     bool stop_first; /* is_valid: stop at the first failure */
     bool nomem;
     json_t *paths; /* array of failing paths, or NULL */
+    /* NULL, or n_props entries the validation of a top-level object fills
+     * with the value of each property (NULL: absent), so that what
+     * follows a validation does not look them up again */
+    const json_t **values;
 } kvkit__vctx_t;
 
 void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths);
@@ -191,7 +202,9 @@ int kvkit__doc_alloc(const kvkit_schema_t *schema, const char *key, size_t key_l
 int kvkit__doc_defaults(kvkit_doc_t *doc, bool nulls, kvkit_error_t *err);
 /* Forget loaded references (all when prop is NULL). */
 void kvkit__doc_drop_refs(kvkit_doc_t *doc, const kvkit_prop_t *prop);
-/* Set without password hashing or checks (value stolen; NULL = null). */
+/* Set without password hashing or checks (value stolen; NULL = null).
+ * name must be valid UTF-8: checked by kvkit__doc_check_name or a
+ * declared property's name. */
 int kvkit__doc_put(kvkit_doc_t *doc, const char *name, json_t *value, kvkit_error_t *err);
 /* Set the revision state, forgetting the kept bytes. */
 void kvkit__doc_rev_set(kvkit_doc_t *doc, int state, uint64_t rev);

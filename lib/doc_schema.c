@@ -11,6 +11,38 @@
 
 #include <string.h>
 
+/*** the lookup table ***/
+
+/* FNV-1a */
+static uint32_t name_hash(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return h;
+}
+
+/* Slots for a table of up to cap properties. */
+static size_t slots_for(size_t cap)
+{
+    size_t n = 8;
+    while (n < 2 * cap)
+        n *= 2;
+    return n;
+}
+
+/* Fill the table from props; it was sized for them, so nothing allocates. */
+static void slots_build(kvkit_schema_t *s)
+{
+    memset(s->slots, 0, (s->slot_mask + 1) * sizeof *s->slots);
+    for (size_t i = 0; i < s->n_props; i++) {
+        size_t k = s->props[i]->hash & s->slot_mask;
+        while (s->slots[k] != 0)
+            k = (k + 1) & s->slot_mask;
+        s->slots[k] = (uint32_t)(i + 1);
+    }
+}
+
 /*** create / destroy ***/
 
 int kvkit__schema_create(const char *name, const kvkit_schema_t *parent, kvkit_store_t *store,
@@ -31,11 +63,14 @@ int kvkit__schema_create(const char *name, const kvkit_schema_t *parent, kvkit_s
         size_t n = parent->n_props;
         s->props = kvkit__malloc((n ? n : 1) * sizeof *s->props);
         s->own = kvkit__calloc(n ? n : 1, sizeof *s->own);
-        if (s->props == NULL || s->own == NULL)
+        s->slots = kvkit__malloc(slots_for(n) * sizeof *s->slots);
+        if (s->props == NULL || s->own == NULL || s->slots == NULL)
             goto nomem;
         if (n)
             memcpy(s->props, parent->props, n * sizeof *s->props);
         s->n_props = s->cap_props = n;
+        s->slot_mask = slots_for(n) - 1;
+        slots_build(s);
         s->strict = parent->strict;
         s->store = store ? store : parent->store;
         s->parent = parent;
@@ -51,6 +86,7 @@ nomem:
     kvkit__free(s->bucket);
     kvkit__free(s->props);
     kvkit__free(s->own);
+    kvkit__free(s->slots);
     kvkit__free(s);
     return kvkit__error(err, KVKIT_NOMEM, name, "out of memory creating schema \"%s\"", name);
 }
@@ -66,6 +102,7 @@ void kvkit__schema_free(kvkit_schema_t *s)
         ((kvkit_schema_t *)s->parent)->n_children--;
     kvkit__free(s->props);
     kvkit__free(s->own);
+    kvkit__free(s->slots);
     kvkit__free(s->name);
     kvkit__free(s->bucket);
     kvkit__free(s);
@@ -161,9 +198,14 @@ int kvkit__schema_need_store(const kvkit_schema_t *s, kvkit_error_t *err)
 
 kvkit_prop_t *kvkit__schema_find(const kvkit_schema_t *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_props; i++)
-        if (strcmp(s->props[i]->name, name) == 0)
-            return s->props[i];
+    if (s->n_props == 0)
+        return NULL;
+    uint32_t h = name_hash(name);
+    for (size_t k = h & s->slot_mask; s->slots[k] != 0; k = (k + 1) & s->slot_mask) {
+        kvkit_prop_t *p = s->props[s->slots[k] - 1];
+        if (p->hash == h && strcmp(p->name, name) == 0)
+            return p;
+    }
     return NULL;
 }
 
@@ -231,7 +273,9 @@ int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind
     p->kind = kind;
     p->flags = flags;
     p->owner = s;
+    p->hash = name_hash(name);
     if (slot == s->n_props && s->n_props == s->cap_props) {
+        /* each array keeps what it had until all three have grown */
         size_t cap = s->cap_props ? 2 * s->cap_props : 8;
         kvkit_prop_t **np = kvkit__realloc(s->props, cap * sizeof *np);
         if (np != NULL)
@@ -239,17 +283,22 @@ int kvkit_schema_add(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t kind
         bool *no = np ? kvkit__realloc(s->own, cap * sizeof *no) : NULL;
         if (no != NULL)
             s->own = no;
-        if (np == NULL || no == NULL) {
+        uint32_t *ns = no ? kvkit__realloc(s->slots, slots_for(cap) * sizeof *ns) : NULL;
+        if (ns != NULL)
+            s->slots = ns;
+        if (ns == NULL) {
             kvkit__prop_free(p);
             return kvkit__error(err, KVKIT_NOMEM, name, "out of memory adding property \"%s\"",
                                 name);
         }
         s->cap_props = cap;
+        s->slot_mask = slots_for(cap) - 1;
     }
     s->props[slot] = p;
     s->own[slot] = true;
     if (slot == s->n_props)
         s->n_props++;
+    slots_build(s);
     if (prop)
         *prop = p;
     return KVKIT_OK;
@@ -279,7 +328,8 @@ static int add_configured(kvkit_schema_t *s, const char *name, kvkit_prop_kind_t
                 continue;
             if (s->n_props > before) {
                 s->n_props--;
-            } else { /* was an override: restore the inherited one */
+                slots_build(s);
+            } else { /* was an override: restore the inherited one (same name, same slot) */
                 s->props[i] = replaced;
                 s->own[i] = false;
             }

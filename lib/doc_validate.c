@@ -19,6 +19,7 @@ void kvkit__vctx_init(kvkit__vctx_t *v, bool stop_first, json_t *paths)
     v->stop_first = stop_first;
     v->nomem = false;
     v->paths = paths;
+    v->values = NULL;
 }
 
 static bool vstop(const kvkit__vctx_t *v)
@@ -228,9 +229,13 @@ size_t kvkit__validate(const kvkit_schema_t *s, const json_t *object, kvkit__vct
         if (v->n_fail > before)
             return v->n_fail - before;
     }
+    const json_t **values = v->values;
+    v->values = NULL; /* not the members of embedded documents */
     for (size_t i = 0; i < s->n_props && !vstop(v); i++) {
         const kvkit_prop_t *p = s->props[i];
         const json_t *value = json_object_get(object, p->name);
+        if (values != NULL)
+            values[i] = value;
         size_t saved = vpush_name(v, p->name);
         if (value == NULL || json_is_null(value)) {
             if (p->flags & KVKIT_PROP_REQUIRED)
@@ -240,6 +245,7 @@ size_t kvkit__validate(const kvkit_schema_t *s, const json_t *object, kvkit__vct
         }
         vpop(v, saved);
     }
+    v->values = values;
     if (vstop(v))
         return v->n_fail - before;
     /* undeclared attributes: refused by strict schemas */
