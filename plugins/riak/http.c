@@ -453,7 +453,9 @@ int riak_http_get_many(riak_t *r, const char *const *paths, size_t n,
     batch_t b = {r, mpool_take(r), paths, n, 0, 0, headers, out, NULL, width, NULL};
     if (b.m == NULL)
         return kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: curl_multi_init failed");
-    curl_multi_setopt(b.m, CURLMOPT_MAXCONNECTS, (long)width);
+    /* the pooled multi handle keeps this many connections for the next
+     * batch, however small this one is */
+    curl_multi_setopt(b.m, CURLMOPT_MAXCONNECTS, (long)r->concurrency);
     b.slots = calloc(width, sizeof *b.slots);
     b.failed = calloc(n, sizeof *b.failed);
     int rc = KVKIT_OK;

@@ -73,7 +73,7 @@ static void set_vclock_cache(riak_t *r, uint64_t v)
     r->n_vc = v ? p : 0;
 }
 
-enum { OPT_QUORUM, OPT_FLAG, OPT_NUMBER, OPT_BLIND, OPT_SIBLINGS, OPT_TYPE };
+enum { OPT_QUORUM, OPT_FLAG, OPT_NUMBER, OPT_BLIND, OPT_SIBLINGS, OPT_TYPE, OPT_DELETE_MODE };
 
 /* Every option, in the order the unknown-option message lists them.
  * Quorums and flags become query parameters of the requests in `to`;
@@ -102,6 +102,7 @@ static const struct option_rule {
     {"vclock_cache", OPT_NUMBER, 0, 0, 1u << 24, set_vclock_cache},
     {"blind_writes", OPT_BLIND, 0, 0, 0, NULL},
     {"siblings", OPT_SIBLINGS, 0, 0, 0, NULL},
+    {"delete_mode", OPT_DELETE_MODE, 0, 0, 0, NULL},
 };
 
 #define N_OPTIONS (sizeof option_rules / sizeof option_rules[0])
@@ -115,7 +116,7 @@ static void add_params(opt_out_t *out, unsigned to, const char *k, const char *v
 
 static int unknown_option(const char *k, kvkit_error_t *err)
 {
-    char known[256] = "";
+    char known[512] = "";
     size_t len = 0;
     for (size_t i = 0; i < N_OPTIONS && len < sizeof known; i++)
         len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
@@ -155,6 +156,19 @@ static int apply_option(const struct option_rule *rule, const kvkit_backend_opti
             return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
                                        "riak: option \"siblings\": expected conflict or "
                                        "newest, got \"%s\"",
+                                       o->value);
+        return KVKIT_OK;
+    case OPT_DELETE_MODE:
+        /* the cluster's own setting: with "immediate" no tombstone is ever
+         * listed, so list_keys need not check each key */
+        if (strcmp(o->value, "immediate") == 0)
+            out->r->check_tombstones = false;
+        else if (strcmp(o->value, "keep") != 0 &&
+                 kvkit_backend_option_uint(o, 0, UINT32_MAX, &v, NULL) != KVKIT_OK)
+            return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
+                                       "riak: option \"delete_mode\": expected immediate, keep "
+                                       "or a number of milliseconds (Riak's delete_mode), got "
+                                       "\"%s\"",
                                        o->value);
         return KVKIT_OK;
     case OPT_TYPE:

@@ -22,6 +22,13 @@
  * list_keys uses $key/<lo>/<hi> (bounds default to "\x01" and "\xff", which
  * enclose every UTF-8 key without NUL) or $bucket when both are open; on a
  * Riak without 2i it falls back to ?keys=stream, sorted client-side.
+ *
+ * Tombstones: a deleted key stays in $bucket, $key and key listings until
+ * Riak reaps it (delete_mode, 3 s by default; riak-http.md section 5), and
+ * user indexes drop it at once.  So list_keys GETs the keys it is about to
+ * hand over, a batch at a time and concurrently, and skips those that
+ * answer 404 or whose siblings are all tombstones.  The store option
+ * delete_mode=immediate (the cluster reaps at once) turns the check off.
  */
 #include "cursor.h"
 
@@ -232,6 +239,109 @@ static int key_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A GET answer about a key that a listing named: is the key live?  A 300
+ * is live unless every sibling is a tombstone. */
+static int answer_alive(const req_t *q, const resp_t *p, bool *alive, kvkit_error_t *err)
+{
+    *alive = false;
+    if (p->status == 404 && !(p->body.data && strncmp(p->body.data, "Unknown bucket type", 19) == 0))
+        return KVKIT_OK;
+    if (p->status == 200) {
+        *alive = !p->deleted;
+        return KVKIT_OK;
+    }
+    if (p->status != 300)
+        return riak_http_fail(q, p, err);
+    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
+    if (parts == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, q->subject, "riak: out of memory");
+    int n = multipart_split(p->content_type, p->body.data, p->body.len, parts, MAX_SIBLINGS);
+    *alive = n < 0; /* siblings Riak could not show us: the key is there */
+    for (int i = 0; i < n && !*alive; i++)
+        *alive = !parts[i].deleted;
+    free(parts);
+    return KVKIT_OK;
+}
+
+/* Which of keys[0..n) (n <= DOC_BATCH) are live: alive[i] for keys[i].
+ * Every key is alive when the store was told delete_mode=immediate. */
+static int keys_alive(riak_t *r, const char *bucket, const char *const *keys, size_t n,
+                      bool *alive, kvkit_error_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        alive[i] = true;
+    if (!r->check_tombstones || n == 0)
+        return KVKIT_OK;
+    char *paths[DOC_BATCH] = {0};
+    resp_t resp[DOC_BATCH];
+    memset(resp, 0, sizeof resp);
+    bool oom = false;
+    for (size_t i = 0; i < n; i++) {
+        buf_t p = {0};
+        riak_get_path(r, &p, bucket, keys[i]);
+        paths[i] = p.data;
+        oom |= p.oom;
+    }
+    struct curl_slist *hd = riak_get_headers(&oom);
+    int rc = oom ? kvkit_backend_error(err, KVKIT_NOMEM, bucket, "riak: out of memory")
+                 : riak_http_get_many(r, (const char *const *)paths, n, hd, resp, err);
+    for (size_t i = 0; i < n && rc == KVKIT_OK; i++) {
+        req_t q = {"GET", paths[i], hd, NULL, 0, true, keys[i]};
+        rc = answer_alive(&q, &resp[i], &alive[i], err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(paths[i]);
+        riak_resp_free(&resp[i]);
+    }
+    curl_slist_free_all(hd);
+    return rc;
+}
+
+/* The checked batches grow from KEYS_FIRST to DOC_BATCH keys: a caller
+ * that seeks (stops after one key) pays for a few GETs, not for 64. */
+#define KEYS_FIRST 4
+
+static size_t keys_grow(size_t want)
+{
+    return 2 * want < DOC_BATCH ? 2 * want : DOC_BATCH;
+}
+
+/* Hand keys[0..n) (sorted, no duplicates) over, tombstones skipped, a batch
+ * at a time; *stopped when the callback asked to stop. */
+static int keys_hand_over(riak_t *r, const char *bucket, const char *const *keys, size_t n,
+                          kvkit_backend_key_fn fn, void *ctx, bool *stopped, kvkit_error_t *err)
+{
+    bool alive[DOC_BATCH];
+    for (size_t at = 0, m = 0, want = KEYS_FIRST; at < n && !*stopped;
+         at += m, want = keys_grow(want)) {
+        m = n - at < want ? n - at : want;
+        int rc = keys_alive(r, bucket, keys + at, m, alive, err);
+        if (rc != KVKIT_OK)
+            return rc;
+        for (size_t i = 0; i < m && !*stopped; i++)
+            if (alive[i])
+                *stopped = fn(ctx, keys[at + i], strlen(keys[at + i]), NULL, 0) != 0;
+    }
+    return KVKIT_OK;
+}
+
+/* Sort keys[0..*n), drop (and free) duplicates, hand the rest over. */
+static int keys_unsorted_hand_over(riak_t *r, const char *bucket, char **keys, size_t *n,
+                                   kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
+{
+    qsort(keys, *n, sizeof *keys, key_cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (u > 0 && strcmp(keys[i], keys[u - 1]) == 0)
+            free(keys[i]);
+        else
+            keys[u++] = keys[i];
+    }
+    *n = u;
+    bool stopped = false;
+    return keys_hand_over(r, bucket, (const char *const *)keys, u, fn, ctx, &stopped, err);
+}
+
 /* ?keys=stream: concatenated JSON objects {"keys":[...]}, order unspecified. */
 static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const char *hi,
                             kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
@@ -293,15 +403,8 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
         json_decref(o);
         p += je.position;
     }
-    if (rc == KVKIT_OK && n > 0) {
-        qsort(keys, n, sizeof *keys, key_cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0 && strcmp(keys[i], keys[i - 1]) == 0)
-                continue;
-            if (fn(ctx, keys[i], strlen(keys[i]), NULL, 0))
-                break;
-        }
-    }
+    if (rc == KVKIT_OK && n > 0)
+        rc = keys_unsorted_hand_over(r, bucket, keys, &n, fn, ctx, err);
     for (size_t i = 0; i < n; i++)
         free(keys[i]);
     free(keys);
@@ -309,6 +412,38 @@ static int list_keys_stream(riak_t *r, const char *bucket, const char *lo, const
         riak_resp_free(&resp);
     curl_slist_free_all(hd);
     buf_free(&path);
+    return rc;
+}
+
+/* $bucket or $key: the keys in [lo, hi] in order, a batch at a time. */
+static int list_keys_2i(riak_t *r, const char *bucket, const char *lo, const char *hi,
+                        kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *err)
+{
+    cursor_t *c = riak_cursor_new_keys(r, bucket, lo, hi);
+    if (c == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, bucket, "riak: out of memory");
+    int rc = KVKIT_OK;
+    bool stopped = false, more = true;
+    item_t batch[DOC_BATCH];
+    const char *keys[DOC_BATCH];
+    for (size_t want = KEYS_FIRST; rc == KVKIT_OK && more && !stopped; want = keys_grow(want)) {
+        size_t n = 0;
+        while (n < want) {
+            rc = riak_cursor_next(r, c, bucket, &batch[n], &more, err);
+            if (rc != KVKIT_OK || !more)
+                break;
+            item_t *it = &batch[n];
+            if ((!lo || strcmp(it->key, lo) >= 0) && (!hi || strcmp(it->key, hi) <= 0))
+                keys[n++] = it->key;
+            else
+                riak_item_free(it);
+        }
+        if (rc == KVKIT_OK)
+            rc = keys_hand_over(r, bucket, keys, n, fn, ctx, &stopped, err);
+        for (size_t i = 0; i < n; i++)
+            riak_item_free(&batch[i]);
+    }
+    riak_cursor_free(c);
     return rc;
 }
 
@@ -322,23 +457,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_list_keys)(void *h, const char *bucket, c
         return kvkit_backend_error(err, KVKIT_INVALID, "", "riak: empty bucket name");
     if (lo && hi && strcmp(lo, hi) > 0)
         return KVKIT_OK;
-    cursor_t *c = riak_cursor_new_keys(r, bucket, lo, hi);
-    if (c == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, bucket, "riak: out of memory");
-    int rc;
-    for (;;) {
-        item_t it;
-        bool got;
-        rc = riak_cursor_next(r, c, bucket, &it, &got, err);
-        if (rc != KVKIT_OK || !got)
-            break;
-        bool in = (!lo || strcmp(it.key, lo) >= 0) && (!hi || strcmp(it.key, hi) <= 0);
-        int stop = in ? fn(ctx, it.key, it.klen, NULL, 0) : 0;
-        riak_item_free(&it);
-        if (stop)
-            break;
-    }
-    riak_cursor_free(c);
+    int rc = list_keys_2i(r, bucket, lo, hi, fn, ctx, err);
     if (rc == KVKIT_NOT_SUPPORTED) {
         /* no 2i on this Riak (Bitcask): the full key listing still works */
         kvkit_error_t e2 = {0};

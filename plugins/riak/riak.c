@@ -123,6 +123,7 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
     r->concurrency = 8;
     r->n_vc = 4096;
     r->siblings = SIBLINGS_CONFLICT;
+    r->check_tombstones = true;
     buf_t qg = {0}, qp = {0}, qd = {0}, prefix = {0};
     int rc = riak_options_parse(r, options, n_options, &qg, &qp, &qd, &prefix, err);
     if (rc == KVKIT_OK) {
@@ -355,8 +356,6 @@ static void write_back(riak_t *r, const char *bucket, const char *key, const cha
     buf_free(&line);
     buf_free(&path);
 }
-
-#define MAX_SIBLINGS 512
 
 /* A 300 whose body is not the multipart/mixed Riak promised. */
 static int siblings_unreadable(const char *bucket, const char *key, const resp_t *p,
@@ -604,6 +603,60 @@ static struct curl_slist *index_headers(struct curl_slist *hd, const kvkit_index
     return hd;
 }
 
+/* One PUT of the document with the clock vclock (NULL: none).  On KVKIT_OK
+ * *resp holds the answer (200, 201, 204 or 300: a concurrent write left
+ * siblings; ours is stored among them and the next get reports them), and
+ * its clock is remembered. */
+static int put_doc(riak_t *r, const char *bucket, const char *key, const char *value,
+                   size_t value_len, const kvkit_index_entry_t *entries, size_t n_entries,
+                   const char *vclock, resp_t *resp, kvkit_error_t *err)
+{
+    bool oom = false;
+    struct curl_slist *hd = base_headers(&oom);
+    hd = add_header(hd, accept_hdr, &oom);
+    hd = add_header(hd, "Content-Type: application/json", &oom);
+    hd = vclock_header(hd, vclock, &oom);
+    hd = index_headers(hd, entries, n_entries, &oom);
+    buf_t path = {0};
+    riak_key_path(r, &path, bucket, key);
+    buf_adds(&path, "?");
+    buf_adds(&path, r->q_put);
+    int rc;
+    if (oom || path.oom) {
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
+    } else {
+        req_t q = {"PUT", path.data, hd, value, value_len, false, key};
+        rc = riak_http_do(r, &q, resp, err);
+        long st = rc == KVKIT_OK ? resp->status : 0;
+        if (st == 200 || st == 201 || st == 204 || st == 300) {
+            riak_vc_put(r, bucket, key, resp->vclock);
+        } else if (rc == KVKIT_OK) {
+            rc = riak_http_fail(&q, resp, err);
+            riak_resp_free(resp);
+        } else {
+            riak_vc_put(r, bucket, key, NULL);
+        }
+    }
+    curl_slist_free_all(hd);
+    buf_free(&path);
+    return rc;
+}
+
+/* A 300 answer to a save in which every sibling but one (ours) is a
+ * tombstone: a delete followed by a re-create on an allow_mult bucket. */
+static bool beside_tombstones(const resp_t *p)
+{
+    part_t *parts = malloc(MAX_SIBLINGS * sizeof *parts);
+    if (parts == NULL)
+        return false;
+    int n = multipart_split(p->content_type, p->body.data, p->body.len, parts, MAX_SIBLINGS);
+    int live = 0;
+    for (int i = 0; i < n; i++)
+        live += !parts[i].deleted;
+    free(parts);
+    return n > 1 && live == 1;
+}
+
 KVKIT_BACKEND_DECLARE(save);
 int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const char *key,
                                              const char *value, size_t value_len,
@@ -614,40 +667,21 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_save)(void *h, const char *bucket, const 
     int rc = check_names(bucket, key, err);
     if (rc != KVKIT_OK)
         return rc;
-    bool oom = false;
-    struct curl_slist *hd = base_headers(&oom);
-    hd = add_header(hd, accept_hdr, &oom);
-    hd = add_header(hd, "Content-Type: application/json", &oom);
     char *vclock = vc_get(r, bucket, key);
-    hd = vclock_header(hd, vclock, &oom);
+    resp_t resp;
+    rc = put_doc(r, bucket, key, value, value_len, entries, n_entries, vclock, &resp, err);
     free(vclock);
-    buf_t path = {0};
-    hd = index_headers(hd, entries, n_entries, &oom);
-    riak_key_path(r, &path, bucket, key);
-    buf_adds(&path, "?");
-    buf_adds(&path, r->q_put);
-    if (oom || path.oom) {
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, key, "riak: out of memory");
-    } else {
-        req_t q = {"PUT", path.data, hd, value, value_len, false, key};
-        resp_t resp;
-        rc = riak_http_do(r, &q, &resp, err);
-        if (rc == KVKIT_OK) {
-            if (resp.status == 200 || resp.status == 204 || resp.status == 201 ||
-                resp.status == 300) {
-                /* 300: a concurrent write left siblings; ours is stored among
-                 * them and the next get reports them */
-                riak_vc_put(r, bucket, key, resp.vclock);
-            } else {
-                rc = riak_http_fail(&q, &resp, err);
-            }
-            riak_resp_free(&resp);
-        } else {
-            riak_vc_put(r, bucket, key, NULL);
-        }
+    if (rc == KVKIT_OK && resp.status == 300 && resp.vclock && beside_tombstones(&resp)) {
+        /* write once more with the clock of both, so the tombstone goes;
+         * best effort: a get skips tombstone siblings anyway */
+        resp_t again;
+        kvkit_error_t ignored = {0};
+        if (put_doc(r, bucket, key, value, value_len, entries, n_entries, resp.vclock, &again,
+                    &ignored) == KVKIT_OK)
+            riak_resp_free(&again);
     }
-    curl_slist_free_all(hd);
-    buf_free(&path);
+    if (rc == KVKIT_OK)
+        riak_resp_free(&resp);
     return rc;
 }
 

@@ -27,6 +27,7 @@
 
 #define RIAK_POOL_MAX 32
 #define RIAK_MPOOL_MAX 4
+#define MAX_SIBLINGS 512 /* parts of one 300 answer that are read */
 
 enum { SIBLINGS_CONFLICT, SIBLINGS_NEWEST };
 
@@ -51,6 +52,7 @@ typedef struct riak {
     unsigned max_results;
     unsigned concurrency;
     bool blind_writes;
+    bool check_tombstones; /* list_keys GETs each key (delete_mode != immediate) */
     int siblings;
 
     pthread_mutex_t pool_lock;

@@ -7,12 +7,31 @@ decoding (%XX and '+' -> space, after splitting on '/'), objects with
 siblings and vector clocks, allow_mult per bucket through /buckets/B/props,
 2i (exact, inclusive range, $key, $bucket, max_results/continuation paging,
 return_terms, stream=true), keys=true|stream, the status codes and error
-texts of Riak 2.x.  Deletes follow Riak <= 3.0.15 with delete_mode
-immediate: 204 when the key existed, 404 "not found\\n" when it did not.
+texts of Riak 2.x.  Deletes follow Riak <= 3.0.15: 204 when the key
+existed, 404 "not found\\n" when it did not (or is a tombstone).
+
+Tombstones (Riak's delete_mode, --delete-mode): a number of ms (3000, Riak's
+default), "immediate" or "keep".  Until it is reaped, a deleted key stays in
+key listings and in $bucket / $key 2i answers (not in user indexes); a GET
+answers 404 with X-Riak-Vclock and X-Riak-Deleted: true; a PUT without that
+vclock on an allow_mult bucket keeps the tombstone as a sibling (300, the
+multipart part marked X-Riak-Deleted: true).  A PUT replaces it otherwise.
+
+Security (Riak's "riak-admin security", HTTPS only):
+  --tls-cert F --tls-key F   serve HTTPS (Python's ssl module)
+  --tls-client-ca F          also require a client certificate signed by F
+  --user NAME:PASSWORD       basic auth is required on every Riak route
+                             (repeatable; /ping and /_emu stay open); wrong
+                             or missing credentials answer 401
+  --deny NAME                NAME authenticates but has no riak_kv
+                             permission: 403 (repeatable)
+  Users given without --tls-cert: every Riak request answers 426, as Riak
+  refuses credentials over plain HTTP.
 
 Only Python's standard library.  Usage:
 
     riak_emulator.py [--host 127.0.0.1] [--port 0] [--port-file F] [--no-2i]
+                     [--delete-mode MS|immediate|keep] [security flags above]
 
 It prints "PORT <n>" on stdout once it listens (port 0 picks a free one).
 
@@ -29,7 +48,8 @@ Test control (not part of Riak) under /_emu:
            "close"     close the connection without answering; nothing applied
   DELETE /_emu/faults    remove every fault
   POST   /_emu/load      bulk-load objects (see control())
-  PUT    /_emu/config    {"no_2i": true|false}
+  PUT    /_emu/config    {"no_2i": true|false, "delete_mode": MS|"immediate"|"keep"}
+  POST   /_emu/reap      reap every tombstone now
   POST   /_emu/reset     drop all data, faults, counters and config
   GET    /_emu/counters  {"requests": n, "connections": accepted connections,
                           "by_method": {...}, "by_kind": {...}}
@@ -39,6 +59,8 @@ PATH is matched as a prefix of the raw (still percent-encoded) request path.
 
 import argparse
 import base64
+import hmac
+import ssl
 import bisect
 import email.utils
 import json
@@ -114,11 +136,15 @@ class Sibling:
 
 
 class Obj:
-    __slots__ = ("siblings", "vclock")
+    __slots__ = ("siblings", "vclock", "reap_at")
 
     def __init__(self):
         self.siblings = []
         self.vclock = ""
+        self.reap_at = None     # a tombstone's reap time (time.monotonic())
+
+    def tombstone(self):
+        return bool(self.siblings) and all(s.deleted for s in self.siblings)
 
 
 class Bucket:
@@ -139,6 +165,8 @@ class State:
         self.type_props = {b"default": {"allow_mult": False}}
         self.faults = []
         self.no_2i = False
+        self.delete_mode = "immediate"
+        self.tombstones = []    # [(reap_at, btype, bucket, key)] in delete order
         self.counter = 0
         self.requests = 0
         self.connections = 0
@@ -159,6 +187,41 @@ def index_sortterm(field, term):
 
 def valid_int(s):
     return re.fullmatch(r"[+-]?[0-9]+", s) is not None
+
+
+def parse_delete_mode(v):
+    """Riak's delete_mode: "immediate", "keep" or a number of ms."""
+    v = str(v)
+    if v in ("immediate", "keep"):
+        return v
+    if re.fullmatch(r"[0-9]+", v):
+        return int(v)
+    raise ValueError("delete_mode must be a number of ms, immediate or keep, not %r" % v)
+
+
+def forget_key(b, key):
+    """Call with STATE.lock held: the key leaves the bucket (index entries
+    must already be gone)."""
+    del b.objects[key]
+    i = bisect.bisect_left(b.keys, key)
+    if i < len(b.keys) and b.keys[i] == key:
+        del b.keys[i]
+
+
+def reap(now):
+    """Call with STATE.lock held: drop the tombstones whose time has come
+    (unless the key was written again since)."""
+    keep = []
+    for item in STATE.tombstones:
+        at, btype, bucket, key = item
+        if at > now:
+            keep.append(item)
+            continue
+        b = STATE.types.get(btype, {}).get(bucket)
+        obj = b.objects.get(key) if b else None
+        if obj is not None and obj.reap_at == at and obj.tombstone():
+            forget_key(b, key)
+    STATE.tombstones = keep
 
 
 class Reply(Exception):
@@ -183,6 +246,12 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def setup(self):
+        if isinstance(self.request, ssl.SSLSocket):
+            # the handshake runs here, in the connection's thread, so a
+            # client that stalls or fails it never blocks accept()
+            self.request.settimeout(10)
+            self.request.do_handshake()
+            self.request.settimeout(None)
         super().setup()
         with STATE.lock:
             STATE.connections += 1
@@ -277,6 +346,9 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.requests += 1
             STATE.by_method[method] = STATE.by_method.get(method, 0) + 1
+            reap(time.monotonic())
+        if rawpath != "/ping" and not self.authorized(method):
+            return
         fault = self.take_fault(method, rawpath)
         kind = fault["kind"] if fault else None
         if kind == "delay":
@@ -298,6 +370,36 @@ class Handler(BaseHTTPRequestHandler):
                 pass
         except Dropped:
             pass
+
+    def authorized(self, method):
+        """Riak security: True when the request may go on; else the 426,
+        401 or 403 has been sent."""
+        if not ARGS.user:
+            return True
+        if not ARGS.tls_cert:
+            self.send(426, "Security is enabled and Riak does not accept credentials over "
+                           "HTTP. Try HTTPS instead.")
+            return False
+        name, password = None, None
+        auth = self.headers.get("Authorization") or ""
+        if auth.startswith("Basic "):
+            try:
+                name, _, password = base64.b64decode(auth[6:], validate=True).decode(
+                    "utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                pass
+        users = dict(u.split(":", 1) for u in ARGS.user)
+        if name not in users or not hmac.compare_digest(users[name].encode(),
+                                                        (password or "").encode()):
+            self.send(401, "Unauthorized", "text/plain",
+                      [("WWW-Authenticate", 'Basic realm="Riak"')])
+            return False
+        if name in ARGS.deny:
+            perm = "riak_kv.get" if method in ("GET", "HEAD") else (
+                "riak_kv.delete" if method == "DELETE" else "riak_kv.put")
+            self.send(403, "Permission denied: User '%s' does not have '%s' on any" % (name, perm))
+            return False
+        return True
 
     def param(self, name, default=None):
         v = self.params.get(name)
@@ -326,6 +428,11 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 if "no_2i" in cfg:
                     STATE.no_2i = bool(cfg["no_2i"])
+                if "delete_mode" in cfg:
+                    try:
+                        STATE.delete_mode = parse_delete_mode(cfg["delete_mode"])
+                    except ValueError as e:
+                        raise Reply(400, str(e) + "\n")
                 for t in cfg.get("bucket_types", []):
                     STATE.types.setdefault(t.encode(), {})
                     STATE.type_props.setdefault(t.encode(), {"allow_mult": True})
@@ -334,6 +441,11 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.reset()
                 STATE.no_2i = ARGS.no_2i
+                STATE.delete_mode = ARGS.delete_mode
+            raise Reply(204, b"")
+        if path == "/_emu/reap" and method == "POST":
+            with STATE.lock:
+                reap(float("inf"))
             raise Reply(204, b"")
         if path == "/_emu/load" and method == "POST":
             # bulk load for big tests: {"bucket": B, "objects": [[key, value,
@@ -359,6 +471,7 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         self.unindex(b, key, obj)
                     obj.siblings = [s]
+                    obj.reap_at = None
                     obj.vclock = base64.b64encode(b"vclock:%d" % STATE.counter).decode()
                     self.reindex(b, key, obj)
             raise Reply(204, b"")
@@ -626,6 +739,8 @@ class Handler(BaseHTTPRequestHandler):
             ct, hs = self.object_headers(bucket, s)
             self.accept_choice([ct])
             hs.append(("X-Riak-Vclock", obj.vclock))
+            if s.deleted:
+                hs.append(("X-Riak-Deleted", "true"))
             return self.send(status, s.value, ct, hs, fault=self.kind)
         choice = self.accept_choice(["text/plain", "multipart/mixed"])
         hs = [("X-Riak-Vclock", obj.vclock),
@@ -644,7 +759,12 @@ class Handler(BaseHTTPRequestHandler):
             obj = b.objects.get(key)
             if obj is None:
                 raise Reply(404, "not found\n")
-            return self.answer_object(200, bucket, obj, self.param("vtag"))
+            vtag = self.param("vtag")
+            if obj.tombstone() and vtag is None:
+                # riak_kv_wm_object: {deleted, VClock} -> 404 with the clock
+                raise Reply(404, "not found\n", "text/plain",
+                            [("X-Riak-Vclock", obj.vclock), ("X-Riak-Deleted", "true")])
+            return self.answer_object(200, bucket, obj, vtag)
 
     def parse_indexes(self):
         fields = {}
@@ -713,7 +833,8 @@ class Handler(BaseHTTPRequestHandler):
                 key = base62(int(time.time() * 1000) * 1000 + STATE.counter).encode()
             obj = b.objects.get(key)
             inm = self.headers.get("If-None-Match")
-            if inm is not None and inm.strip() == "*" and obj is not None:
+            if inm is not None and inm.strip() == "*" and obj is not None \
+                    and not obj.tombstone():
                 raise Reply(412, b"")
             if self.kind == "drop":
                 # cut the (returnbody) answer short before anything is applied:
@@ -736,11 +857,13 @@ class Handler(BaseHTTPRequestHandler):
                 bisect.insort(b.keys, key)
             else:
                 self.unindex(b, key, obj)
+            # a tombstone written over without its clock stays as a sibling
             if (b.props.get("allow_mult") and not b.props.get("last_write_wins")
                     and obj.siblings and vclock != obj.vclock):
                 obj.siblings.append(s)
             else:
                 obj.siblings = [s]
+            obj.reap_at = None
             obj.vclock = base64.b64encode(("vclock:%d" % STATE.counter).encode()).decode()
             self.reindex(b, key, obj)
             hs = []
@@ -763,18 +886,33 @@ class Handler(BaseHTTPRequestHandler):
             b = self.bucket(btype, bucket, create=False)
             self.check_quorum(("rw", "r", "w", "pr", "pw", "dw"), b.props["n_val"])
             obj = b.objects.get(key)
-            if obj is None:
+            if obj is None or obj.tombstone():
                 raise Reply(404, "not found\n")
             if self.kind == "drop":
                 # a 204 has no body to cut: drop the connection unanswered
                 self.close_hard()
                 raise Dropped()
             self.unindex(b, key, obj)
-            del b.objects[key]
-            i = bisect.bisect_left(b.keys, key)
-            if i < len(b.keys) and b.keys[i] == key:
-                del b.keys[i]
+            if STATE.delete_mode == "immediate":
+                forget_key(b, key)
+                return self.send(204, b"", None)
+            self.bury(btype, bucket, key, obj)
             return self.send(204, b"", None)
+
+    def bury(self, btype, bucket, key, obj):
+        """Call with STATE.lock held: obj becomes a tombstone, reaped after
+        delete_mode ms (never with "keep")."""
+        STATE.counter += 1
+        s = Sibling()
+        s.deleted = True
+        s.vtag = base62(STATE.counter * 7919 + int(time.time()))
+        s.lastmod = time.time()
+        obj.siblings = [s]
+        obj.vclock = base64.b64encode(("vclock:%d" % STATE.counter).encode()).decode()
+        obj.reap_at = None
+        if STATE.delete_mode != "keep":
+            obj.reap_at = time.monotonic() + STATE.delete_mode / 1000.0
+            STATE.tombstones.append((obj.reap_at, btype, bucket, key))
 
     # ---- key listing ----
 
@@ -917,6 +1055,13 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, OSError)):
+            if ARGS.verbose:
+                sys.stderr.write("emu: %s: %s\n" % (client_address, sys.exc_info()[1]))
+            return    # a refused handshake or a dropped client: the test's business
+        super().handle_error(request, client_address)
+
 
 def main():
     global ARGS
@@ -925,10 +1070,28 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--no-2i", action="store_true", help="answer 2i like Bitcask (HTML 500)")
+    ap.add_argument("--delete-mode", default="3000", type=parse_delete_mode,
+                    help="ms a tombstone lives (Riak's default 3000), immediate or keep")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    ap.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
+    ap.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
+                    help="require HTTP basic auth (Riak security)")
+    ap.add_argument("--deny", action="append", default=[], metavar="NAME",
+                    help="NAME authenticates but has no permission (403)")
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
     STATE.no_2i = ARGS.no_2i
+    STATE.delete_mode = ARGS.delete_mode
     srv = Server((ARGS.host, ARGS.port), Handler)
+    if ARGS.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        if ARGS.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(ARGS.tls_client_ca)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
     port = srv.server_address[1]
     if ARGS.port_file:
         with open(ARGS.port_file + ".tmp", "w") as f:

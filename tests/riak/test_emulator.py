@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,6 +130,59 @@ class Emulator(unittest.TestCase):
         put("/buckets/b/keys/k")
         self.assertEqual(req("DELETE", "/buckets/b/keys/k")[0], 204)
         self.assertEqual(req("DELETE", "/buckets/b/keys/k")[0:3:2], (404, b"not found\n"))
+
+    # -- tombstones (delete_mode) --
+
+    def keys(self, bucket):
+        return sorted(json.loads(req("GET", "/buckets/%s/keys?keys=true" % bucket)[2])["keys"])
+
+    def test_tombstone_until_reaped(self):
+        put("/buckets/t/keys/k", headers={"X-Riak-Index-n_int": "1"})
+        put("/buckets/t/keys/j")
+        self.assertEqual(req("DELETE", "/buckets/t/keys/k")[0], 204)
+        st, r, body = req("GET", "/buckets/t/keys/k")
+        self.assertEqual((st, body), (404, b"not found\n"))
+        self.assertEqual(r.getheader("X-Riak-Deleted"), "true")
+        self.assertTrue(r.getheader("X-Riak-Vclock"))
+        # listings and $bucket / $key still show it; the user index does not
+        self.assertEqual(self.keys("t"), ["j", "k"])
+        self.assertEqual(sorted(json.loads(req("GET", "/buckets/t/index/$bucket/_")[2])["keys"]),
+                         ["j", "k"])
+        self.assertEqual(json.loads(req("GET", "/buckets/t/index/$key/k/k")[2])["keys"], ["k"])
+        self.assertEqual(json.loads(req("GET", "/buckets/t/index/n_int/1")[2])["keys"], [])
+        self.assertEqual(req("DELETE", "/buckets/t/keys/k")[0], 404)
+        self.assertEqual(req("POST", "/_emu/reap", b"")[0], 204)
+        self.assertEqual(self.keys("t"), ["j"])
+
+    def test_tombstone_reaped_after_delete_mode(self):
+        self.assertEqual(req("PUT", "/_emu/config", b'{"delete_mode": 100}')[0], 204)
+        put("/buckets/t/keys/k")
+        req("DELETE", "/buckets/t/keys/k")
+        time.sleep(0.2)
+        self.assertEqual(self.keys("t"), [])
+        self.assertEqual(req("PUT", "/_emu/config", b'{"delete_mode": "immediate"}')[0], 204)
+        put("/buckets/t/keys/k")
+        req("DELETE", "/buckets/t/keys/k")
+        self.assertEqual(self.keys("t"), [])
+        self.assertEqual(req("PUT", "/_emu/config", b'{"delete_mode": "soon"}')[0], 400)
+
+    def test_tombstone_sibling_after_recreate(self):
+        req("PUT", "/buckets/m/props", b'{"props":{"allow_mult":true}}',
+            {"Content-Type": "application/json"})
+        put("/buckets/m/keys/k", b"old")
+        req("DELETE", "/buckets/m/keys/k")
+        mp = {"Accept": "multipart/mixed"}
+        st, r, body = put("/buckets/m/keys/k?returnbody=true", b"new", headers=mp)
+        self.assertEqual(st, 300)
+        self.assertEqual(body.count(b"X-Riak-Deleted: true\r\n"), 1)
+        self.assertIn(b"\r\n\r\nnew", body)
+        self.assertEqual(req("GET", "/buckets/m/keys/k", headers=mp)[0], 300)
+        # the tombstone's clock (from the 404) replaces it instead
+        req("DELETE", "/buckets/m/keys/k", headers={"X-Riak-Vclock": r.getheader("X-Riak-Vclock")})
+        vclock = req("GET", "/buckets/m/keys/k")[1].getheader("X-Riak-Vclock")
+        st, _, body = put("/buckets/m/keys/k?returnbody=true", b"again",
+                          headers={"X-Riak-Vclock": vclock})
+        self.assertEqual((st, body), (200, b"again"))
 
     # -- siblings --
 
