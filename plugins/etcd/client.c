@@ -11,11 +11,7 @@
 
 int ec_client_init(ec_client_t *c, const char *location, kvkit_error_t *err)
 {
-    c->endpoints = NULL;
-    c->n_endpoints = 0;
-    c->current = 0;
-    c->pool = NULL;
-    c->pool_n = c->pool_cap = 0;
+    memset(c, 0, sizeof *c);
     const char *p = location;
     if (*p == '\0')
         return kvkit_backend_error(err, KVKIT_INVALID, location,

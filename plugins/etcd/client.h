@@ -53,7 +53,8 @@ typedef enum ec_kind {
     EC_WRITE, /* may commit: a failure after sending is EC_AMBIGUOUS */
 } ec_kind_t;
 
-/* Parse "http://h1:2379,http://h2:2379" into c (other fields untouched). */
+/* Clear c and parse "http://h1:2379,http://h2:2379" into it; the caller
+ * sets the timeouts, TLS paths and user afterwards. */
 int ec_client_init(ec_client_t *c, const char *location, kvkit_error_t *err);
 /* Frees the endpoints, the pool, the TLS paths, the user and token, and
  * wipes the password before freeing it. */
