@@ -11,10 +11,12 @@
  * `retries` times) only after a connection-level failure, and only when
  * that cannot repeat a write: the connection could not be made (nothing was
  * sent), or the request is idempotent (GET, DELETE, index and key
- * listings).  A PUT that failed after it was sent is reported as
- * KVKIT_OUTCOME_UNKNOWN, never resent: Riak has no idempotent PUT (a
- * second PUT with the same vclock makes a sibling).  HTTP error statuses
- * are answers and are never retried.
+ * listings).  A PUT that failed after it was sent - the connection broke,
+ * or the deadline passed while it waited for the answer, or Riak answered
+ * 503 "request timed out" - is reported as KVKIT_OUTCOME_UNKNOWN, never
+ * resent: Riak has no idempotent PUT (a second PUT with the same vclock
+ * makes a sibling).  HTTP error statuses are answers and are never
+ * retried.
  */
 #include "riak_private.h"
 
@@ -196,13 +198,15 @@ static bool connection_failure(CURLcode rc)
            rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
 }
 
-static int transport_error(const req_t *q, CURLcode rc, const char *errbuf, unsigned attempts,
-                           long elapsed, kvkit_error_t *err)
+/* sent: the request went out (libcurl counted its bytes), so a write that
+ * then timed out may have been applied. */
+static int transport_error(const req_t *q, CURLcode rc, const char *errbuf, bool sent,
+                           unsigned attempts, long elapsed, kvkit_error_t *err)
 {
     const char *text = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     int code = KVKIT_IO;
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        code = KVKIT_TIMEOUT;
+        code = !q->idempotent && sent ? KVKIT_OUTCOME_UNKNOWN : KVKIT_TIMEOUT;
     else if (!q->idempotent && !nothing_sent(rc))
         code = KVKIT_OUTCOME_UNKNOWN;
     return kvkit_backend_error(
@@ -255,7 +259,9 @@ int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
             nanosleep(&ts, NULL);
             continue;
         }
-        rc = transport_error(q, cc, errbuf, attempt, now_ms() - start, err);
+        long sent = 0;
+        curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+        rc = transport_error(q, cc, errbuf, sent > 0, attempt, now_ms() - start, err);
         riak_resp_free(out);
         /* a connection in an unknown state must not be reused */
         curl_easy_cleanup(c);
@@ -299,7 +305,8 @@ int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
         why = "secondary indexes (2i) are not supported by this Riak's storage backend "
               "(2i needs leveldb or memory): ";
     } else if (p->status == 503 && strncmp(text, "request timed out", 17) == 0) {
-        code = KVKIT_TIMEOUT;
+        /* a write Riak gave up waiting for may still land on some replicas */
+        code = q->idempotent ? KVKIT_TIMEOUT : KVKIT_OUTCOME_UNKNOWN;
     } else if (p->status == 400) {
         code = KVKIT_INVALID;
     } else if (p->status == 412) {
@@ -307,8 +314,11 @@ int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
     } else if (p->status == 413) {
         code = KVKIT_TOO_LARGE;
     }
-    return kvkit_backend_error(err, code, q->subject, "riak: %s%s %s: HTTP %ld%s%s", why, q->method,
-                               q->path, p->status, text[0] ? ": " : "", text);
+    return kvkit_backend_error(err, code, q->subject, "riak: %s%s %s: HTTP %ld%s%s%s", why,
+                               q->method, q->path, p->status, text[0] ? ": " : "", text,
+                               code == KVKIT_OUTCOME_UNKNOWN
+                                   ? "; the write may or may not have been applied"
+                                   : "");
 }
 
 /*** concurrent GETs ***/
@@ -392,8 +402,8 @@ static int batch_collect(batch_t *b, int rc, kvkit_error_t *err)
                 buf_add(&out->body, "", 0);
         } else {
             if (msg->data.result == CURLE_OPERATION_TIMEDOUT && rc == KVKIT_OK)
-                rc =
-                    transport_error(&sl->q, msg->data.result, sl->errbuf, 1, b->r->timeout_ms, err);
+                rc = transport_error(&sl->q, msg->data.result, sl->errbuf, false, 1,
+                                     b->r->timeout_ms, err);
             b->failed[sl->i] = true;
         }
         curl_multi_remove_handle(b->m, sl->c);

@@ -81,7 +81,41 @@ START_TEST(test_get_fault_503_timed_out)
 }
 END_TEST
 
+/* Riak gave up waiting for the replicas of a write: some may have it. */
+START_TEST(test_save_fault_503_timed_out)
+{
+    kvkit_store_t *s = open_store("");
+    emu_fault(&E, "{\"kind\":\"status\",\"method\":\"PUT\",\"status\":503}");
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(kvkit_store_save(s, "f", "k", "{}", 2, NULL, &err), KVKIT_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(err.text, "PUT /buckets/f/keys/k"));
+    ck_assert_ptr_nonnull(
+        strstr(err.text, "HTTP 503: request timed out; the write may or may not have been applied"));
+    kvkit_store_close(s);
+}
+END_TEST
+
 /*** delay ***/
+
+/* The PUT went out whole and the deadline passed while Riak worked on it
+ * (the emulator applies it after the delay): not a plain timeout, and
+ * never resent.  Its own bucket: the write lands after the test ends. */
+START_TEST(test_save_fault_delay_outcome_unknown)
+{
+    kvkit_store_t *s = open_store("?timeout_ms=300&retries=3");
+    emu_fault(&E, "{\"kind\":\"delay\",\"method\":\"PUT\",\"ms\":1000}");
+    emu_counters_reset(&E);
+    kvkit_error_t err = {0};
+    ck_assert_int_eq(kvkit_store_save(s, "slowput", "k", "{}", 2, NULL, &err),
+                     KVKIT_OUTCOME_UNKNOWN);
+    ck_assert_str_eq(err.subject, "k");
+    ck_assert_ptr_nonnull(strstr(err.text, "PUT /buckets/slowput/keys/k"));
+    ck_assert_ptr_nonnull(strstr(err.text, "1 attempt,"));
+    ck_assert_ptr_nonnull(strstr(err.text, "; the write may or may not have been applied"));
+    ck_assert_int_eq(count("PUT"), 1);
+    kvkit_store_close(s);
+}
+END_TEST
 
 START_TEST(test_get_fault_delay_times_out)
 {
@@ -351,7 +385,9 @@ START_TEST(test_get_hung_server)
     ck_assert_int_eq(get_rc(s, "f", "k", &err), KVKIT_TIMEOUT);
     ck_assert_ptr_nonnull(strstr(err.text, "GET /buckets/f/keys/k"));
     kvkit_error_clear(&err);
-    ck_assert_int_eq(kvkit_store_save(s, "f", "k", "{}", 2, NULL, &err), KVKIT_TIMEOUT);
+    /* the kernel took the whole PUT: whether it was applied is unknown */
+    ck_assert_int_eq(kvkit_store_save(s, "f", "k", "{}", 2, NULL, &err), KVKIT_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(err.text, "the write may or may not have been applied"));
     kvkit_store_close(s);
     close(fd);
 }
@@ -363,10 +399,12 @@ int main(void)
     TCase *tc = emu_tcase("status");
     tcase_add_test(tc, test_save_fault_503);
     tcase_add_test(tc, test_get_fault_503_timed_out);
+    tcase_add_test(tc, test_save_fault_503_timed_out);
     suite_add_tcase(s, tc);
     tc = emu_tcase("delay");
     tcase_add_test(tc, test_get_fault_delay_times_out);
     tcase_add_test(tc, test_get_fault_delay_within_timeout);
+    tcase_add_test(tc, test_save_fault_delay_outcome_unknown);
     tcase_add_test(tc, test_index_docs_fault_delay_times_out);
     suite_add_tcase(s, tc);
     tc = emu_tcase("drop");
