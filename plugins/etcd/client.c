@@ -355,6 +355,15 @@ static bool transfer_failed(call_t *k, CURLcode cc, kvkit_error_t *err)
 static bool foreign_answer(call_t *k, long status, const char *text, kvkit_error_t *err)
 {
     memset(&k->last, 0, sizeof k->last);
+    if (status == 400 && text && strstr(text, "CommonName of client")) {
+        /* etcd 3.4's gateway, authentication on, client certificate with a CN */
+        k->rc = kvkit_backend_error(err, KVKIT_AUTH, k->subject,
+                                    "\"%s\": %s refuses a client certificate with a CommonName "
+                                    "while authentication is on: use one without a CN (see "
+                                    "kvkit-etcd(7)): HTTP 400: %.200s",
+                                    k->subject, k->c->endpoints[k->ep], text);
+        return false;
+    }
     k->rc = kvkit_backend_error(&k->last, KVKIT_BACKEND, k->subject, "\"%s\": %s: HTTP %ld: %.200s",
                                 k->subject, k->url, status, text ? text : "(empty response)");
     if (status >= 500) { /* a proxy's 502/504 may hide a write that went through */
