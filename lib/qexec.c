@@ -49,6 +49,8 @@ typedef struct qrun {
     bbuf_t psort, pkey; /* a paged scan's position */
     bbuf_t scratch;
     bbuf_t succ; /* ks_after's key (the top-level stream's only) */
+    bool icur;   /* read the indexes with the backend's cursors */
+    bbuf_t hkey; /* a scan's key, NUL-terminated for the check and the caller */
     hitem_t *heap; /* QM_TOPN: max-heap of the best cap_heap so far */
     size_t n_heap, cap_heap, alloc_heap;
     kvkit_error_t *err;
@@ -222,11 +224,67 @@ static int leaf_fetch(qrun_t *r, ks_t *ks, const char *k, size_t klen)
                       r->scratch.len ? &after : NULL, false);
 }
 
+/* Read an index equality's next entries by its cursor: on from the last
+ * one read when k is NULL or the key after it (keys hold no NUL, so that
+ * is the key followed by 0x01), one entry and then twice as many each time
+ * up to QPAGE; else one entry, at (value, k) - a zigzag join pays one
+ * entry a jump or a step, and a stream read whole pays full pages. */
+static int leaf_cursor_fetch(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    const kvkit_index_value_t *v = &ks->val->iv;
+    const char *field = ks->pred->field;
+    int rc;
+    if (ks->icur == NULL) {
+        if ((ks->hits = kvkit__malloc(QPAGE * sizeof *ks->hits)) == NULL)
+            return nomem(r);
+        if ((rc = kvkit__icur_open(r->s, r->view, r->bucket, field, v, v, &ks->icur, r->err)) !=
+            KVKIT_OK)
+            return rc;
+    }
+    const kvkit_index_position_t *last = ks->n_hits ? &ks->hits[ks->n_hits - 1] : NULL;
+    bool on = k == NULL || (last != NULL && klen == last->key_len + 1 && k[klen - 1] == 0x01 &&
+                            memcmp(k, last->key, last->key_len) == 0);
+    ks->want = !on ? 0 : !ks->want ? 1 : ks->want < QPAGE / 2 ? 2 * ks->want : QPAGE;
+    kvkit_index_position_t at = {v->sortable, v->sortable_len, k, klen};
+    rc = kvkit__icur_next(r->s, ks->icur, field, on ? NULL : &at, ks->hits,
+                          ks->want ? ks->want : 1, &ks->n_hits, r->err);
+    ks->hit_pos = 0;
+    if (rc == KVKIT_NOTFOUND) {
+        ks->icur_end = true;
+        return KVKIT_OK;
+    }
+    return rc;
+}
+
+/* An index equality by its cursor: the first key >= k. */
+static int leaf_cursor(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    for (;;) {
+        while (ks->hit_pos < ks->n_hits && k != NULL &&
+               keycmp(ks->hits[ks->hit_pos].key, ks->hits[ks->hit_pos].key_len, k, klen) < 0)
+            ks->hit_pos++;
+        if (ks->hit_pos < ks->n_hits) {
+            const kvkit_index_position_t *h = &ks->hits[ks->hit_pos];
+            ks->started = true;
+            return set_cur(r, ks, h->key, h->key_len);
+        }
+        if (ks->icur_end) {
+            ks->started = ks->done = true;
+            return KVKIT_OK;
+        }
+        int rc = leaf_cursor_fetch(r, ks, k, klen);
+        if (rc != KVKIT_OK)
+            return rc;
+    }
+}
+
 /* A leaf's pages: a seek that jumps reads 1 key; reading on from there
  * doubles the page up to QPAGE, so a zigzag join pays one key per jump and
  * a stream read whole pays full pages. */
 static int leaf_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
 {
+    if (ks->page == NULL && (ks->page = kvkit__calloc(1, sizeof *ks->page)) == NULL)
+        return nomem(r);
     qpage_t *pg = ks->page;
     bool fetched = false;
     const qitem_t *last = pg->n > 0 ? &pg->items[pg->n - 1] : NULL;
@@ -256,14 +314,18 @@ static int leaf_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
     }
 }
 
+/* A zigzag join.  The side that last moved the join furthest (the
+ * sparsest, most often) goes first: the others then seek once to where it
+ * lands, rather than each stepping first. */
 static int and_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
 {
-    int rc = ks_seek(r, ks->kids[0], k, klen);
-    if (rc != KVKIT_OK || (ks->done = ks->kids[0]->done))
+    ks_t *lead = ks->kids[ks->lead];
+    int rc = ks_seek(r, lead, k, klen);
+    if (rc != KVKIT_OK || (ks->done = lead->done))
         return rc;
-    if ((rc = set_cur(r, ks, ks->kids[0]->cur, ks->kids[0]->cur_len)) != KVKIT_OK)
+    if ((rc = set_cur(r, ks, lead->cur, lead->cur_len)) != KVKIT_OK)
         return rc;
-    for (size_t agreed = 1, i = 1; agreed < ks->n_kids; i++) {
+    for (size_t agreed = 1, i = ks->lead + 1; agreed < ks->n_kids; i++) {
         ks_t *kid = ks->kids[i % ks->n_kids];
         if ((rc = ks_seek(r, kid, ks->cur, ks->cur_len)) != KVKIT_OK || (ks->done = kid->done))
             return rc;
@@ -271,8 +333,10 @@ static int and_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
             agreed++;
         else if ((rc = set_cur(r, ks, kid->cur, kid->cur_len)) != KVKIT_OK)
             return rc;
-        else
+        else {
             agreed = 1;
+            ks->lead = i % ks->n_kids;
+        }
     }
     return KVKIT_OK;
 }
@@ -285,7 +349,8 @@ static int or_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
         int rc = ks_seek(r, kid, k, klen);
         if (rc != KVKIT_OK)
             return rc;
-        if (!kid->done && (best == NULL || keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len) < 0))
+        if (!kid->done &&
+            (best == NULL || keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len) < 0))
             best = kid;
     }
     if (best == NULL) {
@@ -305,6 +370,7 @@ static int ks_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
         ks->done = true;
         return KVKIT_OK;
     case KS_EQ:
+        return r->icur ? leaf_cursor(r, ks, k, klen) : leaf_seek(r, ks, k, klen);
     case KS_KEYS:
         return leaf_seek(r, ks, k, klen);
     case KS_AND:
@@ -327,6 +393,43 @@ static int ks_after(qrun_t *r, ks_t *ks, const char *k, size_t klen)
     return rc == KVKIT_OK ? ks_seek(r, ks, (const char *)r->succ.p, klen + 1) : rc;
 }
 
+/* Move a started stream to its next key: an index equality read by its
+ * cursor steps through what it read, a merge moves the streams that stood
+ * at its key, a join its lead and seeks the others there; the rest seek
+ * to the key after theirs. */
+static int ks_next(qrun_t *r, ks_t *ks)
+{
+    if (ks->done)
+        return KVKIT_OK;
+    int rc = KVKIT_OK;
+    if (ks->type == KS_EQ && r->icur) {
+        ks->hit_pos++; /* past the current key: it was read, so hit_pos < n_hits */
+        return leaf_cursor(r, ks, NULL, 0);
+    }
+    if (ks->type == KS_AND) {
+        ks_t *lead = ks->kids[ks->lead];
+        if ((rc = ks_next(r, lead)) != KVKIT_OK || (ks->done = lead->done))
+            return rc;
+        return and_seek(r, ks, lead->cur, lead->cur_len);
+    }
+    if (ks->type != KS_OR)
+        return ks_after(r, ks, ks->cur, ks->cur_len);
+    ks_t *best = NULL;
+    for (size_t i = 0; i < ks->n_kids; i++) {
+        ks_t *kid = ks->kids[i];
+        if (!kid->done && keycmp(kid->cur, kid->cur_len, ks->cur, ks->cur_len) == 0 &&
+            (rc = ks_next(r, kid)) != KVKIT_OK)
+            return rc;
+        if (!kid->done && (best == NULL || keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len) < 0))
+            best = kid;
+    }
+    if (best == NULL) {
+        ks->done = true;
+        return KVKIT_OK;
+    }
+    return set_cur(r, ks, best->cur, best->cur_len);
+}
+
 /*** results ***/
 
 /* Hand one result over, remembering its position for the cursor. */
@@ -341,14 +444,18 @@ static int emit(qrun_t *r, size_t phase, const unsigned char *sortable, size_t s
         r->stop = r->more = true; /* one more exists: the page is cut */
         return KVKIT_OK;
     }
-    int rc;
-    r->lphase = phase;
-    if ((rc = bset(r, &r->lsort, sortable, slen)) != KVKIT_OK ||
-        (rc = bset(r, &r->lkey, key, klen)) != KVKIT_OK)
-        return rc;
     r->count++;
     r->emitted++;
-    if (r->fn(r->ctx, key, klen, value, value ? vlen : 0))
+    bool stop = r->fn(r->ctx, key, klen, value, value ? vlen : 0) != 0;
+    /* the position, for the cursor: only a result a run can end at needs it */
+    if (stop || (r->page > 0 && r->emitted == r->page)) {
+        int rc;
+        r->lphase = phase;
+        if ((rc = bset(r, &r->lsort, sortable, slen)) != KVKIT_OK ||
+            (rc = bset(r, &r->lkey, key, klen)) != KVKIT_OK)
+            return rc;
+    }
+    if (stop)
         r->stop = r->more = true;
     else if (r->q->has_limit && r->count >= r->q->limit)
         r->stop = true;
@@ -505,7 +612,7 @@ static int run_ks(qrun_t *r, size_t i, bool resume)
     while (rc == KVKIT_OK && !ks->done && !r->stop) {
         rc = candidate(r, i, NULL, 0, ks->cur, ks->cur_len);
         if (rc == KVKIT_OK && !r->stop)
-            rc = ks_after(r, ks, ks->cur, ks->cur_len);
+            rc = ks_next(r, ks);
     }
     return rc;
 }
@@ -515,6 +622,8 @@ static int run_ks(qrun_t *r, size_t i, bool resume)
 static int run_scan(qrun_t *r, size_t i, bool resume)
 {
     qphase_t *ph = &r->plan->phases[i];
+    if (ph->page == NULL && (ph->page = kvkit__calloc(1, sizeof *ph->page)) == NULL)
+        return nomem(r);
     qpage_t *pg = ph->page;
     int rc = KVKIT_OK;
     if (resume && ((rc = bset(r, &r->psort, r->rsort.p, r->rsort.len)) != KVKIT_OK ||
@@ -552,6 +661,57 @@ static int run_scan(qrun_t *r, size_t i, bool resume)
     return rc;
 }
 
+/* An index range scan by its cursor, resumed strictly after (rsort, rkey):
+ * at (rsort, rkey followed by 0x01), as keys hold no NUL.  With a limit,
+ * the first page holds what the limit can take, and pages double from
+ * there. */
+static int run_range_cursor(qrun_t *r, size_t i, bool resume)
+{
+    qphase_t *ph = &r->plan->phases[i];
+    kvkit_index_position_t hits[QPAGE];
+    int rc = kvkit__icur_open(r->s, r->view, r->bucket, ph->field, &ph->lo, &ph->hi, &ph->icur,
+                              r->err);
+    if (rc == KVKIT_OK && resume && (rc = bset(r, &r->pkey, r->rkey.p, r->rkey.len)) == KVKIT_OK)
+        rc = bapp(r, &r->pkey, 0x01);
+    kvkit_index_position_t at = {r->rsort.p, r->rsort.len, (const char *)r->pkey.p, r->pkey.len};
+    uint64_t left = r->q->has_limit ? r->q->limit - r->count + 1 : QPAGE;
+    size_t want = left < QPAGE ? (size_t)left : QPAGE, n = 0;
+    for (bool seek = resume; rc == KVKIT_OK && !r->stop; seek = false) {
+        rc = kvkit__icur_next(r->s, ph->icur, ph->field, seek ? &at : NULL, hits, want, &n, r->err);
+        for (size_t j = 0; rc == KVKIT_OK && j < n && !r->stop; j++) {
+            const kvkit_index_position_t *h = &hits[j];
+            if (ph->hi_excl && kvkit_sortable_cmp(h->sortable, h->sortable_len, ph->hi.sortable,
+                                                  ph->hi.sortable_len) == 0)
+                continue; /* its smallest value in range is the excluded bound */
+            if ((rc = bset(r, &r->hkey, h->key, h->key_len)) == KVKIT_OK)
+                rc = candidate(r, i, h->sortable, h->sortable_len, (const char *)r->hkey.p,
+                               h->key_len);
+        }
+        want = want < QPAGE / 2 ? 2 * want : QPAGE;
+    }
+    return rc == KVKIT_NOTFOUND ? KVKIT_OK : rc;
+}
+
+/* Close the cursors a run opened (before its view). */
+static void ks_close(qrun_t *r, ks_t *ks)
+{
+    for (size_t i = 0; i < ks->n_kids; i++)
+        ks_close(r, ks->kids[i]);
+    kvkit__icur_close(r->s, ks->icur);
+    ks->icur = NULL;
+}
+
+static void cursors_close(qrun_t *r)
+{
+    for (size_t i = 0; r->plan != NULL && i < r->plan->n_phases; i++) {
+        qphase_t *ph = &r->plan->phases[i];
+        if (ph->ks != NULL)
+            ks_close(r, ph->ks);
+        kvkit__icur_close(r->s, ph->icur);
+        ph->icur = NULL;
+    }
+}
+
 static int run_phases(qrun_t *r)
 {
     bool topn = r->plan->mode == QM_TOPN;
@@ -559,7 +719,10 @@ static int run_phases(qrun_t *r)
     int rc = KVKIT_OK;
     for (size_t i = first; rc == KVKIT_OK && i < r->plan->n_phases && !r->stop; i++) {
         bool resume = r->resume && !topn && i == first;
-        rc = r->plan->phases[i].type == PH_KS ? run_ks(r, i, resume) : run_scan(r, i, resume);
+        ph_type_t type = r->plan->phases[i].type;
+        rc = type == PH_KS                 ? run_ks(r, i, resume)
+             : type == PH_RANGE && r->icur ? run_range_cursor(r, i, resume)
+                                           : run_scan(r, i, resume);
     }
     return rc;
 }
@@ -672,7 +835,9 @@ static int run(qrun_t *r, const char *cursor)
     }
     if ((rc = kvkit__view_open(r->s, &r->view, r->bucket, r->err)) != KVKIT_OK)
         return rc;
+    r->icur = kvkit__icur_able(r->s);
     rc = run_phases(r);
+    cursors_close(r);
     if (rc == KVKIT_OK && r->plan->mode == QM_TOPN)
         rc = heap_emit(r, want);
     kvkit__view_close(r->s, r->view);
@@ -700,7 +865,8 @@ int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query
         hitem_free(&r.heap[i]);
     kvkit__free(r.heap);
     kvkit__qplan_free(r.plan);
-    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort, &r.pkey, &r.scratch, &r.succ};
+    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort,
+                      &r.pkey,  &r.scratch, &r.succ, &r.hkey};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         kvkit__free(bufs[i]->p);
     return rc;

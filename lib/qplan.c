@@ -55,6 +55,7 @@ static void ks_free(ks_t *ks)
         ks_free(ks->kids[i]);
     kvkit__free(ks->kids);
     kvkit__qpage_free(ks->page);
+    kvkit__free(ks->hits);
     kvkit__free(ks->klo);
     kvkit__free(ks->khi);
     kvkit__free(ks->cur);
@@ -89,13 +90,11 @@ void kvkit__qplan_free(qplan_t *p)
 
 /*** key streams ***/
 
-static ks_t *ks_new(planner_t *pl, ks_type_t type, bool leaf)
+/* Pages are made by the run on first use: a run with index cursors
+ * needs none. */
+static ks_t *ks_new(planner_t *pl, ks_type_t type)
 {
     ks_t *ks = kvkit__calloc(1, sizeof *ks);
-    if (ks != NULL && leaf && (ks->page = kvkit__calloc(1, sizeof *ks->page)) == NULL) {
-        kvkit__free(ks);
-        ks = NULL;
-    }
     if (ks == NULL)
         kvkit__error(pl->err, KVKIT_NOMEM, "", "out of memory planning the query");
     else
@@ -114,10 +113,10 @@ static ks_t *ks_keys(planner_t *pl, const qnode_t *n, const qval_t *v)
     qp_op_t op = n->op == QP_IN ? QP_EQ : n->op;
     bool nul = v->iv.kind == KVKIT_INDEX_STRING && has_nul(v);
     if (v->iv.kind != KVKIT_INDEX_STRING || (nul && (op == QP_EQ || op == QP_PREFIX)))
-        return ks_new(pl, KS_EMPTY, false); /* keys are strings without NUL */
+        return ks_new(pl, KS_EMPTY); /* keys are strings without NUL */
     if (nul)
         return NULL; /* a bound a C string cannot carry: checked on the keys */
-    ks_t *ks = ks_new(pl, KS_KEYS, true);
+    ks_t *ks = ks_new(pl, KS_KEYS);
     if (ks == NULL)
         return NULL;
     ks->pred = n;
@@ -142,7 +141,7 @@ static ks_t *ks_leaf(planner_t *pl, const qnode_t *n, const qval_t *v)
 {
     if (strcmp(n->field, "$key") == 0)
         return ks_keys(pl, n, v);
-    ks_t *ks = ks_new(pl, KS_EQ, true);
+    ks_t *ks = ks_new(pl, KS_EQ);
     if (ks != NULL) {
         ks->pred = n;
         ks->val = v;
@@ -171,7 +170,7 @@ static ks_t *ks_pred(planner_t *pl, const qnode_t *n)
         return NULL;
     if (n->n_vals == 1)
         return ks_leaf(pl, n, &n->vals[0]);
-    ks_t *ks = ks_new(pl, KS_OR, false);
+    ks_t *ks = ks_new(pl, KS_OR);
     for (size_t i = 0; ks != NULL && i < n->n_vals; i++) {
         ks_t *kid = ks_leaf(pl, n, &n->vals[i]);
         if (kid == NULL || ks_add(pl, ks, kid) != KVKIT_OK) {
@@ -190,7 +189,7 @@ static ks_t *ks_build(planner_t *pl, const qnode_t *n, bool *exact)
         return ks_pred(pl, n);
     if (n->kind == QN_NOT)
         return NULL;
-    ks_t *ks = ks_new(pl, n->kind == QN_AND ? KS_AND : KS_OR, false);
+    ks_t *ks = ks_new(pl, n->kind == QN_AND ? KS_AND : KS_OR);
     for (size_t i = 0; ks != NULL && i < n->n_kids; i++) {
         bool kid_exact = true;
         ks_t *kid = ks_build(pl, n->kids[i], &kid_exact);
@@ -226,10 +225,6 @@ static qphase_t *phase_add(planner_t *pl, ph_type_t type)
     p->phases = ph;
     ph = &p->phases[p->n_phases];
     memset(ph, 0, sizeof *ph);
-    if (type != PH_KS && (ph->page = kvkit__calloc(1, sizeof *ph->page)) == NULL) {
-        kvkit__error(pl->err, KVKIT_NOMEM, "", "out of memory planning the query");
-        return NULL;
-    }
     ph->type = type;
     p->n_phases++;
     return ph;

@@ -115,7 +115,12 @@ typedef struct ks {
     bool klo_excl, khi_excl; /* KS_KEYS: strict bounds */
     struct ks **kids;
     size_t n_kids;
-    qpage_t *page;           /* leaves */
+    size_t lead;             /* KS_AND: the kid to seek first */
+    qpage_t *page;           /* leaves paged with index_lookup (made on first use) */
+    void *icur;              /* KS_EQ: its index cursor, when the backend has them */
+    kvkit_index_position_t *hits; /* the cursor's last entries (room for QPAGE) */
+    size_t n_hits, hit_pos, want; /* read on from hit_pos; how many to ask next */
+    bool icur_end;           /* the cursor has no more */
     bool started, done;
     char *cur;               /* the current key (own copy) */
     size_t cur_len, cur_cap;
@@ -137,7 +142,8 @@ typedef struct qphase {
     bool need_doc;            /* check or excl reads a field (not only $key) */
     const qnode_t **excl;     /* skip candidates matching one of these */
     size_t n_excl;
-    qpage_t *page;            /* PH_RANGE, PH_BUCKET */
+    qpage_t *page;            /* PH_RANGE, PH_BUCKET paged (made on first use) */
+    void *icur;               /* PH_RANGE: its index cursor, when the backend has them */
     char *what;               /* for EXPLAIN */
 } qphase_t;
 
@@ -151,6 +157,24 @@ typedef struct qplan {
     size_t n_own;
     char *order_what; /* EXPLAIN's order line */
 } qplan_t;
+
+/*** index cursors (query.c): the backend's index_cursor_* ***/
+
+/* Whether the store has index cursors (all three operations). */
+bool kvkit__icur_able(const kvkit_store_t *s);
+/* Open a cursor over field's entries in [lo, hi] (all borrowed until
+ * kvkit__icur_close), live or in the view. */
+int kvkit__icur_open(kvkit_store_t *s, void *view, const char *bucket, const char *field,
+                     const kvkit_index_value_t *lo, const kvkit_index_value_t *hi, void **cur,
+                     kvkit_error_t *err);
+/* Up to max entries from the next one (at NULL) or from the first at or
+ * after `at`: KVKIT_OK with hits[0 .. *n) (valid until the cursor's next
+ * call), KVKIT_NOTFOUND at the end; a backend answering 0 or more than max
+ * entries with KVKIT_OK is an error (KVKIT_BACKEND). */
+int kvkit__icur_next(kvkit_store_t *s, void *cur, const char *field,
+                     const kvkit_index_position_t *at, kvkit_index_position_t *hits, size_t max,
+                     size_t *n, kvkit_error_t *err);
+void kvkit__icur_close(kvkit_store_t *s, void *cur); /* NULL ok */
 
 /* Plan the query; KVKIT_INVALID naming what to add when it needs an
  * unbounded sort.  Free with kvkit__qplan_free (also frees pages). */

@@ -4,7 +4,7 @@
  * live store or in a view).  The callback API (query_cb.c) and the
  * iterators (iter.c) sit on top; this file calls neither.
  */
-#include "kvkit_private.h"
+#include "qprivate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +122,58 @@ int kvkit__index_docs_call(kvkit_store_t *s, void *view, const char *bucket,
                                                after, fn, ctx, &berr);
     kvkit__store_leave(s);
     return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "index_docs", q->field);
+}
+
+/*** index cursors ***/
+
+bool kvkit__icur_able(const kvkit_store_t *s)
+{
+    const kvkit_backend_ops_t *o = &s->backend->ops;
+    return o->index_cursor_open != NULL && o->index_cursor_next != NULL &&
+           o->index_cursor_close != NULL;
+}
+
+int kvkit__icur_open(kvkit_store_t *s, void *view, const char *bucket, const char *field,
+                     const kvkit_index_value_t *lo, const kvkit_index_value_t *hi, void **cur,
+                     kvkit_error_t *err)
+{
+    kvkit_error_t berr = {0};
+    *cur = NULL;
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.index_cursor_open(s->handle, view, bucket, field, lo, hi, cur, &berr);
+    kvkit__store_leave(s);
+    if (rc != KVKIT_OK)
+        *cur = NULL;
+    return rc == KVKIT_OK ? rc : kvkit__store_fail(s, err, &berr, rc, "index_cursor_open", field);
+}
+
+int kvkit__icur_next(kvkit_store_t *s, void *cur, const char *field,
+                     const kvkit_index_position_t *at, kvkit_index_position_t *hits, size_t max,
+                     size_t *n, kvkit_error_t *err)
+{
+    kvkit_error_t berr; /* cleared by hand: zeroing all of it costs more than a step */
+    berr.code = KVKIT_OK;
+    berr.subject[0] = berr.text[0] = '\0';
+    *n = 0;
+    kvkit__store_enter(s);
+    int rc = s->backend->ops.index_cursor_next(cur, at, hits, max, n, &berr);
+    kvkit__store_leave(s);
+    if (rc == KVKIT_OK && (*n == 0 || *n > max))
+        return kvkit__error(err, KVKIT_BACKEND, field,
+                            "%s: index_cursor_next \"%s\": answered %zu entries for at most %zu",
+                            s->backend->name, field, *n, max);
+    if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
+        return rc;
+    return kvkit__store_fail(s, err, &berr, rc, "index_cursor_next", field);
+}
+
+void kvkit__icur_close(kvkit_store_t *s, void *cur)
+{
+    if (cur == NULL)
+        return;
+    kvkit__store_enter(s);
+    s->backend->ops.index_cursor_close(cur);
+    kvkit__store_leave(s);
 }
 
 /*** views ***/

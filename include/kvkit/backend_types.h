@@ -25,7 +25,7 @@ extern "C" {
 /*** versions and limits ***/
 
 #define KVKIT_BACKEND_ABI_MAJOR 1 /* changed only by an incompatible change */
-#define KVKIT_BACKEND_ABI_MINOR 2 /* bumped when an optional operation is added */
+#define KVKIT_BACKEND_ABI_MINOR 3 /* bumped when an optional operation is added */
 
 #define KVKIT_KEY_MAX 1024   /* bytes in a document key */
 #define KVKIT_BUCKET_MAX 255 /* bytes in a bucket name */
@@ -271,6 +271,39 @@ typedef kvkit_backend_index_lookup_f kvkit_backend_view_index_lookup_f;
 typedef kvkit_backend_list_keys_f kvkit_backend_view_list_keys_f;
 typedef kvkit_backend_index_docs_f kvkit_backend_view_index_docs_f;
 
+/* Optional (ABI 1.3), all three or none: index cursors, an index_lookup
+ * the caller steps through and seeks in, for zigzag joins, merges and
+ * scans over the index.  libkvkit uses them only when index_cursor_open,
+ * _next and _close are all exported; otherwise it pages with index_lookup.
+ *
+ * index_cursor_open makes *cursor run over the entries index_lookup(bucket,
+ * field, lo, hi) would stream, in the same (sortable, key) order and with
+ * the same rule (each key once, at the first of its values >= lo), reading
+ * `view` (from view_open; a backend with KVKIT_BACKEND_SNAPSHOT must accept
+ * one) or, with view NULL, the store as it is when the cursor opens.
+ * bucket, field, lo and hi are borrowed until index_cursor_close: libkvkit
+ * keeps them alive and unchanged.  A cursor is used by one thread at a
+ * time; libkvkit closes it before closing its view or the store.
+ *
+ * index_cursor_next moves the cursor on and reads up to `max` (>= 1)
+ * entries: with `at` NULL from the entry after the last one read (the
+ * first, on a new cursor); with `at` from the first entry at or after that
+ * position.  libkvkit seeks only forward (never before the last entry
+ * read) and may seek to a position outside [lo, hi].  On KVKIT_OK, hits[0
+ * .. *n) are the entries' positions, 1 <= *n <= max: the matched sortable
+ * value and the key (not NUL-terminated), pointing into the cursor, valid
+ * until its next call.  Fewer than max is not the end (a backend may stop
+ * at its own page); KVKIT_NOTFOUND with *n = 0 is: no entry is left (a
+ * later call answers the same).  libkvkit asks for one entry where it
+ * seeks (a zigzag join) and for pages where it reads on (scans).
+ * index_cursor_close releases the cursor (never fails; NULL allowed). */
+typedef int kvkit_backend_index_cursor_open_f(void *handle, void *view, const char *bucket,
+        const char *field, const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+        void **cursor, kvkit_error_t *err);
+typedef int kvkit_backend_index_cursor_next_f(void *cursor, const kvkit_index_position_t *at,
+        kvkit_index_position_t *hits, size_t max, size_t *n, kvkit_error_t *err);
+typedef void kvkit_backend_index_cursor_close_f(void *cursor);
+
 /*** the list of operations ***/
 
 /* X(op, field, need, abi_minor) - the one list of operations, in the order
@@ -311,7 +344,10 @@ typedef kvkit_backend_index_docs_f kvkit_backend_view_index_docs_f;
     X(view_get, view_get, view, 2)                                             \
     X(view_index_lookup, view_index_lookup, view, 2)                           \
     X(view_list_keys, view_list_keys, view, 2)                                 \
-    X(view_index_docs, view_index_docs, view, 2)
+    X(view_index_docs, view_index_docs, view, 2)                               \
+    X(index_cursor_open, index_cursor_open, optional, 3)                       \
+    X(index_cursor_next, index_cursor_next, optional, 3)                       \
+    X(index_cursor_close, index_cursor_close, optional, 3)
 
 #define KVKIT_BACKEND_OP_FN_(op, field, need, abi_minor)                       \
     typedef kvkit_backend_##op##_f *kvkit_backend_##op##_fn;

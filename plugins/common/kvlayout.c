@@ -621,9 +621,13 @@ static int iscan_hand(iscan_t *s, const char *key, size_t key_len, const unsigne
     return rc;
 }
 
-/* One index entry k[0..klen) under the scan's prefix: KVKIT_OK to go on,
- * ISCAN_STOP past hi or when the caller stops, or an error status. */
-static int iscan_entry(iscan_t *s, const unsigned char *k, size_t klen, kvkit_error_t *err)
+#define ISCAN_SKIP (-2) /* not a status: the entry is not one to hand over */
+
+/* Whether the index entry k[0..klen) under the scan's prefix (the
+ * iterator's current one) is a key's first in range: KVKIT_OK with *hit
+ * its position, ISCAN_SKIP, ISCAN_STOP past hi, or an error status. */
+static int iscan_match(const iscan_t *s, const unsigned char *k, size_t klen,
+                       kvkit_index_position_t *hit, kvkit_error_t *err)
 {
     const unsigned char *rest = k + s->prefix.len;
     size_t rest_len = klen - s->prefix.len;
@@ -635,14 +639,26 @@ static int iscan_entry(iscan_t *s, const unsigned char *k, size_t klen, kvkit_er
     if (kvkit_sortable_cmp(rest, slen, s->hi->sortable, s->hi->sortable_len) > 0)
         return ISCAN_STOP;
     if (kvkit_sortable_cmp(rest, slen, s->lo->sortable, s->lo->sortable_len) < 0)
-        return KVKIT_OK; /* only when resuming before lo: cannot happen, but cheap */
+        return ISCAN_SKIP; /* resumed or sought before lo */
     /* each key once: skip it here if its previous value is also in range */
     size_t vlen = 0;
     const unsigned char *pv = s->equal ? NULL : s->l->ops->iter_value(s->it, &vlen);
     if (vlen > 1 && pv[0] == 1 &&
         kvkit_sortable_cmp(pv + 1, vlen - 1, s->lo->sortable, s->lo->sortable_len) >= 0)
-        return KVKIT_OK;
-    return iscan_hand(s, (const char *)rest + slen, rest_len - slen, rest, slen, err);
+        return ISCAN_SKIP;
+    *hit = (kvkit_index_position_t){rest, slen, (const char *)rest + slen, rest_len - slen};
+    return KVKIT_OK;
+}
+
+/* One index entry k[0..klen) under the scan's prefix: KVKIT_OK to go on,
+ * ISCAN_STOP past hi or when the caller stops, or an error status. */
+static int iscan_entry(iscan_t *s, const unsigned char *k, size_t klen, kvkit_error_t *err)
+{
+    kvkit_index_position_t hit;
+    int rc = iscan_match(s, k, klen, &hit, err);
+    if (rc != KVKIT_OK)
+        return rc == ISCAN_SKIP ? KVKIT_OK : rc;
+    return iscan_hand(s, hit.key, hit.key_len, hit.sortable, hit.sortable_len, err);
 }
 
 int kvl_index_lookup(const kvl_t *l, void *snap, const char *bucket, const char *field,
@@ -724,4 +740,133 @@ int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo
     kvl_buf_free(&prefix);
     kvl_buf_free(&seek);
     return rc;
+}
+
+/*** index cursors ***/
+
+struct kvl_icur {
+    iscan_t s;    /* the layout, the iterator, the prefix and the bounds */
+    buf_t seek;
+    buf_t arena;  /* the entries of the last call, when it read several */
+    bool started, ended;
+};
+
+void kvl_icur_close(kvl_icur_t *c)
+{
+    if (c == NULL)
+        return;
+    if (c->s.it != NULL)
+        c->s.l->ops->iter_free(c->s.it);
+    kvl_buf_free(&c->s.prefix);
+    kvl_buf_free(&c->seek);
+    kvl_buf_free(&c->arena);
+    free(c);
+}
+
+int kvl_icur_open(const kvl_t *l, void *snap, const char *bucket, const char *field,
+                  const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                  kvl_icur_t **out, kvkit_error_t *err)
+{
+    kvl_icur_t *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (c == NULL)
+        return nomem(l, err, field);
+    c->s = (iscan_t){.l = l, .bucket = bucket, .field = field, .lo = lo, .hi = hi,
+                     .equal = lo->sortable_len == hi->sortable_len &&
+                              memcmp(lo->sortable, hi->sortable, lo->sortable_len) == 0};
+    key_index(&c->s.prefix, bucket, field, strlen(field), NULL, 0, NULL, 0);
+    if (!c->s.prefix.failed)
+        c->s.it = l->ops->iter_new(l->eng, snap);
+    if (c->s.it == NULL) {
+        kvl_icur_close(c);
+        return nomem(l, err, field);
+    }
+    *out = c;
+    return KVKIT_OK;
+}
+
+/* Seek the iterator to the prefix followed by `at`, or by lo when `at` is
+ * NULL or before lo. */
+static bool icur_seek(kvl_icur_t *c, const kvkit_index_position_t *at)
+{
+    const kvkit_index_value_t *lo = c->s.lo;
+    if (at != NULL &&
+        kvkit_sortable_cmp(at->sortable, at->sortable_len, lo->sortable, lo->sortable_len) < 0)
+        at = NULL;
+    c->seek.len = 0;
+    c->seek.failed = false;
+    kvl_buf_add(&c->seek, c->s.prefix.p, c->s.prefix.len);
+    if (at != NULL) {
+        kvl_buf_add(&c->seek, at->sortable, at->sortable_len);
+        kvl_buf_add(&c->seek, at->key, at->key_len);
+    } else {
+        kvl_buf_add(&c->seek, lo->sortable, lo->sortable_len);
+    }
+    if (c->seek.failed)
+        return false;
+    c->s.l->ops->iter_seek(c->s.it, c->seek.p, c->seek.len);
+    return true;
+}
+
+/* Read entries from the iterator's position into hits (at most max; with
+ * more than one, copied into the arena, as the iterator moves on).
+ * KVKIT_OK with *n of them, ISCAN_STOP at the end of the range, or an
+ * error status. */
+static int icur_fill(kvl_icur_t *c, kvkit_index_position_t *hits, size_t max, size_t *n,
+                     kvkit_error_t *err)
+{
+    const kvl_ops_t *ops = c->s.l->ops;
+    c->arena.len = 0;
+    c->arena.failed = false;
+    for (bool first = true;; first = false) {
+        if (!first)
+            ops->iter_next(c->s.it);
+        size_t klen;
+        const unsigned char *k = ops->iter_valid(c->s.it) ? ops->iter_key(c->s.it, &klen) : NULL;
+        if (k == NULL || !has_prefix(k, klen, &c->s.prefix))
+            return ISCAN_STOP;
+        int rc = iscan_match(&c->s, k, klen, &hits[*n], err);
+        if (rc == ISCAN_SKIP)
+            continue;
+        if (rc != KVKIT_OK)
+            return rc;
+        if (max > 1) {
+            kvl_buf_add(&c->arena, hits[*n].sortable, hits[*n].sortable_len);
+            kvl_buf_add(&c->arena, hits[*n].key, hits[*n].key_len);
+            if (c->arena.failed)
+                return nomem(c->s.l, err, c->s.field);
+        }
+        if (++*n == max)
+            return KVKIT_OK;
+    }
+}
+
+int kvl_icur_next(kvl_icur_t *c, const kvkit_index_position_t *at, kvkit_index_position_t *hits,
+                  size_t max, size_t *n, kvkit_error_t *err)
+{
+    const kvl_ops_t *ops = c->s.l->ops;
+    *n = 0;
+    if (c->ended)
+        return KVKIT_NOTFOUND;
+    if (at == NULL && c->started)
+        ops->iter_next(c->s.it);
+    else if (!icur_seek(c, at))
+        return nomem(c->s.l, err, c->s.field);
+    c->started = true;
+    int rc = icur_fill(c, hits, max < 1 ? 1 : max, n, err);
+    if (rc == ISCAN_STOP) {
+        c->ended = true;
+        rc = ops->iter_status(c->s.it, err);
+        if (rc != KVKIT_OK)
+            *n = 0;
+    }
+    if (rc != KVKIT_OK)
+        return rc;
+    if (max > 1) /* the arena no longer moves: point into it */
+        for (size_t i = 0, off = 0; i < *n; i++) {
+            hits[i].sortable = c->arena.p + off;
+            hits[i].key = (const char *)c->arena.p + off + hits[i].sortable_len;
+            off += hits[i].sortable_len + hits[i].key_len;
+        }
+    return *n > 0 ? KVKIT_OK : KVKIT_NOTFOUND;
 }

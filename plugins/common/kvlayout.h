@@ -137,6 +137,20 @@ int kvl_list_keys(const kvl_t *l, void *snap, const char *bucket, const char *lo
                   const char *hi, kvkit_backend_key_fn fn, void *ctx,
                   kvkit_error_t *err);
 
+/* Index cursors (the ABI's index_cursor_*, backend_types.h): the entries
+ * kvl_index_lookup streams, stepped through and sought in.  bucket, field,
+ * lo and hi are borrowed until kvl_icur_close.  The cursor reads `snap`
+ * (NULL: the engine's iterator's own state; memory's is the live map, so
+ * readers there give each cursor a snapshot).  Callers hold the read lock
+ * around each call, as around any read. */
+typedef struct kvl_icur kvl_icur_t;
+int kvl_icur_open(const kvl_t *l, void *snap, const char *bucket, const char *field,
+                  const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                  kvl_icur_t **out, kvkit_error_t *err);
+int kvl_icur_next(kvl_icur_t *c, const kvkit_index_position_t *at, kvkit_index_position_t *hits,
+                  size_t max, size_t *n, kvkit_error_t *err);
+void kvl_icur_close(kvl_icur_t *c);
+
 /*** key encoding, exposed for checks, repair tools and fuzzing ***/
 
 #define KVL_DOC 'd'

@@ -152,15 +152,32 @@ int kvl_op_write_batch(void *store, const kvkit_backend_write_t *writes, size_t 
 
 /*** views ***/
 
+/* Pin the engine's state; NULL when out of memory. */
+static void *snap_take(kvl_t *l)
+{
+    read_lock(l); /* the snapshot is of a state no writer is halfway through */
+    void *snap = l->ops->snap_new(l->eng);
+    read_unlock(l);
+    return snap;
+}
+
+static void snap_release(kvl_t *l, void *snap)
+{
+    /* releasing may prune what the snapshot kept, under the readers' lock */
+    if (l->rwlock)
+        pthread_rwlock_wrlock(l->rwlock);
+    l->ops->snap_free(l->eng, snap);
+    if (l->rwlock)
+        pthread_rwlock_unlock(l->rwlock);
+}
+
 int kvl_op_view_open(void *store, void **view, kvkit_error_t *err)
 {
     kvl_t *l = store;
     kvl_view_t *v = malloc(sizeof *v);
     if (v != NULL) {
         v->l = l;
-        read_lock(l); /* the snapshot is of a state no writer is halfway through */
-        v->snap = l->ops->snap_new(l->eng);
-        read_unlock(l);
+        v->snap = snap_take(l);
     }
     if (v == NULL || v->snap == NULL) {
         free(v);
@@ -173,16 +190,10 @@ int kvl_op_view_open(void *store, void **view, kvkit_error_t *err)
 
 void kvl_op_view_close(void *store, void *view)
 {
-    kvl_t *l = store;
     kvl_view_t *v = view;
     if (v == NULL)
         return;
-    /* releasing may prune what the view kept, under the readers' lock */
-    if (l->rwlock)
-        pthread_rwlock_wrlock(l->rwlock);
-    l->ops->snap_free(l->eng, v->snap);
-    if (l->rwlock)
-        pthread_rwlock_unlock(l->rwlock);
+    snap_release(store, v->snap);
     free(v);
 }
 
@@ -216,4 +227,72 @@ int kvl_op_view_list_keys(void *view, const char *bucket, const char *lo, const 
 {
     kvl_view_t *v = view;
     return list_in(v->l, v->snap, bucket, lo, hi, fn, ctx, err);
+}
+
+/*** index cursors ***/
+
+/* A cursor, and the snapshot it owns when it was opened on the store (the
+ * memory engine's iterators read the live map, which writers change
+ * between the cursor's calls). */
+typedef struct bcur {
+    kvl_t *l;
+    void *own_snap;
+    kvl_icur_t *c;
+} bcur_t;
+
+void kvl_op_index_cursor_close(void *cursor)
+{
+    bcur_t *b = cursor;
+    if (b == NULL)
+        return;
+    read_lock(b->l);
+    kvl_icur_close(b->c);
+    read_unlock(b->l);
+    if (b->own_snap != NULL)
+        snap_release(b->l, b->own_snap);
+    free(b);
+}
+
+static int cursor_open(kvl_t *l, void *snap, bool own, const char *bucket, const char *field,
+                       const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                       void **cursor, kvkit_error_t *err)
+{
+    bcur_t *b = snap != NULL ? malloc(sizeof *b) : NULL;
+    if (b == NULL) {
+        if (own && snap != NULL)
+            snap_release(l, snap);
+        return kvkit_backend_error(err, KVKIT_NOMEM, field,
+                                   "%s: out of memory opening an index cursor", l->name);
+    }
+    *b = (bcur_t){l, own ? snap : NULL, NULL};
+    read_lock(l);
+    int rc = kvl_icur_open(l, snap, bucket, field, lo, hi, &b->c, err);
+    read_unlock(l);
+    if (rc != KVKIT_OK) {
+        kvl_op_index_cursor_close(b);
+        return rc;
+    }
+    *cursor = b;
+    return KVKIT_OK;
+}
+
+int kvl_op_index_cursor_open(void *store, void *view, const char *bucket, const char *field,
+                             const kvkit_index_value_t *lo, const kvkit_index_value_t *hi,
+                             void **cursor, kvkit_error_t *err)
+{
+    kvl_view_t *v = view;
+    if (v != NULL)
+        return cursor_open(v->l, v->snap, false, bucket, field, lo, hi, cursor, err);
+    return cursor_open(store, snap_take(store), true, bucket, field, lo, hi, cursor, err);
+}
+
+int kvl_op_index_cursor_next(void *cursor, const kvkit_index_position_t *at,
+                             kvkit_index_position_t *hits, size_t max, size_t *n,
+                             kvkit_error_t *err)
+{
+    bcur_t *b = cursor;
+    read_lock(b->l);
+    int rc = kvl_icur_next(b->c, at, hits, max, n, err);
+    read_unlock(b->l);
+    return rc;
 }

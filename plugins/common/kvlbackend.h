@@ -6,8 +6,9 @@
  * write_mutex) and
  * expands KVL_BACKEND_OPS(LAYOUT) once, where LAYOUT(h) is the kvl_t of a
  * handle: that defines and exports get, get_rev, save, save_if, delete,
- * write_batch, index_lookup, index_docs, list_keys and the view operations
- * (declare KVKIT_BACKEND_SNAPSHOT).  The plugin writes open, close, its
+ * write_batch, index_lookup, index_docs, list_keys, the index cursors
+ * (index_cursor_open, _next, _close) and the view operations (declare
+ * KVKIT_BACKEND_SNAPSHOT).  The plugin writes open, close, its
  * descriptor and its engine ops (kvlayout.h) itself.
  *
  * Locking, from the kvl_t: with `rwlock`, readers share it and writers and
@@ -42,6 +43,9 @@ kvkit_backend_view_get_f kvl_op_view_get;
 kvkit_backend_view_index_lookup_f kvl_op_view_index_lookup;
 kvkit_backend_view_index_docs_f kvl_op_view_index_docs;
 kvkit_backend_view_list_keys_f kvl_op_view_list_keys;
+kvkit_backend_index_cursor_open_f kvl_op_index_cursor_open;
+kvkit_backend_index_cursor_next_f kvl_op_index_cursor_next;
+kvkit_backend_index_cursor_close_f kvl_op_index_cursor_close;
 
 /* The exported operations: each hands its handle's layout (the view_
  * reads, their view) to kvl_op_OP. */
@@ -149,6 +153,26 @@ kvkit_backend_view_list_keys_f kvl_op_view_list_keys;
         kvkit_backend_key_fn fn, void *ctx, kvkit_error_t *e)                  \
     {                                                                          \
         return kvl_op_view_list_keys(view, b, lo, hi, fn, ctx, e);             \
+    }                                                                          \
+    KVKIT_BACKEND_DECLARE(index_cursor_open);                                  \
+    int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_cursor_open)(                 \
+        void *h, void *view, const char *b, const char *f,                     \
+        const kvkit_index_value_t *lo, const kvkit_index_value_t *hi, void **c, \
+        kvkit_error_t *e)                                                      \
+    {                                                                          \
+        return kvl_op_index_cursor_open(LAYOUT(h), view, b, f, lo, hi, c, e);  \
+    }                                                                          \
+    KVKIT_BACKEND_DECLARE(index_cursor_next);                                  \
+    int KVKIT_BACKEND_SYMBOL(kvkit_backend_index_cursor_next)(                 \
+        void *c, const kvkit_index_position_t *at, kvkit_index_position_t *hits, \
+        size_t max, size_t *n, kvkit_error_t *e)                               \
+    {                                                                          \
+        return kvl_op_index_cursor_next(c, at, hits, max, n, e);               \
+    }                                                                          \
+    KVKIT_BACKEND_DECLARE(index_cursor_close);                                 \
+    void KVKIT_BACKEND_SYMBOL(kvkit_backend_index_cursor_close)(void *c)       \
+    {                                                                          \
+        kvl_op_index_cursor_close(c);                                          \
     }
 
 #endif /* KVKIT_KVLBACKEND_H */

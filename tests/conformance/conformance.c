@@ -26,6 +26,7 @@ static Suite *conformance_suite(void)
     suite_add_tcase(s, conformance_view_cases());
     suite_add_tcase(s, conformance_safety_cases());
     suite_add_tcase(s, conformance_query_cases());
+    suite_add_tcase(s, conformance_icursor_cases());
     return s;
 }
 

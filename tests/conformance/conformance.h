@@ -51,5 +51,6 @@ TCase *conformance_stream_cases(void); /* iteration, batches, optional ops */
 TCase *conformance_view_cases(void);   /* what an iteration sees while the loop writes */
 TCase *conformance_safety_cases(void); /* broken references, clean reports, second opens */
 TCase *conformance_query_cases(void);  /* compound queries against a brute-force filter */
+TCase *conformance_icursor_cases(void); /* index cursors, through compound queries */
 
 #endif /* KVKIT_CONFORMANCE_H */
