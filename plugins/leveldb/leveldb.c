@@ -5,11 +5,14 @@
  *
  *   leveldb:/path/to/dir?create_if_missing=true&error_if_exists=false
  *          &cache_mb=N&bloom_bits=10&compression=snappy|none
- *          &write_buffer_mb=N&sync=false&paranoid_checks=false
+ *          &write_buffer_mb=N&max_open_files=N&block_size_kb=N
+ *          &max_file_size_mb=N&bulk_load=false&sync=false&paranoid_checks=false
  *
- * (defaults shown; without cache_mb / write_buffer_mb LevelDB's own 8 MiB
- * block cache and 4 MiB write buffer apply; bloom_bits=0 turns the filter
- * off.  paranoid_checks also verifies checksums on every read.)
+ * (defaults shown; without cache_mb / write_buffer_mb and the three sizes
+ * LevelDB's own 8 MiB block cache, 4 MiB write buffer, 1000 open files,
+ * 4 KiB blocks and 2 MiB tables apply; bloom_bits=0 turns the filter off.
+ * bulk_load picks smaller sizes for a load, see BULK_*.  paranoid_checks
+ * also verifies checksums on every read.)
  *
  * Every save/delete/write_batch is one leveldb_writebatch, built and
  * committed under the store's write mutex so the manifest read and the
@@ -39,6 +42,7 @@
 #include "leveldb_private.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,8 +357,60 @@ static const kvl_ops_t engine = {
 
 #define KNOWN_OPTIONS                                                                     \
     "create_if_missing, error_if_exists, cache_mb, bloom_bits, compression, "            \
-    "write_buffer_mb, sync, paranoid_checks"
+    "write_buffer_mb, max_open_files, block_size_kb, max_file_size_mb, bulk_load, "      \
+    "sync, paranoid_checks"
 
+/* bulk_load=true: a load writes far more than it reads, and LevelDB reads
+ * its tables through mmap, so every page a compaction reads stays in the
+ * process's resident set until the table is closed: keep few tables open
+ * (the table cache holds max_open_files - 10), make them small, and keep
+ * the block cache, which only reads fill, small too. */
+#define BULK_MAX_OPEN_FILES 74
+#define BULK_MAX_FILE_SIZE_MB 1
+#define BULK_CACHE_MB 1
+
+/* The whole-number options: name, range, and where the value goes. */
+static const struct uint_option {
+    const char *name;
+    uint64_t min, max;
+    size_t offset;
+} uint_options[] = {
+    {"cache_mb", 1, 65536, offsetof(settings_t, cache_mb)},
+    {"bloom_bits", 0, 64, offsetof(settings_t, bloom_bits)},
+    {"write_buffer_mb", 1, 1024, offsetof(settings_t, write_buffer_mb)},
+    /* the ranges LevelDB would clip these to (10 descriptors are its own) */
+    {"max_open_files", 74, 50000, offsetof(settings_t, max_open_files)},
+    {"block_size_kb", 1, 4096, offsetof(settings_t, block_size_kb)},
+    {"max_file_size_mb", 1, 1024, offsetof(settings_t, max_file_size_mb)},
+};
+
+/* One option that is not a whole number; KVKIT_BAD_OPTION if it is unknown. */
+static int parse_flag(const kvkit_backend_option_t *o, settings_t *s, kvkit_error_t *err)
+{
+    const char *k = o->key;
+    if (strcmp(k, "create_if_missing") == 0)
+        return kvkit_backend_option_bool(o, &s->create_if_missing, err);
+    if (strcmp(k, "error_if_exists") == 0)
+        return kvkit_backend_option_bool(o, &s->error_if_exists, err);
+    if (strcmp(k, "sync") == 0)
+        return kvkit_backend_option_bool(o, &s->sync, err);
+    if (strcmp(k, "paranoid_checks") == 0)
+        return kvkit_backend_option_bool(o, &s->paranoid, err);
+    if (strcmp(k, "bulk_load") == 0)
+        return kvkit_backend_option_bool(o, &s->bulk_load, err);
+    if (strcmp(k, "compression") != 0)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
+                                   "unknown option \"%s\" (known: " KNOWN_OPTIONS ")", k);
+    if (strcmp(o->value, "snappy") == 0)
+        s->compression = leveldb_snappy_compression;
+    else if (strcmp(o->value, "none") == 0)
+        s->compression = leveldb_no_compression;
+    else
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
+                                   "option \"compression\": expected snappy or none, got \"%s\"",
+                                   o->value);
+    return KVKIT_OK;
+}
 
 static int parse_options(const kvkit_backend_option_t *o, size_t n, settings_t *s,
                          kvkit_error_t *err)
@@ -363,38 +419,20 @@ static int parse_options(const kvkit_backend_option_t *o, size_t n, settings_t *
                       .bloom_bits = DEFAULT_BLOOM_BITS,
                       .compression = leveldb_snappy_compression};
     for (size_t i = 0; i < n; i++) {
-        const char *k = o[i].key;
-        int rc;
-        if (strcmp(k, "create_if_missing") == 0)
-            rc = kvkit_backend_option_bool(&o[i], &s->create_if_missing, err);
-        else if (strcmp(k, "error_if_exists") == 0)
-            rc = kvkit_backend_option_bool(&o[i], &s->error_if_exists, err);
-        else if (strcmp(k, "sync") == 0)
-            rc = kvkit_backend_option_bool(&o[i], &s->sync, err);
-        else if (strcmp(k, "paranoid_checks") == 0)
-            rc = kvkit_backend_option_bool(&o[i], &s->paranoid, err);
-        else if (strcmp(k, "cache_mb") == 0)
-            rc = kvkit_backend_option_uint(&o[i], 1, 65536, &s->cache_mb, err);
-        else if (strcmp(k, "bloom_bits") == 0)
-            rc = kvkit_backend_option_uint(&o[i], 0, 64, &s->bloom_bits, err);
-        else if (strcmp(k, "write_buffer_mb") == 0)
-            rc = kvkit_backend_option_uint(&o[i], 1, 1024, &s->write_buffer_mb, err);
-        else if (strcmp(k, "compression") == 0) {
-            rc = KVKIT_OK;
-            if (strcmp(o[i].value, "snappy") == 0)
-                s->compression = leveldb_snappy_compression;
-            else if (strcmp(o[i].value, "none") == 0)
-                s->compression = leveldb_no_compression;
-            else
-                rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
-                                         "option \"compression\": expected snappy or none, "
-                                         "got \"%s\"",
-                                         o[i].value);
-        } else
-            rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, k,
-                                     "unknown option \"%s\" (known: " KNOWN_OPTIONS ")", k);
+        const struct uint_option *u = NULL;
+        for (size_t j = 0; j < sizeof uint_options / sizeof uint_options[0] && !u; j++)
+            if (strcmp(o[i].key, uint_options[j].name) == 0)
+                u = &uint_options[j];
+        int rc = u ? kvkit_backend_option_uint(&o[i], u->min, u->max,
+                                               (uint64_t *)((char *)s + u->offset), err)
+                   : parse_flag(&o[i], s, err);
         if (rc != KVKIT_OK)
             return rc;
+    }
+    if (s->bulk_load) { /* what the options left to LevelDB, sized for a load */
+        s->max_open_files = s->max_open_files ? s->max_open_files : BULK_MAX_OPEN_FILES;
+        s->max_file_size_mb = s->max_file_size_mb ? s->max_file_size_mb : BULK_MAX_FILE_SIZE_MB;
+        s->cache_mb = s->cache_mb ? s->cache_mb : BULK_CACHE_MB;
     }
     return KVKIT_OK;
 }
@@ -409,6 +447,12 @@ static leveldb_options_t *make_options(const settings_t *s, ldb_t *h)
     leveldb_options_set_compression(o, s->compression);
     if (s->write_buffer_mb)
         leveldb_options_set_write_buffer_size(o, (size_t)s->write_buffer_mb << 20);
+    if (s->max_open_files)
+        leveldb_options_set_max_open_files(o, (int)s->max_open_files);
+    if (s->block_size_kb)
+        leveldb_options_set_block_size(o, (size_t)s->block_size_kb << 10);
+    if (s->max_file_size_mb)
+        leveldb_options_set_max_file_size(o, (size_t)s->max_file_size_mb << 20);
     if (s->cache_mb) {
         h->cache = leveldb_cache_create_lru((size_t)s->cache_mb << 20);
         leveldb_options_set_cache(o, h->cache);

@@ -47,8 +47,9 @@ typedef struct ldb {
 
 /* The options of a store string, parsed. */
 typedef struct settings {
-    int create_if_missing, error_if_exists, sync, paranoid;
+    int create_if_missing, error_if_exists, sync, paranoid, bulk_load;
     uint64_t cache_mb, bloom_bits, write_buffer_mb;
+    uint64_t max_open_files, block_size_kb, max_file_size_mb; /* 0: LevelDB's default */
     int compression;
 } settings_t;
 
