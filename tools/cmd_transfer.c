@@ -194,6 +194,35 @@ static int parse_bulk(const char *cmd, int argc, char **argv, bulk_args_t *a)
 
 /*** import ***/
 
+/* The store string import opens: a LevelDB store gets bulk_load=true
+ * (kvkit-leveldb(7): LevelDB sized for a load, in less memory) unless it
+ * names bulk_load itself.  Malloc'd; NULL when out of memory. */
+static char *import_store(const char *uri)
+{
+    const char *query = strchr(uri, '?');
+    int add = strncmp(uri, "leveldb:", 8) == 0 &&
+              (query == NULL || (strncmp(query + 1, "bulk_load=", 10) != 0 &&
+                                 strstr(query, "&bulk_load=") == NULL));
+    size_t len = strlen(uri);
+    char *out = malloc(len + sizeof "?bulk_load=true");
+    if (out != NULL)
+        snprintf(out, len + sizeof "?bulk_load=true", "%s%s", uri,
+                 !add ? "" : query == NULL ? "?bulk_load=true" : "&bulk_load=true");
+    return out;
+}
+
+static kvkit_store_t *import_open(const char *store, int *status)
+{
+    char *uri = import_store(store);
+    if (uri == NULL) {
+        *status = cli_error(EXIT_BACKEND, "out of memory");
+        return NULL;
+    }
+    kvkit_store_t *s = cli_open(uri, status);
+    free(uri);
+    return s;
+}
+
 /* One input line -> a queued save.  Errors name the line.  A line already
  * in stored form (what export writes) is queued straight from its bytes
  * (jsonline.c); any other goes through jansson, which also words every
@@ -261,7 +290,7 @@ int cmd_import(cli_t *cli, int argc, char **argv)
         status = cli_fail(&err);
         goto out;
     }
-    if ((s = cli_open(cli->store, &status)) == NULL)
+    if ((s = import_open(cli->store, &status)) == NULL)
         goto out;
     if (!cli_indexer_schema(ix))
         w.scan = malloc(sizeof *w.scan);
