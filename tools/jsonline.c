@@ -61,7 +61,13 @@ static bool scan_string(scan_t *s, bool *escaped)
     *escaped = false;
     s->p++;
     while (s->p < s->end) {
-        unsigned c = *s->p;
+        const unsigned char *p = s->p; /* plain ASCII first, in a tight loop */
+        while (p < s->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        s->p = p;
+        if (p == s->end)
+            break;
+        unsigned c = *p;
         if (c == '"') {
             s->p++;
             return true;
@@ -73,11 +79,8 @@ static bool scan_string(scan_t *s, bool *escaped)
                 return false; /* \/ and \u are not how jansson writes them */
             *escaped = true;
             s->p += 2;
-        } else if (c >= 0x80) {
-            if (!scan_utf8(s))
-                return false;
-        } else {
-            s->p++;
+        } else if (!scan_utf8(s)) { /* c >= 0x80: the loop took the rest */
+            return false;
         }
     }
     return false;
