@@ -59,11 +59,8 @@ kvkit__scratch_t *kvkit__scratch(void)
 
 /*** the buffer ***/
 
-/* Room for `need` more bytes; -1 when out of memory. */
-static int reserve(kvkit__scratch_t *sc, size_t need)
+static int grow(kvkit__scratch_t *sc, size_t need)
 {
-    if (sc->cap - sc->len >= need)
-        return 0;
     size_t cap = sc->cap ? sc->cap : 1024;
     while (cap - sc->len < need) {
         if (cap > SIZE_MAX / 2)
@@ -78,7 +75,13 @@ static int reserve(kvkit__scratch_t *sc, size_t need)
     return 0;
 }
 
-static int put(kvkit__scratch_t *sc, const char *bytes, size_t n)
+/* Room for `need` more bytes; -1 when out of memory. */
+static inline int reserve(kvkit__scratch_t *sc, size_t need)
+{
+    return sc->cap - sc->len >= need ? 0 : grow(sc, need);
+}
+
+static inline int put(kvkit__scratch_t *sc, const char *bytes, size_t n)
 {
     if (reserve(sc, n) != 0)
         return -1;
@@ -126,31 +129,57 @@ static int put_escape(kvkit__scratch_t *sc, unsigned char c)
     }
 }
 
+/* The end of the run of bytes from i on that are copied as they are: the
+ * first control character, '"', '\\' or, unless `utf8` (already checked),
+ * non-ASCII byte; n when there is none.  Eight bytes at a time while no
+ * high bit of `m` is set: a set one means the word holds such a byte (a
+ * borrow can set more, but only next to one), which the byte loop finds. */
+static size_t plain_run(const unsigned char *s, size_t i, size_t n, bool utf8)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, q, b;
+        memcpy(&x, s + i, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        uint64_t m = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+        if (((m | (utf8 ? 0 : x)) & high) != 0)
+            break;
+    }
+    for (; i < n; i++) {
+        unsigned char c = s[i];
+        if (c < 0x20 || c == '"' || c == '\\' || (c >= 0x80 && !utf8))
+            break;
+    }
+    return i;
+}
+
 static int put_string(kvkit__scratch_t *sc, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    bool utf8_checked = false;
+    bool utf8 = false; /* the rest of the string is known valid UTF-8 */
     if (reserve(sc, n + 2) != 0)
         return DUMP_NOMEM;
     sc->buf[sc->len++] = '"';
-    size_t run = 0; /* start of the bytes not yet copied */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c >= 0x80) { /* the rest is checked once: the bytes before are ASCII */
-            if (!utf8_checked && !kvkit__utf8_valid(s + i, n - i))
+    size_t i = 0;
+    for (;;) {
+        size_t end = plain_run(s, i, n, utf8);
+        if (put(sc, str + i, end - i) != 0)
+            return DUMP_NOMEM;
+        if (end == n)
+            break;
+        if (s[end] >= 0x80) { /* checked once: the bytes before are ASCII */
+            if (!kvkit__utf8_valid(s + end, n - end))
                 return DUMP_JANSSON;
-            utf8_checked = true;
+            utf8 = true;
+            i = end;
             continue;
         }
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if (put(sc, str + run, i - run) != 0 || put_escape(sc, s[i]) != 0)
+        if (put_escape(sc, s[end]) != 0)
             return DUMP_NOMEM;
-        run = i + 1;
+        i = end + 1;
     }
-    if (put(sc, str + run, n - run) != 0 || put(sc, "\"", 1) != 0)
-        return DUMP_NOMEM;
-    return DUMP_OK;
+    return put(sc, "\"", 1) != 0 ? DUMP_NOMEM : DUMP_OK;
 }
 
 static int put_integer(kvkit__scratch_t *sc, json_int_t v)
