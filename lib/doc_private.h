@@ -232,8 +232,9 @@ typedef struct kvkit__scratch {
 /* The calling thread's scratch (freed when the thread ends), or NULL when
  * out of memory. */
 kvkit__scratch_t *kvkit__scratch(void);
-/* Serialize `value` compactly into sc->buf / sc->len; -1 when out of
- * memory. */
+/* Serialize `value` into sc->buf / sc->len, byte for byte what
+ * json_dumps(value, JSON_COMPACT) writes; -1 when out of memory or when
+ * jansson refuses the value (a string that is not UTF-8, a cycle). */
 int kvkit__scratch_dump(kvkit__scratch_t *sc, const json_t *value);
 /* Give back a buffer that one large document made large. */
 void kvkit__scratch_trim(kvkit__scratch_t *sc);
