@@ -47,8 +47,10 @@
 #include <kvkit/backend.h>
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "etcd_private.h"
 
@@ -91,6 +93,17 @@ static int opt_path(const kvkit_backend_option_t *o, const char **out, kvkit_err
     return KVKIT_OK;
 }
 
+/* A PEM file option: a file we can read, checked now so that a typo is
+ * named here rather than as a TLS failure of every endpoint. */
+static int opt_file(const kvkit_backend_option_t *o, const char **out, kvkit_error_t *err)
+{
+    int rc = opt_path(o, out, err);
+    if (rc == KVKIT_OK && access(o->value, R_OK) != 0)
+        rc = kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key, "etcd: option %s: \"%s\": %s",
+                                 o->key, o->value, strerror(errno));
+    return rc;
+}
+
 static int parse_option(const kvkit_backend_option_t *o, opts_t *p, kvkit_error_t *err)
 {
     const char *k = o->key;
@@ -109,11 +122,11 @@ static int parse_option(const kvkit_backend_option_t *o, opts_t *p, kvkit_error_
         return KVKIT_OK;
     }
     if (strcmp(k, "cacert") == 0)
-        return opt_path(o, &p->cacert, err);
+        return opt_file(o, &p->cacert, err);
     if (strcmp(k, "cert") == 0)
-        return opt_path(o, &p->cert, err);
+        return opt_file(o, &p->cert, err);
     if (strcmp(k, "key") == 0)
-        return opt_path(o, &p->key, err);
+        return opt_file(o, &p->key, err);
     if (strcmp(k, "user") == 0)
         return opt_path(o, &p->user, err);
     if (strcmp(k, "password_file") == 0)

@@ -294,6 +294,19 @@ START_TEST(test_client_certificate_with_cn_is_auth)
 }
 END_TEST
 
+START_TEST(test_missing_pem_file_refused)
+{
+    kvkit_error_t err = {0};
+    char uri[1024];
+    snprintf(uri, sizeof uri, "etcd:%s?cacert=%s/no-such-ca.pem", eps, certs);
+    ck_assert_ptr_null(kvkit_store_open(uri, &err));
+    ck_assert_int_eq(err.code, KVKIT_BAD_OPTION);
+    ck_assert_str_eq(err.subject, "cacert");
+    ck_assert_ptr_nonnull(strstr(err.text, "option cacert: \""));
+    ck_assert_ptr_nonnull(strstr(err.text, "no-such-ca.pem\": No such file or directory"));
+}
+END_TEST
+
 START_TEST(test_cert_without_key_refused)
 {
     kvkit_error_t err = {0};
@@ -324,6 +337,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_plain_http_to_tls_endpoint_fails);
     tcase_add_test(t, test_client_certificate_with_cn_is_auth);
     tcase_add_test(t, test_cert_without_key_refused);
+    tcase_add_test(t, test_missing_pem_file_refused);
     suite_add_tcase(s, t);
     return s;
 }
