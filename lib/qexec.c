@@ -674,8 +674,9 @@ static int run_range_cursor(qrun_t *r, size_t i, bool resume)
     if (rc == KVKIT_OK && resume && (rc = bset(r, &r->pkey, r->rkey.p, r->rkey.len)) == KVKIT_OK)
         rc = bapp(r, &r->pkey, 0x01);
     kvkit_index_position_t at = {r->rsort.p, r->rsort.len, (const char *)r->pkey.p, r->pkey.len};
-    uint64_t left = r->q->has_limit ? r->q->limit - r->count + 1 : QPAGE;
-    size_t want = left < QPAGE ? (size_t)left : QPAGE, n = 0;
+    /* a page cut needs to know a further result exists: one more */
+    uint64_t left = r->q->has_limit ? r->q->limit - r->count + (r->page > 0) : QPAGE;
+    size_t want = left < 1 ? 1 : left < QPAGE ? (size_t)left : QPAGE, n = 0;
     for (bool seek = resume; rc == KVKIT_OK && !r->stop; seek = false) {
         rc = kvkit__icur_next(r->s, ph->icur, ph->field, seek ? &at : NULL, hits, want, &n, r->err);
         for (size_t j = 0; rc == KVKIT_OK && j < n && !r->stop; j++) {
@@ -820,7 +821,7 @@ static int cursor_decode(qrun_t *r, const char *cursor)
 
 static int run(qrun_t *r, const char *cursor)
 {
-    int rc = kvkit__qplan(r->q, &r->plan, r->err);
+    int rc = kvkit__qplan_take(r->q, &r->plan, r->err);
     if (rc == KVKIT_OK && cursor != NULL)
         rc = cursor_decode(r, cursor);
     if (rc != KVKIT_OK || (r->q->has_limit && r->count >= r->q->limit))
@@ -864,7 +865,7 @@ int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query
     for (size_t i = 0; i < r.n_heap; i++)
         hitem_free(&r.heap[i]);
     kvkit__free(r.heap);
-    kvkit__qplan_free(r.plan);
+    kvkit__qplan_give(q, r.plan);
     bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort,
                       &r.pkey,  &r.scratch, &r.succ, &r.hkey};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)

@@ -575,10 +575,19 @@ int kvkit_query_parse(const char *text, kvkit_query_t **out, kvkit_error_t *err)
     return KVKIT_OK;
 }
 
+void kvkit__q_spare_drop(kvkit_query_t *q)
+{
+    void *spare = q->spare;
+    q->spare = NULL;
+    if (spare != NULL)
+        q->spare_free(spare);
+}
+
 void kvkit_query_free(kvkit_query_t *q)
 {
     if (q == NULL)
         return;
+    kvkit__q_spare_drop(q);
     kvkit__qnode_free(q->root);
     for (size_t i = 0; i < q->n_indexed; i++)
         kvkit__free(q->indexed[i]);
@@ -610,6 +619,7 @@ int kvkit_query_set_indexed(kvkit_query_t *q, const char *const *fields, size_t 
                                      : kvkit__error(err, KVKIT_NOMEM, "", "out of memory");
         }
     }
+    kvkit__q_spare_drop(q); /* planned with the old list */
     for (size_t i = 0; i < q->n_indexed; i++)
         kvkit__free(q->indexed[i]);
     kvkit__free(q->indexed);

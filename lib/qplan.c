@@ -217,12 +217,16 @@ static ks_t *ks_build(planner_t *pl, const qnode_t *n, bool *exact)
 static qphase_t *phase_add(planner_t *pl, ph_type_t type)
 {
     qplan_t *p = pl->p;
-    qphase_t *ph = kvkit__realloc(p->phases, (p->n_phases + 1) * sizeof *ph);
-    if (ph == NULL) {
-        kvkit__error(pl->err, KVKIT_NOMEM, "", "out of memory planning the query");
-        return NULL;
+    qphase_t *ph = p->phases;
+    if (p->n_phases == p->cap_phases) { /* room for 4 first: most plans have up to 3 */
+        size_t cap = p->cap_phases ? 2 * p->cap_phases : 4;
+        if ((ph = kvkit__realloc(p->phases, cap * sizeof *ph)) == NULL) {
+            kvkit__error(pl->err, KVKIT_NOMEM, "", "out of memory planning the query");
+            return NULL;
+        }
+        p->phases = ph;
+        p->cap_phases = cap;
     }
-    p->phases = ph;
     ph = &p->phases[p->n_phases];
     memset(ph, 0, sizeof *ph);
     ph->type = type;
@@ -517,6 +521,50 @@ int kvkit__qplan(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err)
     }
     *out = pl.p;
     return KVKIT_OK;
+}
+
+/*** the plan kept between runs ***/
+
+static void ks_reset(ks_t *ks)
+{
+    for (size_t i = 0; i < ks->n_kids; i++)
+        ks_reset(ks->kids[i]);
+    kvkit__qpage_clear(ks->page);
+    ks->n_hits = ks->hit_pos = ks->want = ks->lead = ks->cur_len = 0;
+    ks->started = ks->done = ks->icur_end = false;
+}
+
+static void plan_free_cb(void *p)
+{
+    kvkit__qplan_free(p);
+}
+
+int kvkit__qplan_take(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err)
+{
+    kvkit_query_t *mq = (kvkit_query_t *)q; /* only its cache changes */
+    qplan_t *p = __atomic_exchange_n(&mq->spare, NULL, __ATOMIC_ACQ_REL);
+    if (p == NULL)
+        return kvkit__qplan(q, out, err);
+    *out = p;
+    return KVKIT_OK;
+}
+
+void kvkit__qplan_give(const kvkit_query_t *q, qplan_t *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->n_phases; i++) {
+        qphase_t *ph = &p->phases[i];
+        if (ph->ks != NULL)
+            ks_reset(ph->ks);
+        kvkit__qpage_clear(ph->page);
+    }
+    kvkit_query_t *mq = (kvkit_query_t *)q;
+    void *none = NULL;
+    __atomic_store_n(&mq->spare_free, plan_free_cb, __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(&mq->spare, &none, p, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        kvkit__qplan_free(p);
 }
 
 /*** EXPLAIN ***/

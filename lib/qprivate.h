@@ -49,7 +49,14 @@ struct kvkit_query {
     char **indexed;
     size_t n_indexed;
     char *canon;       /* kvkit_query_text */
+    /* A plan kept between runs (qplan.c), taken and given back atomically
+     * so that concurrent runs never share one; freed by spare_free. */
+    void *spare;
+    void (*spare_free)(void *plan);
 };
+
+/* Free the query's spare plan, if any (NULL ok). */
+void kvkit__q_spare_drop(kvkit_query_t *q);
 
 /* Whether the query may read `field` from an index. */
 bool kvkit__q_indexed(const kvkit_query_t *q, const char *field);
@@ -152,7 +159,7 @@ typedef enum { QM_STREAM, QM_TOPN } qmode_t;
 typedef struct qplan {
     qmode_t mode;
     qphase_t *phases;
-    size_t n_phases;
+    size_t n_phases, cap_phases;
     qnode_t **own;    /* nodes the planner made */
     size_t n_own;
     char *order_what; /* EXPLAIN's order line */
@@ -180,6 +187,13 @@ void kvkit__icur_close(kvkit_store_t *s, void *cur); /* NULL ok */
  * unbounded sort.  Free with kvkit__qplan_free (also frees pages). */
 int kvkit__qplan(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err);
 void kvkit__qplan_free(qplan_t *p);
+/* A plan for one run: the query's spare one when no run holds it (a plan
+ * depends on the query alone), else a new one; kvkit__qplan_give hands it
+ * back when the run is over (its cursors closed), reset for the next run,
+ * or frees it when another run gave one back first.  The query is const
+ * to its callers; its spare plan is a cache. */
+int kvkit__qplan_take(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err);
+void kvkit__qplan_give(const kvkit_query_t *q, qplan_t *p);
 /* Empty a page (its arena is kept for the next fill); free: also the arena. */
 void kvkit__qpage_clear(qpage_t *pg);
 void kvkit__qpage_free(qpage_t *pg);

@@ -818,6 +818,8 @@ static int icur_fill(kvl_icur_t *c, kvkit_index_position_t *hits, size_t max, si
     const kvl_ops_t *ops = c->s.l->ops;
     c->arena.len = 0;
     c->arena.failed = false;
+    if (max > 1 && !kvl_buf_reserve(&c->arena, 48 * max)) /* one allocation for most pages */
+        return nomem(c->s.l, err, c->s.field);
     for (bool first = true;; first = false) {
         if (!first)
             ops->iter_next(c->s.it);

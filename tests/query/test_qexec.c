@@ -3,9 +3,11 @@
  * backend: the plan chosen for each shape of query (EXPLAIN text), the
  * zigzag join seeking past full pages with keys that end in 0x01, limit 0,
  * paging, cursors refused for another query or bucket, malformed cursors,
- * unbounded sorts, and argument errors.
+ * unbounded sorts, one query run again, re-declared and from two threads
+ * (its plan is kept between runs), and argument errors.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +247,51 @@ START_TEST(test_kvkit_query_exec_arguments)
 }
 END_TEST
 
+typedef struct reruns {
+    kvkit_query_t *q;
+    int n[50];
+} reruns_t;
+
+static void *rerun_thread(void *arg)
+{
+    reruns_t *t = arg;
+    for (int i = 0; i < 50; i++) {
+        got_t g = {0};
+        kvkit_error_t err = {0};
+        int rc = kvkit_query_exec(store, "b", t->q, 0, 0, NULL, NULL, count_fn, &g, &err);
+        t->n[i] = rc == KVKIT_OK ? g.n : -1;
+    }
+    return NULL;
+}
+
+/* c has no index entries: taken as indexed, "c = 5" reads c's empty index;
+ * declared unindexed, it is checked on the documents (k005).  A plan kept
+ * from the first runs must not outlive the declaration. */
+START_TEST(test_kvkit_query_exec_reruns)
+{
+    kvkit_query_t *q = parse("a = 1 and b = 2 or c = 5");
+    kvkit_error_t err = {0};
+    for (int i = 0; i < 3; i++) {
+        got_t g = {0};
+        ck_assert_int_eq(kvkit_query_exec(store, "b", q, 0, 0, NULL, NULL, count_fn, &g, &err),
+                         KVKIT_OK);
+        ck_assert_int_eq(g.n, 11); /* i % 37 == 0 */
+    }
+    static const char *const ab[] = {"a", "b"};
+    ck_assert_int_eq(kvkit_query_set_indexed(q, ab, 2, &err), KVKIT_OK);
+    reruns_t t[2] = {{q, {0}}, {q, {0}}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, rerun_thread, &t[i]), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 50; j++)
+            ck_assert_msg(t[i].n[j] == 12, "thread %d, run %d: %d keys", i, j, t[i].n[j]);
+    kvkit_query_free(q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("query_exec");
@@ -256,6 +303,7 @@ int main(void)
     tcase_add_test(tc, test_kvkit_query_exec_unbounded_sort);
     tcase_add_test(tc, test_kvkit_query_explain_plans);
     tcase_add_test(tc, test_kvkit_query_exec_arguments);
+    tcase_add_test(tc, test_kvkit_query_exec_reruns);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
