@@ -175,6 +175,20 @@ static void easy_setup(riak_t *r, CURL *c, const req_t *q, resp_t *out, char *er
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ct > 0 ? ct : 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, q->headers);
+    /* verification is always on: there is no option to turn it off */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (r->cacert)
+        curl_easy_setopt(c, CURLOPT_CAINFO, r->cacert);
+    if (r->cert)
+        curl_easy_setopt(c, CURLOPT_SSLCERT, r->cert);
+    if (r->key)
+        curl_easy_setopt(c, CURLOPT_SSLKEY, r->key);
+    if (r->user) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, r->user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, r->password);
+    }
     if (strcmp(q->method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(q->method, "PUT") == 0 || strcmp(q->method, "POST") == 0) {
@@ -198,12 +212,27 @@ static bool connection_failure(CURLcode rc)
            rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
 }
 
+/* TLS refused the connection: a certificate not trusted or for another
+ * host, a client certificate unreadable, or the server's TLS alert (with
+ * TLS 1.3 a missing client certificate is refused only after the client
+ * sent its request, which the server then never read).  Never retried. */
+static bool tls_failure(CURLcode rc, const char *errbuf)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_CRL_BADFILE || rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CIPHER ||
+           ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && strstr(errbuf, " alert "));
+}
+
 /* sent: the request went out (libcurl counted its bytes), so a write that
  * then timed out may have been applied. */
-static int transport_error(const req_t *q, CURLcode rc, const char *errbuf, bool sent,
-                           unsigned attempts, long elapsed, kvkit_error_t *err)
+static int transport_error(const riak_t *r, const req_t *q, CURLcode rc, const char *errbuf,
+                           bool sent, unsigned attempts, long elapsed, kvkit_error_t *err)
 {
     const char *text = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (tls_failure(rc, errbuf))
+        return kvkit_backend_error(err, KVKIT_IO, q->subject, "riak: %s %s: TLS with %s failed: %s",
+                                   q->method, q->path, r->endpoint, text);
     int code = KVKIT_IO;
     if (rc == CURLE_OPERATION_TIMEDOUT)
         code = !q->idempotent && sent ? KVKIT_OUTCOME_UNKNOWN : KVKIT_TIMEOUT;
@@ -240,10 +269,12 @@ int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
             if (out->body.data == NULL)
                 buf_add(&out->body, "", 0);
-            if (out->body.oom) {
+            if (out->body.oom)
                 rc = kvkit_backend_error(err, KVKIT_NOMEM, q->subject, "riak: out of memory");
+            else
+                rc = riak_http_refused(r, q, out, err);
+            if (rc != KVKIT_OK)
                 riak_resp_free(out);
-            }
             break;
         }
         if (cc == CURLE_WRITE_ERROR && out->body.oom) {
@@ -251,8 +282,8 @@ int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
             riak_resp_free(out);
             break;
         }
-        bool retry =
-            connection_failure(cc) && (q->idempotent || nothing_sent(cc)) && attempt <= r->retries;
+        bool retry = connection_failure(cc) && !tls_failure(cc, errbuf) &&
+                     (q->idempotent || nothing_sent(cc)) && attempt <= r->retries;
         long pause = 20L * attempt;
         if (retry && now_ms() + pause < deadline) {
             struct timespec ts = {0, pause * 1000000L};
@@ -261,7 +292,7 @@ int riak_http_do(riak_t *r, const req_t *q, resp_t *out, kvkit_error_t *err)
         }
         long sent = 0;
         curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
-        rc = transport_error(q, cc, errbuf, sent > 0, attempt, now_ms() - start, err);
+        rc = transport_error(r, q, cc, errbuf, sent > 0, attempt, now_ms() - start, err);
         riak_resp_free(out);
         /* a connection in an unknown state must not be reused */
         curl_easy_cleanup(c);
@@ -319,6 +350,30 @@ int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
                                code == KVKIT_OUTCOME_UNKNOWN
                                    ? "; the write may or may not have been applied"
                                    : "");
+}
+
+int riak_http_refused(const riak_t *r, const req_t *q, const resp_t *p, kvkit_error_t *err)
+{
+    char text[256];
+    body_text(p, text, sizeof text);
+    if (p->status == 401 && r->user == NULL)
+        return kvkit_backend_error(err, KVKIT_AUTH, q->subject,
+                                   "riak: %s %s: %s requires a user (options user and "
+                                   "password_file): HTTP 401",
+                                   q->method, q->path, r->endpoint);
+    if (p->status == 401)
+        return kvkit_backend_error(err, KVKIT_AUTH, q->subject,
+                                   "riak: %s %s: user \"%s\" at %s: wrong user or password: "
+                                   "HTTP 401",
+                                   q->method, q->path, r->user, r->endpoint);
+    /* a 403 with another text is a pre-commit hook's refusal */
+    if (p->status == 403 && strncmp(text, "Permission denied", 17) == 0)
+        return kvkit_backend_error(err, KVKIT_PERMISSION, q->subject,
+                                   "riak: %s %s: user \"%s\" at %s lacks the permission: "
+                                   "HTTP 403: %s",
+                                   q->method, q->path, r->user ? r->user : "(none)", r->endpoint,
+                                   text);
+    return KVKIT_OK;
 }
 
 /*** concurrent GETs ***/
@@ -402,7 +457,7 @@ static int batch_collect(batch_t *b, int rc, kvkit_error_t *err)
                 buf_add(&out->body, "", 0);
         } else {
             if (msg->data.result == CURLE_OPERATION_TIMEDOUT && rc == KVKIT_OK)
-                rc = transport_error(&sl->q, msg->data.result, sl->errbuf, false, 1,
+                rc = transport_error(b->r, &sl->q, msg->data.result, sl->errbuf, false, 1,
                                      b->r->timeout_ms, err);
             b->failed[sl->i] = true;
         }
@@ -475,6 +530,11 @@ int riak_http_get_many(riak_t *r, const char *const *paths, size_t n,
         b.slots[s].i = SIZE_MAX;
     if (rc == KVKIT_OK)
         rc = batch_run(&b, err);
+    for (size_t i = 0; i < n && rc == KVKIT_OK; i++) {
+        req_t q = {"GET", paths[i], headers, NULL, 0, true, paths[i]};
+        if (!b.failed[i])
+            rc = riak_http_refused(r, &q, &out[i], err);
+    }
     /* transfers that failed at the connection level: once more, alone */
     for (size_t i = 0; i < n && rc == KVKIT_OK; i++) {
         if (!b.failed[i])

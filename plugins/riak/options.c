@@ -5,8 +5,13 @@
  */
 #include "riak_private.h"
 
+#include "../common/secret.h"
+
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int quorum_value(const kvkit_backend_option_t *o, kvkit_error_t *err)
 {
@@ -73,7 +78,17 @@ static void set_vclock_cache(riak_t *r, uint64_t v)
     r->n_vc = v ? p : 0;
 }
 
-enum { OPT_QUORUM, OPT_FLAG, OPT_NUMBER, OPT_BLIND, OPT_SIBLINGS, OPT_TYPE, OPT_DELETE_MODE };
+enum {
+    OPT_QUORUM,
+    OPT_FLAG,
+    OPT_NUMBER,
+    OPT_BLIND,
+    OPT_SIBLINGS,
+    OPT_TYPE,
+    OPT_DELETE_MODE,
+    OPT_PATH,  /* a readable file, kept */
+    OPT_STRING /* a non-empty string, kept */
+};
 
 /* Every option, in the order the unknown-option message lists them.
  * Quorums and flags become query parameters of the requests in `to`;
@@ -103,6 +118,11 @@ static const struct option_rule {
     {"blind_writes", OPT_BLIND, 0, 0, 0, NULL},
     {"siblings", OPT_SIBLINGS, 0, 0, 0, NULL},
     {"delete_mode", OPT_DELETE_MODE, 0, 0, 0, NULL},
+    {"cacert", OPT_PATH, 0, 0, 0, NULL},
+    {"cert", OPT_PATH, 0, 0, 0, NULL},
+    {"key", OPT_PATH, 0, 0, 0, NULL},
+    {"user", OPT_STRING, 0, 0, 0, NULL},
+    {"password_file", OPT_STRING, 0, 0, 0, NULL},
 };
 
 #define N_OPTIONS (sizeof option_rules / sizeof option_rules[0])
@@ -123,6 +143,37 @@ static int unknown_option(const char *k, kvkit_error_t *err)
                                 option_rules[i].key);
     return kvkit_backend_error(err, KVKIT_BAD_OPTION, k, "riak: unknown option \"%s\" (known: %s)",
                                k, known);
+}
+
+/* Where a string option is kept. */
+static char **string_slot(riak_t *r, const char *key)
+{
+    if (strcmp(key, "cacert") == 0)
+        return &r->cacert;
+    if (strcmp(key, "cert") == 0)
+        return &r->cert;
+    if (strcmp(key, "key") == 0)
+        return &r->key;
+    if (strcmp(key, "user") == 0)
+        return &r->user;
+    return &r->password_file;
+}
+
+static int keep_string(riak_t *r, const kvkit_backend_option_t *o, bool path, kvkit_error_t *err)
+{
+    if (o->value[0] == '\0')
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key, "riak: option \"%s\" is empty",
+                                   o->key);
+    /* a PEM path is checked now, so a typo is not reported as a TLS failure */
+    if (path && access(o->value, R_OK) != 0)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, o->key,
+                                   "riak: option \"%s\": cannot read \"%s\": %s", o->key, o->value,
+                                   strerror(errno));
+    char **slot = string_slot(r, o->key);
+    free(*slot);
+    if ((*slot = strdup(o->value)) == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, o->key, "riak: out of memory");
+    return KVKIT_OK;
 }
 
 static int apply_option(const struct option_rule *rule, const kvkit_backend_option_t *o,
@@ -158,6 +209,9 @@ static int apply_option(const struct option_rule *rule, const kvkit_backend_opti
                                        "newest, got \"%s\"",
                                        o->value);
         return KVKIT_OK;
+    case OPT_PATH:
+    case OPT_STRING:
+        return keep_string(out->r, o, rule->kind == OPT_PATH, err);
     case OPT_DELETE_MODE:
         /* the cluster's own setting: with "immediate" no tombstone is ever
          * listed, so list_keys need not check each key */
@@ -206,4 +260,34 @@ int riak_options_parse(riak_t *r, const kvkit_backend_option_t *opts, size_t n, 
     add_params(&out, TO(Q_GET) | TO(Q_PUT) | TO(Q_DEL), "timeout", t);
     add_param(qp, "returnbody", "true");
     return KVKIT_OK;
+}
+
+int riak_options_secure(riak_t *r, const char *location, kvkit_error_t *err)
+{
+    bool https = strncmp(location, "https://", 8) == 0;
+    const char *tls = r->cacert ? "cacert" : r->cert ? "cert" : r->key ? "key" : NULL;
+    if (tls && !https)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, tls,
+                                   "riak: option \"%s\" needs an https:// location", tls);
+    if (r->key && !r->cert)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, "key",
+                                   "riak: option \"key\" needs \"cert\", the certificate it "
+                                   "belongs to");
+    if (r->password_file && !r->user)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, "password_file",
+                                   "riak: option \"password_file\" needs \"user\"");
+    if (r->user == NULL)
+        return KVKIT_OK;
+    if (!https)
+        return kvkit_backend_error(err, KVKIT_BAD_OPTION, "user",
+                                   "riak: option \"user\" (\"%s\") needs an https:// location: "
+                                   "Riak security accepts credentials over HTTPS only",
+                                   r->user);
+    char pw[1024];
+    int rc = kvsecret_password("riak", r->user, r->password_file, "KVKIT_RIAK_PASSWORD", pw,
+                               sizeof pw, err);
+    if (rc == KVKIT_OK && (r->password = strdup(pw)) == NULL)
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, "user", "riak: out of memory");
+    kvsecret_wipe(pw, sizeof pw);
+    return rc;
 }

@@ -38,6 +38,8 @@
  */
 #include "riak_private.h"
 
+#include "../common/secret.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,15 @@ static void riak_free(riak_t *r)
     }
     riak_cursor_free(r->cursor);
     free(r->vc);
+    if (r->password)
+        kvsecret_wipe(r->password, strlen(r->password));
+    free(r->password);
+    free(r->password_file);
+    free(r->user);
+    free(r->cacert);
+    free(r->cert);
+    free(r->key);
+    free(r->endpoint);
     free(r->base);
     free(r->prefix);
     free(r->q_get);
@@ -90,6 +101,26 @@ static void riak_free(riak_t *r)
     pthread_mutex_destroy(&r->vc_lock);
     pthread_mutex_destroy(&r->cur_lock);
     free(r);
+}
+
+/* scheme://host:port of a location: no user information, no path. */
+static char *endpoint_of(const char *location)
+{
+    const char *host = strstr(location, "://") + 3;
+    size_t n = strcspn(host, "/");
+    const char *at = memchr(host, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    buf_t b = {0};
+    buf_add(&b, location, (size_t)(strstr(location, "://") + 3 - location));
+    buf_add(&b, host, n);
+    if (b.oom) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
 }
 
 KVKIT_BACKEND_DECLARE(open);
@@ -126,6 +157,10 @@ int KVKIT_BACKEND_SYMBOL(kvkit_backend_open)(const char *location,
     r->check_tombstones = true;
     buf_t qg = {0}, qp = {0}, qd = {0}, prefix = {0};
     int rc = riak_options_parse(r, options, n_options, &qg, &qp, &qd, &prefix, err);
+    if (rc == KVKIT_OK)
+        rc = riak_options_secure(r, location, err);
+    if (rc == KVKIT_OK && (r->endpoint = endpoint_of(location)) == NULL)
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, "", "riak: out of memory");
     if (rc == KVKIT_OK) {
         size_t n = strlen(location);
         while (n > 0 && location[n - 1] == '/')

@@ -41,7 +41,13 @@ typedef struct vc_slot {
 struct cursor;
 
 typedef struct riak {
-    char *base;   /* scheme://[userinfo@]host:port[/prefix], no trailing '/' */
+    char *base;     /* scheme://[userinfo@]host:port[/prefix], no trailing '/' */
+    char *endpoint; /* scheme://host:port, for messages (never credentials) */
+    /* TLS (https:// only; verification is always on): PEM paths or NULL */
+    char *cacert, *cert, *key;
+    /* HTTP basic auth (Riak security, https:// only): user or NULL, and the
+     * password read through kvsecret_password, wiped at close */
+    char *user, *password_file, *password;
     char *prefix; /* "/buckets/" or "/types/<T>/buckets/" (encoded) */
     char *q_get;  /* prebuilt query parameters, "" or "a=b&c=d" */
     char *q_put;
@@ -113,6 +119,11 @@ void riak_resp_free(resp_t *p);
 /* Fill err from a non-success HTTP answer: status, Riak's text, the path. */
 int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err);
 
+/* Riak security's refusals: 401 (KVKIT_AUTH) and 403 "Permission denied"
+ * (KVKIT_PERMISSION), err naming the user and the endpoint; KVKIT_OK for
+ * any other answer. */
+int riak_http_refused(const riak_t *r, const req_t *q, const resp_t *p, kvkit_error_t *err);
+
 /* GET every path in paths[0..n) with up to r->concurrency in flight on
  * kept-alive connections; out[i] receives the answer of paths[i].  A
  * transport failure of one is retried once alone with riak_http_do. */
@@ -149,6 +160,10 @@ typedef struct part {
 int multipart_split(const char *content_type, const char *body, size_t len, part_t *parts, int max);
 
 /*** options.c ***/
+
+/* The TLS and user options against the location (https:// only), and the
+ * user's password read (KVKIT_RIAK_PASSWORD or password_file). */
+int riak_options_secure(riak_t *r, const char *location, kvkit_error_t *err);
 
 /* Check the store's options and apply them: settings into r, query
  * parameters into the GET (qg), PUT (qp) and DELETE (qd) query strings, the

@@ -24,8 +24,25 @@ static void die(const char *what)
     exit(99); /* a hard error for the test driver */
 }
 
+const char *emu_certs(const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sh '%s' '%s'", CERTS_SH, dir);
+    if (system(cmd) != 0)
+        die("tests/certs.sh failed (is openssl installed?)");
+    return dir;
+}
+
 void emu_start(emu_t *e, const char *extra)
 {
+    const char *args[] = {extra, NULL};
+    emu_start_args(e, args, 0);
+}
+
+void emu_start_args(emu_t *e, const char *const *args, int https)
+{
+    if (!https)
+        e->cacert[0] = e->cert[0] = e->key[0] = '\0';
     int fd[2];
     if (pipe(fd) != 0)
         die("pipe failed");
@@ -41,7 +58,10 @@ void emu_start(emu_t *e, const char *extra)
         close(fd[0]);
         close(fd[1]);
         const char *py = getenv("PYTHON") ? getenv("PYTHON") : "python3";
-        execlp(py, py, EMULATOR, "--host", "127.0.0.1", "--port", "0", extra, (char *)NULL);
+        const char *argv[24] = {py, EMULATOR, "--host", "127.0.0.1", "--port", "0"};
+        for (size_t i = 0; args && args[i] && i < 16; i++)
+            argv[6 + i] = args[i];
+        execvp(py, (char *const *)argv);
         _exit(127);
     }
     close(fd[1]);
@@ -63,7 +83,7 @@ void emu_start(emu_t *e, const char *extra)
         die("did not start (is python3 installed?)");
     }
     e->pid = pid;
-    snprintf(e->base, sizeof e->base, "http://127.0.0.1:%d", e->port);
+    snprintf(e->base, sizeof e->base, "%s://127.0.0.1:%d", https ? "https" : "http", e->port);
 }
 
 void emu_stop(emu_t *e)
@@ -110,6 +130,12 @@ long emu_http(const emu_t *e, const char *method, const char *path, const char *
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    if (e->cacert[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+    if (e->cert[0]) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+    }
     if (strcmp(method, "GET") != 0)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) {

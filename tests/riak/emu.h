@@ -11,13 +11,25 @@
 typedef struct emu {
     pid_t pid;
     int port;
-    char base[64]; /* http://127.0.0.1:PORT */
+    char base[64];     /* http://127.0.0.1:PORT, or https:// */
+    char cacert[512];  /* set before emu_start_args for https: the CA that */
+    char cert[512];    /* signed its certificate, and a client certificate */
+    char key[512];     /* and key emu_http presents ("": none) */
 } emu_t;
 
 /* Start the emulator on a free loopback port (extra: one more argument or
  * NULL).  Aborts the process when it cannot start.  The emulator dies with
  * the test process (PR_SET_PDEATHSIG) even if emu_stop is never reached. */
 void emu_start(emu_t *e, const char *extra);
+
+/* The same with any number of arguments (NULL-terminated list, at most 16);
+ * https: the emulator serves TLS (--tls-cert among args), so base is
+ * https:// and emu_http uses e->cacert, e->cert and e->key. */
+void emu_start_args(emu_t *e, const char *const *args, int https);
+
+/* Make throw-away certificates in dir with tests/certs.sh (aborts on
+ * failure); returns dir. */
+const char *emu_certs(const char *dir);
 
 /* Stop it by PID (SIGTERM, then wait). */
 void emu_stop(emu_t *e);

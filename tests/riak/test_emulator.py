@@ -277,5 +277,62 @@ class Emulator(unittest.TestCase):
         self.assertEqual(json.loads(req("GET", "/buckets/d/index/t_bin/x")[2]), {"keys": []})
 
 
+def start(*args):
+    p = subprocess.Popen([sys.executable, EMU, "--port", "0"] + list(args), stdout=subprocess.PIPE)
+    line = p.stdout.readline().decode()
+    assert line.startswith("PORT "), line
+    return p, int(line.split()[1])
+
+
+def stop(p):
+    p.terminate()
+    p.wait()
+    p.stdout.close()
+
+
+class Security(unittest.TestCase):
+    """--tls-cert and --user: Riak security (HTTPS, basic auth, 401/403/426)."""
+
+    def test_users_need_tls(self):
+        p, port = start("--user", "u:pw")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/buckets/b/keys/k")
+            r = c.getresponse()
+            self.assertEqual(r.status, 426)
+            self.assertIn(b"Try HTTPS instead", r.read())
+            c.close()
+        finally:
+            stop(p)
+
+    def test_tls_basic_auth(self):
+        import ssl
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.check_call(["sh", os.path.join(HERE, "..", "certs.sh"), d])
+            p, port = start("--tls-cert", d + "/server.pem", "--tls-key", d + "/server.key",
+                            "--user", "app:pw", "--user", "ro:ro", "--deny", "ro")
+            try:
+                ctx = ssl.create_default_context(cafile=d + "/ca.pem")
+
+                def get(user):
+                    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+                    h = {"Authorization": "Basic " + base64.b64encode(user.encode()).decode()}
+                    c.request("GET", "/buckets/b/keys/k", headers=h if user else {})
+                    r = c.getresponse()
+                    body = r.read()
+                    c.close()
+                    return r.status, body
+
+                self.assertEqual(get("app:pw"), (404, b"not found\n"))
+                self.assertEqual(get("app:wrong")[0], 401)
+                self.assertEqual(get("")[0], 401)
+                st, body = get("ro:ro")
+                self.assertEqual(st, 403)
+                self.assertTrue(body.startswith(b"Permission denied: User 'ro'"))
+            finally:
+                stop(p)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
