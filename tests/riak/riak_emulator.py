@@ -20,6 +20,8 @@ multipart part marked X-Riak-Deleted: true).  A PUT replaces it otherwise.
 Security (Riak's "riak-admin security", HTTPS only):
   --tls-cert F --tls-key F   serve HTTPS (Python's ssl module)
   --tls-client-ca F          also require a client certificate signed by F
+                             (and at most TLS 1.2, so a missing one fails
+                             the handshake, before any request is sent)
   --user NAME:PASSWORD       basic auth is required on every Riak route
                              (repeatable; /ping and /_emu stay open); wrong
                              or missing credentials answer 401
@@ -1090,6 +1092,10 @@ def main():
         if ARGS.tls_client_ca:
             ctx.verify_mode = ssl.CERT_REQUIRED
             ctx.load_verify_locations(ARGS.tls_client_ca)
+            # TLS 1.3 refuses a missing client certificate only after the
+            # client has sent its request, racing the client's own reads;
+            # 1.2 refuses it in the handshake, so tests see one answer
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
                                      do_handshake_on_connect=False)
     port = srv.server_address[1]
