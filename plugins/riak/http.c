@@ -354,6 +354,8 @@ int riak_http_fail(const req_t *q, const resp_t *p, kvkit_error_t *err)
 
 int riak_http_refused(const riak_t *r, const req_t *q, const resp_t *p, kvkit_error_t *err)
 {
+    if (p->status != 401 && p->status != 403)
+        return KVKIT_OK;
     char text[256];
     body_text(p, text, sizeof text);
     if (p->status == 401 && r->user == NULL)
