@@ -39,6 +39,8 @@ typedef struct qrun {
     void *ctx;
     uint64_t count; /* results handed over, this run and the ones it resumes */
     size_t page, emitted;
+    uint64_t lim; /* the limit, or UINT64_MAX */
+    size_t cut;   /* the page, or SIZE_MAX */
     bool stop, more;
     /* resume position (from a cursor) and the last result's position */
     bool resume;
@@ -50,7 +52,6 @@ typedef struct qrun {
     bbuf_t scratch;
     bbuf_t succ; /* ks_after's key (the top-level stream's only) */
     bool icur;   /* read the indexes with the backend's cursors */
-    bbuf_t hkey; /* a scan's key, NUL-terminated for the check and the caller */
     hitem_t *heap; /* QM_TOPN: max-heap of the best cap_heap so far */
     size_t n_heap, cap_heap, alloc_heap;
     kvkit_error_t *err;
@@ -432,15 +433,16 @@ static int ks_next(qrun_t *r, ks_t *ks)
 
 /*** results ***/
 
-/* Hand one result over, remembering its position for the cursor. */
-static int emit(qrun_t *r, size_t phase, const unsigned char *sortable, size_t slen,
+/* Hand one result over, remembering its position for the cursor.  Inline:
+ * a scan's cost per key is mostly this call. */
+static inline int emit(qrun_t *r, size_t phase, const unsigned char *sortable, size_t slen,
                 const char *key, size_t klen, const char *value, size_t vlen)
 {
-    if (r->q->has_limit && r->count >= r->q->limit) {
+    if (r->count >= r->lim) {
         r->stop = true;
         return KVKIT_OK;
     }
-    if (r->page > 0 && r->emitted >= r->page) {
+    if (r->emitted >= r->cut) {
         r->stop = r->more = true; /* one more exists: the page is cut */
         return KVKIT_OK;
     }
@@ -448,7 +450,7 @@ static int emit(qrun_t *r, size_t phase, const unsigned char *sortable, size_t s
     r->emitted++;
     bool stop = r->fn(r->ctx, key, klen, value, value ? vlen : 0) != 0;
     /* the position, for the cursor: only a result a run can end at needs it */
-    if (stop || (r->page > 0 && r->emitted == r->page)) {
+    if (stop || r->emitted == r->cut) {
         int rc;
         r->lphase = phase;
         if ((rc = bset(r, &r->lsort, sortable, slen)) != KVKIT_OK ||
@@ -457,7 +459,7 @@ static int emit(qrun_t *r, size_t phase, const unsigned char *sortable, size_t s
     }
     if (stop)
         r->stop = r->more = true;
-    else if (r->q->has_limit && r->count >= r->q->limit)
+    else if (r->count >= r->lim)
         r->stop = true;
     return KVKIT_OK;
 }
@@ -604,13 +606,22 @@ static int candidate(qrun_t *r, size_t i, const unsigned char *sortable, size_t 
     return rc;
 }
 
+/* Whether the phase's candidates are results as they come: nothing to
+ * read, check or sort (the scans call emit for them directly). */
+static bool plain(const qrun_t *r, const qphase_t *ph)
+{
+    return r->plan->mode != QM_TOPN && !r->want_docs && ph->check == NULL && ph->n_excl == 0;
+}
+
 static int run_ks(qrun_t *r, size_t i, bool resume)
 {
     ks_t *ks = r->plan->phases[i].ks;
+    bool direct = plain(r, &r->plan->phases[i]);
     int rc = resume ? ks_after(r, ks, (const char *)r->rkey.p, r->rkey.len)
                     : ks_seek(r, ks, NULL, 0);
     while (rc == KVKIT_OK && !ks->done && !r->stop) {
-        rc = candidate(r, i, NULL, 0, ks->cur, ks->cur_len);
+        rc = direct ? emit(r, i, NULL, 0, ks->cur, ks->cur_len, NULL, 0)
+                    : candidate(r, i, NULL, 0, ks->cur, ks->cur_len);
         if (rc == KVKIT_OK && !r->stop)
             rc = ks_next(r, ks);
     }
@@ -677,6 +688,7 @@ static int run_range_cursor(qrun_t *r, size_t i, bool resume)
     /* a page cut needs to know a further result exists: one more */
     uint64_t left = r->q->has_limit ? r->q->limit - r->count + (r->page > 0) : QPAGE;
     size_t want = left < 1 ? 1 : left < QPAGE ? (size_t)left : QPAGE, n = 0;
+    bool direct = plain(r, ph);
     for (bool seek = resume; rc == KVKIT_OK && !r->stop; seek = false) {
         rc = kvkit__icur_next(r->s, ph->icur, ph->field, seek ? &at : NULL, hits, want, &n, r->err);
         for (size_t j = 0; rc == KVKIT_OK && j < n && !r->stop; j++) {
@@ -684,9 +696,8 @@ static int run_range_cursor(qrun_t *r, size_t i, bool resume)
             if (ph->hi_excl && kvkit_sortable_cmp(h->sortable, h->sortable_len, ph->hi.sortable,
                                                   ph->hi.sortable_len) == 0)
                 continue; /* its smallest value in range is the excluded bound */
-            if ((rc = bset(r, &r->hkey, h->key, h->key_len)) == KVKIT_OK)
-                rc = candidate(r, i, h->sortable, h->sortable_len, (const char *)r->hkey.p,
-                               h->key_len);
+            rc = direct ? emit(r, i, h->sortable, h->sortable_len, h->key, h->key_len, NULL, 0)
+                        : candidate(r, i, h->sortable, h->sortable_len, h->key, h->key_len);
         }
         want = want < QPAGE / 2 ? 2 * want : QPAGE;
     }
@@ -858,7 +869,8 @@ int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query
     if (rc != KVKIT_OK)
         return rc;
     qrun_t r = {.s = store, .bucket = bucket, .q = q, .want_docs = want_docs != 0, .fn = fn,
-                .ctx = ctx, .page = page, .err = err};
+                .ctx = ctx, .page = page, .err = err, .lim = q->has_limit ? q->limit : UINT64_MAX,
+                .cut = page > 0 ? page : SIZE_MAX};
     rc = run(&r, cursor);
     if (rc == KVKIT_OK && r.more && next != NULL && (*next = cursor_encode(&r)) == NULL)
         rc = nomem(&r);
@@ -866,8 +878,7 @@ int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query
         hitem_free(&r.heap[i]);
     kvkit__free(r.heap);
     kvkit__qplan_give(q, r.plan);
-    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort,
-                      &r.pkey,  &r.scratch, &r.succ, &r.hkey};
+    bbuf_t *bufs[] = {&r.rsort, &r.rkey, &r.lsort, &r.lkey, &r.psort, &r.pkey, &r.scratch, &r.succ};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         kvkit__free(bufs[i]->p);
     return rc;

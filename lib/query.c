@@ -162,6 +162,11 @@ int kvkit__icur_next(kvkit_store_t *s, void *cur, const char *field,
         return kvkit__error(err, KVKIT_BACKEND, field,
                             "%s: index_cursor_next \"%s\": answered %zu entries for at most %zu",
                             s->backend->name, field, *n, max);
+    for (size_t i = 0; rc == KVKIT_OK && i < *n; i++)
+        if (hits[i].key[hits[i].key_len] != '\0')
+            return kvkit__error(err, KVKIT_BACKEND, field,
+                                "%s: index_cursor_next \"%s\": a key without its NUL",
+                                s->backend->name, field);
     if (rc == KVKIT_OK || rc == KVKIT_NOTFOUND)
         return rc;
     return kvkit__store_fail(s, err, &berr, rc, "index_cursor_next", field);

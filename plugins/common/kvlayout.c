@@ -808,17 +808,17 @@ static bool icur_seek(kvl_icur_t *c, const kvkit_index_position_t *at)
     return true;
 }
 
-/* Read entries from the iterator's position into hits (at most max; with
- * more than one, copied into the arena, as the iterator moves on).
- * KVKIT_OK with *n of them, ISCAN_STOP at the end of the range, or an
- * error status. */
+/* Read entries from the iterator's position into hits (at most max),
+ * copied into the arena (the iterator moves on; the ABI wants each key
+ * followed by a NUL).  KVKIT_OK with *n of them, ISCAN_STOP at the end of
+ * the range, or an error status. */
 static int icur_fill(kvl_icur_t *c, kvkit_index_position_t *hits, size_t max, size_t *n,
                      kvkit_error_t *err)
 {
     const kvl_ops_t *ops = c->s.l->ops;
     c->arena.len = 0;
     c->arena.failed = false;
-    if (max > 1 && !kvl_buf_reserve(&c->arena, 48 * max)) /* one allocation for most pages */
+    if (!kvl_buf_reserve(&c->arena, 48 * max)) /* one allocation for most pages */
         return nomem(c->s.l, err, c->s.field);
     for (bool first = true;; first = false) {
         if (!first)
@@ -832,12 +832,14 @@ static int icur_fill(kvl_icur_t *c, kvkit_index_position_t *hits, size_t max, si
             continue;
         if (rc != KVKIT_OK)
             return rc;
-        if (max > 1) {
-            kvl_buf_add(&c->arena, hits[*n].sortable, hits[*n].sortable_len);
-            kvl_buf_add(&c->arena, hits[*n].key, hits[*n].key_len);
-            if (c->arena.failed)
-                return nomem(c->s.l, err, c->s.field);
-        }
+        const kvkit_index_position_t *h = &hits[*n];
+        size_t need = h->sortable_len + h->key_len + 1;
+        if (!kvl_buf_reserve(&c->arena, need))
+            return nomem(c->s.l, err, c->s.field);
+        unsigned char *p = c->arena.p + c->arena.len;
+        memcpy(p, h->sortable, need - 1); /* the key follows its value in the entry */
+        p[need - 1] = '\0';
+        c->arena.len += need;
         if (++*n == max)
             return KVKIT_OK;
     }
@@ -864,11 +866,10 @@ int kvl_icur_next(kvl_icur_t *c, const kvkit_index_position_t *at, kvkit_index_p
     }
     if (rc != KVKIT_OK)
         return rc;
-    if (max > 1) /* the arena no longer moves: point into it */
-        for (size_t i = 0, off = 0; i < *n; i++) {
-            hits[i].sortable = c->arena.p + off;
-            hits[i].key = (const char *)c->arena.p + off + hits[i].sortable_len;
-            off += hits[i].sortable_len + hits[i].key_len;
-        }
+    for (size_t i = 0, off = 0; i < *n; i++) { /* the arena no longer moves: point into it */
+        hits[i].sortable = c->arena.p + off;
+        hits[i].key = (const char *)c->arena.p + off + hits[i].sortable_len;
+        off += hits[i].sortable_len + hits[i].key_len + 1;
+    }
     return *n > 0 ? KVKIT_OK : KVKIT_NOTFOUND;
 }
