@@ -292,9 +292,10 @@ typedef kvkit_backend_index_docs_f kvkit_backend_view_index_docs_f;
  * read) and may seek to a position outside [lo, hi].  On KVKIT_OK, hits[0
  * .. *n) are the entries' positions, 1 <= *n <= max: the matched sortable
  * value and the key, each key followed by a NUL byte (not counted in
- * key_len), pointing into the cursor, valid until its next call.  Fewer than max is not the end (a backend may stop
- * at its own page); KVKIT_NOTFOUND with *n = 0 is: no entry is left (a
- * later call answers the same).  libkvkit asks for one entry where it
+ * key_len), pointing into the cursor, valid until its next call.  Fewer
+ * than max is not the end (a backend may stop at its own page);
+ * KVKIT_NOTFOUND with *n = 0 is: no entry is left (a later call answers
+ * the same).  libkvkit asks for one entry where it
  * seeks (a zigzag join) and for pages where it reads on (scans).
  * index_cursor_close releases the cursor (never fails; NULL allowed). */
 typedef int kvkit_backend_index_cursor_open_f(void *handle, void *view, const char *bucket,
