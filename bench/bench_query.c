@@ -27,7 +27,7 @@
 static kvkit_store_t *store;
 
 typedef struct qside {
-    kvkit_query_t *q; /* NULL: the baseline */
+    kvkit_qexpr_t *q; /* NULL: the baseline */
     int baseline;     /* which baseline: 0 zigzag, 1 or, 2 order, 3 prefix */
     int per_key;      /* run returns keys, not queries */
 } qside_t;

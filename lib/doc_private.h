@@ -267,4 +267,10 @@ int kvkit__doc_read(const kvkit_schema_t *schema, const char *key, const kvkit__
 int kvkit__ref_load(kvkit_doc_t *doc, const kvkit_prop_t *prop, const kvkit__loading_t *up,
                     kvkit_doc_t **target, kvkit_error_t *err);
 
+/* A copy of compound query q for the schema's documents (doc_qexpr.c):
+ * planned on the schema's indexed properties, enum values in stored form,
+ * every field a property or "$key". */
+int kvkit__qexpr_for_schema(const kvkit_schema_t *s, const kvkit_qexpr_t *q,
+                            kvkit_qexpr_t **out, kvkit_error_t *err);
+
 #endif /* KVKIT_DOC_PRIVATE_H */

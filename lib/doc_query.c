@@ -2,7 +2,9 @@
  * doc_query.c - queries on a schema: index lookups and key listings as
  * documents or keys, streamed through the store's paging iterator (which
  * uses a backend's fused index -> documents op when it has one); keys in
- * callback form go straight to the store's key callbacks.
+ * callback form go straight to the store's key callbacks.  Compound
+ * queries (kvkit_query_expr) run through the store's query iterator, on a
+ * copy of the query made for the schema (doc_qexpr.c).
  */
 #include "doc_private.h"
 
@@ -131,6 +133,35 @@ int kvkit_query_all(const kvkit_schema_t *s, const char *lo, const char *hi, uns
     if (rc != KVKIT_OK)
         return rc;
     q->it = kvkit_store_keys_iter(s->store, s->bucket, lo, hi, !q->keys);
+    if (q->it == NULL) {
+        kvkit__free(q);
+        return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory creating a query");
+    }
+    if (!kvkit_iter_valid(q->it) && (rc = kvkit_iter_status(q->it, err)) != KVKIT_OK) {
+        kvkit_query_destroy(q);
+        return rc;
+    }
+    *out = q;
+    return KVKIT_OK;
+}
+
+int kvkit_query_expr(const kvkit_schema_t *s, const kvkit_qexpr_t *expr, unsigned flags,
+                     kvkit_query_t **out, kvkit_error_t *err)
+{
+    if (out == NULL)
+        return kvkit__error(err, KVKIT_INVALID, "", "kvkit_query_expr: out is NULL");
+    *out = NULL;
+    kvkit_qexpr_t *own = NULL;
+    kvkit_query_t *q = NULL;
+    int rc = kvkit__schema_need_store(s, err);
+    if (rc == KVKIT_OK)
+        rc = kvkit__qexpr_for_schema(s, expr, &own, err);
+    if (rc == KVKIT_OK && (rc = query_new(s, flags, &q, err)) != KVKIT_OK)
+        kvkit_query_free(own);
+    if (rc != KVKIT_OK)
+        return rc;
+    /* the iterator owns the copy */
+    q->it = kvkit__store_query_iter(s->store, s->bucket, own, own, !q->keys);
     if (q->it == NULL) {
         kvkit__free(q);
         return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory creating a query");

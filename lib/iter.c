@@ -11,7 +11,7 @@
  *
  * The backend is reached only through the scan layer (query.c).
  */
-#include "kvkit_private.h"
+#include "qprivate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +46,11 @@ struct kvkit_iter {
     size_t after_key_len;
     unsigned char *after_sortable;
     size_t after_sortable_len;
+    /* a compound query (kvkit_store_query_iter): pages of kvkit_query_exec,
+     * each resumed from the cursor the previous one handed back */
+    const kvkit_qexpr_t *expr; /* NULL: an index or key scan */
+    kvkit_qexpr_t *expr_own;   /* freed with the iterator */
+    char *cursor;
     kvkit_error_t err;
 };
 
@@ -115,12 +120,35 @@ static int page_get(kvkit_iter_t *it, iter_item_t *item)
                            &item->value_len, &it->err);
 }
 
+static int page_result(void *vctx, const char *key, size_t key_len, const char *value,
+                       size_t value_len)
+{
+    return page_add(vctx, key, key_len, value, value_len, NULL, 0);
+}
+
+/* One page of a compound query, in the iteration's view, resumed from the
+ * previous page's cursor; sets it->more. */
+static void query_page(kvkit_iter_t *it)
+{
+    char *next = NULL;
+    kvkit__query_exec_view(it->store, it->view, it->bucket, it->expr, it->want_docs, ITER_PAGE,
+                           it->cursor, &next, page_result, it, &it->err);
+    free(it->cursor);
+    it->cursor = next;
+    it->more = it->err.code == KVKIT_OK && next != NULL;
+}
+
 /* One page from the backend's scan, resumed after the previous page; sets
  * *fused when the documents came with the keys. */
 static void scan_page(kvkit_iter_t *it, bool *fused)
 {
     kvkit_store_t *s = it->store;
     *fused = false;
+    if (it->expr != NULL) {
+        *fused = true; /* kvkit_query_exec hands over the documents */
+        query_page(it);
+        return;
+    }
     if (it->q.kind == KVKIT__Q_KEYS) {
         kvkit__list_keys_call(s, it->view, it->bucket,
                               it->have_after ? it->after_key : it->q.klo, it->q.khi, page_key,
@@ -202,9 +230,12 @@ static void fetch_page(kvkit_iter_t *it)
     }
     bool fused;
     scan_page(it, &fused);
-    /* one page short of full (after dropping a repeated key) means the end */
-    it->more = it->err.code == KVKIT_OK && it->n == ITER_PAGE;
-    if (it->err.code != KVKIT_OK || (it->n > 0 && remember_last(it) != KVKIT_OK) ||
+    /* a scan ends at a page short of full (after dropping a repeated key);
+     * a compound query's cursor says whether more follow (query_page) */
+    if (it->expr == NULL)
+        it->more = it->err.code == KVKIT_OK && it->n == ITER_PAGE;
+    bool resume = it->n > 0 && it->expr == NULL;
+    if (it->err.code != KVKIT_OK || (resume && remember_last(it) != KVKIT_OK) ||
         (it->want_docs && !fused && page_docs(it) != KVKIT_OK)) {
         page_clear(it);
         it->more = false;
@@ -291,6 +322,35 @@ kvkit_iter_t *kvkit_store_keys_iter(kvkit_store_t *s, const char *bucket,
     return it;
 }
 
+kvkit_iter_t *kvkit__store_query_iter(kvkit_store_t *s, const char *bucket,
+                                      const kvkit_qexpr_t *q, kvkit_qexpr_t *own, int want_docs)
+{
+    kvkit_iter_t *it = iter_new(s, bucket, want_docs);
+    if (it == NULL) {
+        kvkit_query_free(own);
+        return NULL;
+    }
+    it->expr = q;
+    it->expr_own = own;
+    if (s == NULL) {
+        kvkit__error(&it->err, KVKIT_INVALID, "", "store is NULL");
+        it->more = false;
+    } else if (q == NULL) {
+        kvkit__error(&it->err, KVKIT_INVALID, "", "query iterator: the query is NULL");
+        it->more = false;
+    } else if (kvkit__check_bucket_key(bucket, NULL, &it->err) != KVKIT_OK) {
+        it->more = false;
+    }
+    iter_settle(it);
+    return it;
+}
+
+kvkit_iter_t *kvkit_store_query_iter(kvkit_store_t *s, const char *bucket, const kvkit_qexpr_t *q,
+                                     int want_docs)
+{
+    return kvkit__store_query_iter(s, bucket, q, NULL, want_docs);
+}
+
 int kvkit_iter_valid(const kvkit_iter_t *it)
 {
     return it != NULL && it->pos < it->n;
@@ -345,5 +405,7 @@ void kvkit_iter_destroy(kvkit_iter_t *it)
     kvkit__free(it->bucket);
     kvkit__free(it->after_key);
     kvkit__free(it->after_sortable);
+    kvkit_query_free(it->expr_own);
+    free(it->cursor);
     kvkit__free(it);
 }

@@ -12,6 +12,7 @@
 
 #include <kvkit/backend.h> /* kvkit_backend_error, the sortable helpers */
 #include <kvkit/kvkit.h>
+#include <kvkit/query.h>
 
 /*** errors (error.c) ***/
 
@@ -124,6 +125,11 @@ static inline void kvkit__error_init(kvkit_error_t *e)
     e->subject[0] = '\0';
     e->text[0] = '\0';
 }
+
+/* kvkit_store_query_iter that also frees `own` (when not NULL) with the
+ * iterator: the document layer hands over its copy of the query. */
+kvkit_iter_t *kvkit__store_query_iter(kvkit_store_t *s, const char *bucket,
+                                      const kvkit_qexpr_t *q, kvkit_qexpr_t *own, int want_docs);
 
 /* Serialize a call into a backend that is not thread-safe. */
 void kvkit__store_enter(kvkit_store_t *s);

@@ -32,7 +32,8 @@ typedef struct qrun {
     kvkit_store_t *s;
     const char *bucket;
     void *view;
-    const kvkit_query_t *q;
+    bool own_view; /* opened by this run (else the caller's: an iterator's) */
+    const kvkit_qexpr_t *q;
     qplan_t *plan;
     bool want_docs;
     kvkit_query_fn fn;
@@ -342,23 +343,40 @@ static int and_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
     return KVKIT_OK;
 }
 
-static int or_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+/* A merge's current key: its streams' smallest.  The streams standing at
+ * it are marked (tie == the merge's mark), so that its next step moves
+ * them without comparing them again. */
+static int or_pick(qrun_t *r, ks_t *ks)
 {
     ks_t *best = NULL;
+    ks->mark++;
     for (size_t i = 0; i < ks->n_kids; i++) {
         ks_t *kid = ks->kids[i];
-        int rc = ks_seek(r, kid, k, klen);
-        if (rc != KVKIT_OK)
-            return rc;
-        if (!kid->done &&
-            (best == NULL || keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len) < 0))
+        if (kid->done)
+            continue;
+        int c = best == NULL ? -1 : keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len);
+        if (c < 0) {
             best = kid;
+            ks->mark++; /* the streams marked so far stand past it */
+        }
+        if (c <= 0)
+            kid->tie = ks->mark;
     }
     if (best == NULL) {
         ks->done = true;
         return KVKIT_OK;
     }
     return set_cur(r, ks, best->cur, best->cur_len);
+}
+
+static int or_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
+{
+    for (size_t i = 0; i < ks->n_kids; i++) {
+        int rc = ks_seek(r, ks->kids[i], k, klen);
+        if (rc != KVKIT_OK)
+            return rc;
+    }
+    return or_pick(r, ks);
 }
 
 static int ks_seek(qrun_t *r, ks_t *ks, const char *k, size_t klen)
@@ -415,20 +433,12 @@ static int ks_next(qrun_t *r, ks_t *ks)
     }
     if (ks->type != KS_OR)
         return ks_after(r, ks, ks->cur, ks->cur_len);
-    ks_t *best = NULL;
     for (size_t i = 0; i < ks->n_kids; i++) {
         ks_t *kid = ks->kids[i];
-        if (!kid->done && keycmp(kid->cur, kid->cur_len, ks->cur, ks->cur_len) == 0 &&
-            (rc = ks_next(r, kid)) != KVKIT_OK)
+        if (!kid->done && kid->tie == ks->mark && (rc = ks_next(r, kid)) != KVKIT_OK)
             return rc;
-        if (!kid->done && (best == NULL || keycmp(kid->cur, kid->cur_len, best->cur, best->cur_len) < 0))
-            best = kid;
     }
-    if (best == NULL) {
-        ks->done = true;
-        return KVKIT_OK;
-    }
-    return set_cur(r, ks, best->cur, best->cur_len);
+    return or_pick(r, ks);
 }
 
 /*** results ***/
@@ -749,7 +759,7 @@ static uint64_t fnv(uint64_t h, const char *s, size_t n)
 }
 
 /* What a cursor belongs to: the query, its indexed fields, the bucket. */
-static uint64_t query_hash(const kvkit_query_t *q, const char *bucket)
+static uint64_t query_hash(const kvkit_qexpr_t *q, const char *bucket)
 {
     uint64_t h = fnv(14695981039346656037ULL, q->canon, strlen(q->canon) + 1);
     h = fnv(h, bucket, strlen(bucket) + 1);
@@ -845,20 +855,29 @@ static int run(qrun_t *r, const char *cursor)
         if (r->page > 0 && r->page < want)
             want = r->page;
     }
-    if ((rc = kvkit__view_open(r->s, &r->view, r->bucket, r->err)) != KVKIT_OK)
+    if (r->own_view && (rc = kvkit__view_open(r->s, &r->view, r->bucket, r->err)) != KVKIT_OK)
         return rc;
     r->icur = kvkit__icur_able(r->s);
     rc = run_phases(r);
     cursors_close(r);
     if (rc == KVKIT_OK && r->plan->mode == QM_TOPN)
         rc = heap_emit(r, want);
-    kvkit__view_close(r->s, r->view);
+    if (r->own_view)
+        kvkit__view_close(r->s, r->view);
     return rc;
 }
 
-int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query_t *q,
+int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_qexpr_t *q,
                      int want_docs, size_t page, const char *cursor, char **next,
                      kvkit_query_fn fn, void *ctx, kvkit_error_t *err)
+{
+    return kvkit__query_exec_view(store, NULL, bucket, q, want_docs, page, cursor, next, fn, ctx,
+                                  err);
+}
+
+int kvkit__query_exec_view(kvkit_store_t *store, void *view, const char *bucket,
+                           const kvkit_qexpr_t *q, int want_docs, size_t page, const char *cursor,
+                           char **next, kvkit_query_fn fn, void *ctx, kvkit_error_t *err)
 {
     if (next != NULL)
         *next = NULL;
@@ -868,7 +887,8 @@ int kvkit_query_exec(kvkit_store_t *store, const char *bucket, const kvkit_query
     int rc = kvkit__check_bucket_key(bucket, NULL, err);
     if (rc != KVKIT_OK)
         return rc;
-    qrun_t r = {.s = store, .bucket = bucket, .q = q, .want_docs = want_docs != 0, .fn = fn,
+    qrun_t r = {.s = store, .bucket = bucket, .view = view, .own_view = view == NULL,
+                .q = q, .want_docs = want_docs != 0, .fn = fn,
                 .ctx = ctx, .page = page, .err = err, .lim = q->has_limit ? q->limit : UINT64_MAX,
                 .cut = page > 0 ? page : SIZE_MAX};
     rc = run(&r, cursor);

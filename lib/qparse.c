@@ -455,7 +455,7 @@ static int parse_expr(parser_t *p, qnode_t **out)
     return parse_list(p, out, QN_OR, "or");
 }
 
-static int parse_tail(parser_t *p, kvkit_query_t *q)
+static int parse_tail(parser_t *p, kvkit_qexpr_t *q)
 {
     int rc;
     if (is_word(p, "order")) {
@@ -532,7 +532,7 @@ void kvkit__qnode_text(const qnode_t *n, char **buf, size_t *len, size_t *cap)
     }
 }
 
-static int make_canon(kvkit_query_t *q, kvkit_error_t *err)
+static int make_canon(kvkit_qexpr_t *q, kvkit_error_t *err)
 {
     size_t len = 0, cap = 0;
     kvkit__qnode_text(q->root, &q->canon, &len, &cap);
@@ -546,13 +546,13 @@ static int make_canon(kvkit_query_t *q, kvkit_error_t *err)
 
 /*** the query object ***/
 
-int kvkit_query_parse(const char *text, kvkit_query_t **out, kvkit_error_t *err)
+int kvkit_query_parse(const char *text, kvkit_qexpr_t **out, kvkit_error_t *err)
 {
     if (out != NULL)
         *out = NULL;
     if (text == NULL || out == NULL)
         return kvkit__error(err, KVKIT_INVALID, "", "query: text or result pointer is NULL");
-    kvkit_query_t *q = kvkit__calloc(1, sizeof *q);
+    kvkit_qexpr_t *q = kvkit__calloc(1, sizeof *q);
     if (q == NULL)
         return kvkit__error(err, KVKIT_NOMEM, "", "out of memory");
     q->all_indexed = true;
@@ -575,7 +575,7 @@ int kvkit_query_parse(const char *text, kvkit_query_t **out, kvkit_error_t *err)
     return KVKIT_OK;
 }
 
-void kvkit__q_spare_drop(kvkit_query_t *q)
+void kvkit__q_spare_drop(kvkit_qexpr_t *q)
 {
     void *spare = q->spare;
     q->spare = NULL;
@@ -583,7 +583,7 @@ void kvkit__q_spare_drop(kvkit_query_t *q)
         q->spare_free(spare);
 }
 
-void kvkit_query_free(kvkit_query_t *q)
+void kvkit_query_free(kvkit_qexpr_t *q)
 {
     if (q == NULL)
         return;
@@ -597,12 +597,12 @@ void kvkit_query_free(kvkit_query_t *q)
     kvkit__free(q);
 }
 
-const char *kvkit_query_text(const kvkit_query_t *q)
+const char *kvkit_query_text(const kvkit_qexpr_t *q)
 {
     return q != NULL ? q->canon : "";
 }
 
-int kvkit_query_set_indexed(kvkit_query_t *q, const char *const *fields, size_t n,
+int kvkit_query_set_indexed(kvkit_qexpr_t *q, const char *const *fields, size_t n,
                             kvkit_error_t *err)
 {
     if (q == NULL || (n > 0 && fields == NULL))
@@ -629,7 +629,7 @@ int kvkit_query_set_indexed(kvkit_query_t *q, const char *const *fields, size_t 
     return KVKIT_OK;
 }
 
-bool kvkit__q_indexed(const kvkit_query_t *q, const char *field)
+bool kvkit__q_indexed(const kvkit_qexpr_t *q, const char *field)
 {
     if (q->all_indexed || strcmp(field, "$key") == 0)
         return true;

@@ -25,7 +25,7 @@
 #include <string.h>
 
 typedef struct planner {
-    const kvkit_query_t *q;
+    const kvkit_qexpr_t *q;
     qplan_t *p;
     kvkit_error_t *err;
 } planner_t;
@@ -444,7 +444,7 @@ static int order_phases(planner_t *pl, const char *field)
 
 static int plan_order(planner_t *pl, size_t added)
 {
-    const kvkit_query_t *q = pl->q;
+    const kvkit_qexpr_t *q = pl->q;
     bool key = strcmp(q->order, "$key") == 0;
     qphase_t *ph = pl->p->phases;
     if (key && !q->desc) {
@@ -507,7 +507,7 @@ static int plan_build(planner_t *pl)
     return rc;
 }
 
-int kvkit__qplan(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err)
+int kvkit__qplan(const kvkit_qexpr_t *q, qplan_t **out, kvkit_error_t *err)
 {
     kvkit_error_t e = {0};
     planner_t pl = {q, kvkit__calloc(1, sizeof(qplan_t)), &e};
@@ -531,6 +531,7 @@ static void ks_reset(ks_t *ks)
         ks_reset(ks->kids[i]);
     kvkit__qpage_clear(ks->page);
     ks->n_hits = ks->hit_pos = ks->want = ks->lead = ks->cur_len = 0;
+    ks->mark = ks->tie = 0;
     ks->started = ks->done = ks->icur_end = false;
 }
 
@@ -539,9 +540,9 @@ static void plan_free_cb(void *p)
     kvkit__qplan_free(p);
 }
 
-int kvkit__qplan_take(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err)
+int kvkit__qplan_take(const kvkit_qexpr_t *q, qplan_t **out, kvkit_error_t *err)
 {
-    kvkit_query_t *mq = (kvkit_query_t *)q; /* only its cache changes */
+    kvkit_qexpr_t *mq = (kvkit_qexpr_t *)q; /* only its cache changes */
     qplan_t *p = __atomic_exchange_n(&mq->spare, NULL, __ATOMIC_ACQ_REL);
     if (p == NULL)
         return kvkit__qplan(q, out, err);
@@ -549,7 +550,7 @@ int kvkit__qplan_take(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err)
     return KVKIT_OK;
 }
 
-void kvkit__qplan_give(const kvkit_query_t *q, qplan_t *p)
+void kvkit__qplan_give(const kvkit_qexpr_t *q, qplan_t *p)
 {
     if (p == NULL)
         return;
@@ -559,7 +560,7 @@ void kvkit__qplan_give(const kvkit_query_t *q, qplan_t *p)
             ks_reset(ph->ks);
         kvkit__qpage_clear(ph->page);
     }
-    kvkit_query_t *mq = (kvkit_query_t *)q;
+    kvkit_qexpr_t *mq = (kvkit_qexpr_t *)q;
     void *none = NULL;
     __atomic_store_n(&mq->spare_free, plan_free_cb, __ATOMIC_RELAXED);
     if (!__atomic_compare_exchange_n(&mq->spare, &none, p, false, __ATOMIC_ACQ_REL,
@@ -654,7 +655,7 @@ static void phase_text(const qphase_t *ph, size_t i, tbuf_t *t)
     kvkit__qbuf_add(&t->s, &t->len, &t->cap, "\n");
 }
 
-static void order_text(const kvkit_query_t *q, const qplan_t *p, tbuf_t *t)
+static void order_text(const kvkit_qexpr_t *q, const qplan_t *p, tbuf_t *t)
 {
     if (q->order == NULL)
         kvkit__qbuf_add(&t->s, &t->len, &t->cap, "order: as the phases produce them (no order by)\n");
@@ -673,7 +674,7 @@ static void order_text(const kvkit_query_t *q, const qplan_t *p, tbuf_t *t)
                         (unsigned long long)q->limit);
 }
 
-int kvkit_query_explain(const kvkit_query_t *q, char **text, kvkit_error_t *err)
+int kvkit_query_explain(const kvkit_qexpr_t *q, char **text, kvkit_error_t *err)
 {
     if (text != NULL)
         *text = NULL;

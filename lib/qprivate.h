@@ -39,7 +39,7 @@ typedef struct qnode {
     size_t n_kids;
 } qnode_t;
 
-struct kvkit_query {
+struct kvkit_qexpr {
     qnode_t *root;
     char *order;       /* order by FIELD, or NULL */
     bool desc;
@@ -56,10 +56,10 @@ struct kvkit_query {
 };
 
 /* Free the query's spare plan, if any (NULL ok). */
-void kvkit__q_spare_drop(kvkit_query_t *q);
+void kvkit__q_spare_drop(kvkit_qexpr_t *q);
 
 /* Whether the query may read `field` from an index. */
-bool kvkit__q_indexed(const kvkit_query_t *q, const char *field);
+bool kvkit__q_indexed(const kvkit_qexpr_t *q, const char *field);
 /* Make a value node's index form; KVKIT_OK or KVKIT_NOMEM. */
 int kvkit__qval_set(qval_t *v, json_t *json_new, kvkit_error_t *err);
 /* Free a node tree (NULL ok). */
@@ -123,6 +123,7 @@ typedef struct ks {
     struct ks **kids;
     size_t n_kids;
     size_t lead;             /* KS_AND: the kid to seek first */
+    uint64_t mark, tie;      /* KS_OR: kids whose tie is its mark stand at its key */
     qpage_t *page;           /* leaves paged with index_lookup (made on first use) */
     void *icur;              /* KS_EQ: its index cursor, when the backend has them */
     kvkit_index_position_t *hits; /* the cursor's last entries (room for QPAGE) */
@@ -185,17 +186,26 @@ void kvkit__icur_close(kvkit_store_t *s, void *cur); /* NULL ok */
 
 /* Plan the query; KVKIT_INVALID naming what to add when it needs an
  * unbounded sort.  Free with kvkit__qplan_free (also frees pages). */
-int kvkit__qplan(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err);
+int kvkit__qplan(const kvkit_qexpr_t *q, qplan_t **out, kvkit_error_t *err);
 void kvkit__qplan_free(qplan_t *p);
 /* A plan for one run: the query's spare one when no run holds it (a plan
  * depends on the query alone), else a new one; kvkit__qplan_give hands it
  * back when the run is over (its cursors closed), reset for the next run,
  * or frees it when another run gave one back first.  The query is const
  * to its callers; its spare plan is a cache. */
-int kvkit__qplan_take(const kvkit_query_t *q, qplan_t **out, kvkit_error_t *err);
-void kvkit__qplan_give(const kvkit_query_t *q, qplan_t *p);
+int kvkit__qplan_take(const kvkit_qexpr_t *q, qplan_t **out, kvkit_error_t *err);
+void kvkit__qplan_give(const kvkit_qexpr_t *q, qplan_t *p);
 /* Empty a page (its arena is kept for the next fill); free: also the arena. */
 void kvkit__qpage_clear(qpage_t *pg);
 void kvkit__qpage_free(qpage_t *pg);
+
+/*** running (qexec.c) ***/
+
+/* kvkit_query_exec reading in `view` (a view of bucket opened with
+ * kvkit__view_open and kept by the caller, as an iterator keeps one for all
+ * its pages); NULL: the run opens its own. */
+int kvkit__query_exec_view(kvkit_store_t *store, void *view, const char *bucket,
+                           const kvkit_qexpr_t *q, int want_docs, size_t page, const char *cursor,
+                           char **next, kvkit_query_fn fn, void *ctx, kvkit_error_t *err);
 
 #endif /* KVKIT_QPRIVATE_H */

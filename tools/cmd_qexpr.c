@@ -90,7 +90,7 @@ static int print_result(void *ctx, const char *key, size_t key_len, const char *
 }
 
 /* Run the parsed query and print its results, then the next cursor. */
-static int run(cli_t *cli, const qargs_t *a, const char *bucket, kvkit_query_t *q)
+static int run(cli_t *cli, const qargs_t *a, const char *bucket, kvkit_qexpr_t *q)
 {
     int status;
     kvkit_store_t *s = cli_open(cli->store, &status);
@@ -124,7 +124,7 @@ int cmd_query(cli_t *cli, int argc, char **argv)
     const char *text = status == EXIT_OK ? argv[optind + 1] : NULL;
     if (status == EXIT_OK)
         status = cli_check_names("query", bucket, NULL);
-    kvkit_query_t *q = NULL;
+    kvkit_qexpr_t *q = NULL;
     kvkit_error_t err = {0};
     if (status == EXIT_OK && kvkit_query_parse(text, &q, &err) != KVKIT_OK)
         status = cli_error(err.code == KVKIT_INVALID ? EXIT_USAGE : EXIT_BACKEND, "%s", err.text);

@@ -52,7 +52,8 @@ typedef struct kvkit_schema kvkit_schema_t;
 typedef struct kvkit_prop kvkit_prop_t;
 typedef struct kvkit_doc kvkit_doc_t;
 typedef struct kvkit_schema_list kvkit_schema_list_t;
-typedef struct kvkit_query kvkit_query_t;
+typedef struct kvkit_query kvkit_query_t; /* a query's results, iterated */
+typedef struct kvkit_qexpr kvkit_qexpr_t; /* a parsed compound query (kvkit/query.h) */
 
 /*** property kinds and flags ***/
 
@@ -456,6 +457,17 @@ int kvkit_doc_invalids(const kvkit_doc_t *doc, json_t **out, kvkit_error_t *err)
  * On KVKIT_OK *out is the caller's (kvkit_query_destroy). */
 int kvkit_query_index(const kvkit_schema_t *schema, const char *field, const json_t *lo,
                       const json_t *hi, unsigned flags, kvkit_query_t **out, kvkit_error_t *err);
+
+/* Documents (or keys) of the schema's bucket that match the compound query
+ * `expr` (kvkit/query.h, kvkit-query(7)), in its order, as an iterator like
+ * kvkit_query_index.  The query is copied.  Its fields are property names
+ * (or "$key"; another name is KVKIT_INVALID naming it); the schema's indexed
+ * properties are the indexes the plan uses, the others are checked on the
+ * stored documents.  Values are in stored form, except that an enum takes
+ * its values, compared in the order the schema lists them ("starts with" on
+ * an enum is KVKIT_INVALID). */
+int kvkit_query_expr(const kvkit_schema_t *schema, const kvkit_qexpr_t *expr, unsigned flags,
+                     kvkit_query_t **out, kvkit_error_t *err);
 
 /* Every document (key) of the schema's bucket with lo <= key <= hi (NULL
  * bounds are open; both copied). */

@@ -112,7 +112,7 @@ static int collect_q(void *ctx, const char *key, size_t len, const char *value, 
 static void run_query(kvkit_store_t *s, const char *b, const char *text, size_t page, keys_t *out)
 {
     kvkit_error_t err = {0};
-    kvkit_query_t *q = NULL;
+    kvkit_qexpr_t *q = NULL;
     ck_assert_msg(kvkit_query_parse(text, &q, &err) == KVKIT_OK, "%s: %s", text, err.text);
     memset(out, 0, sizeof *out);
     char *cursor = NULL;

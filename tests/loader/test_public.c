@@ -49,6 +49,16 @@ START_TEST(test_kvkit_h_has_backend_types)
 }
 END_TEST
 
+START_TEST(test_query_types_are_distinct)
+{
+    /* a parsed compound query (kvkit/query.h) and a document query's
+     * results are different types: passing one for the other must not
+     * compile (they once shared the name kvkit_query_t) */
+    ck_assert(!__builtin_types_compatible_p(kvkit_qexpr_t *, kvkit_query_t *));
+    ck_assert(__builtin_types_compatible_p(kvkit_qexpr_t, struct kvkit_qexpr));
+}
+END_TEST
+
 START_TEST(test_version_is_configure_version)
 {
     ck_assert_str_eq(KVKIT_VERSION, KVKIT_CONFIGURE_VERSION);
@@ -63,6 +73,7 @@ static Suite *public_suite(void)
     tcase_add_test(tc, test_kvkit_h_hides_plugin_helpers);
     tcase_add_test(tc, test_kvkit_h_has_backend_types);
     tcase_add_test(tc, test_version_is_configure_version);
+    tcase_add_test(tc, test_query_types_are_distinct);
     suite_add_tcase(s, tc);
     return s;
 }

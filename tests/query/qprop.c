@@ -342,7 +342,7 @@ static int key_cmp(const void *a, const void *b)
 }
 
 /* The whole result, page by page when page > 0. */
-static int run_query(kvkit_store_t *s, kvkit_query_t *q, size_t page, got_t *g, kvkit_error_t *err)
+static int run_query(kvkit_store_t *s, kvkit_qexpr_t *q, size_t page, got_t *g, kvkit_error_t *err)
 {
     char *cursor = NULL;
     memset(g, 0, sizeof *g);
@@ -382,7 +382,7 @@ static void check_one(kvkit_store_t *s, const char *backend, int qi)
         qsort(want, (size_t)n_want, sizeof want[0], ord);
 
     kvkit_error_t err = {0};
-    kvkit_query_t *q = NULL;
+    kvkit_qexpr_t *q = NULL;
     static const char *const indexed[] = {"a", "b", "c"};
     ck_assert_msg(kvkit_query_parse(text, &q, &err) == 0, "seed %u: %s: %s", seed, text, err.text);
     ck_assert_int_eq(kvkit_query_set_indexed(q, indexed, 3, &err), 0);

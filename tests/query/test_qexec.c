@@ -52,10 +52,10 @@ static void teardown(void)
     kvkit_store_close(store);
 }
 
-static kvkit_query_t *parse(const char *text)
+static kvkit_qexpr_t *parse(const char *text)
 {
     kvkit_error_t err = {0};
-    kvkit_query_t *q = NULL;
+    kvkit_qexpr_t *q = NULL;
     ck_assert_msg(kvkit_query_parse(text, &q, &err) == KVKIT_OK, "%s: %s", text, err.text);
     return q;
 }
@@ -79,7 +79,7 @@ static int count_fn(void *ctx, const char *key, size_t key_len, const char *valu
 static int run(const char *text, size_t page, const char *cursor, char **next, got_t *g,
                kvkit_error_t *err)
 {
-    kvkit_query_t *q = parse(text);
+    kvkit_qexpr_t *q = parse(text);
     static const char *const ab[] = {"a", "b"};
     ck_assert_int_eq(kvkit_query_set_indexed(q, ab, 2, NULL), KVKIT_OK);
     memset(g, 0, sizeof *g);
@@ -91,7 +91,7 @@ static int run(const char *text, size_t page, const char *cursor, char **next, g
 static char *explain(const char *text, int indexed_ab)
 {
     kvkit_error_t err = {0};
-    kvkit_query_t *q = parse(text);
+    kvkit_qexpr_t *q = parse(text);
     static const char *const ab[] = {"a", "b"};
     if (indexed_ab)
         ck_assert_int_eq(kvkit_query_set_indexed(q, ab, 2, NULL), KVKIT_OK);
@@ -151,7 +151,7 @@ START_TEST(test_kvkit_query_exec_cursor_refused)
     ck_assert_int_eq(run("a = 1 and b = 3", 10, next, NULL, &g, &err), KVKIT_INVALID);
     ck_assert_str_eq(err.text, "query: the cursor belongs to another query or bucket");
     kvkit_error_clear(&err);
-    kvkit_query_t *q = parse("a = 1");
+    kvkit_qexpr_t *q = parse("a = 1");
     static const char *const ab[] = {"a", "b"};
     ck_assert_int_eq(kvkit_query_set_indexed(q, ab, 2, NULL), KVKIT_OK);
     ck_assert_int_eq(kvkit_query_exec(store, "other", q, 0, 0, next, NULL, count_fn, &g, &err),
@@ -227,7 +227,7 @@ START_TEST(test_kvkit_query_exec_arguments)
 {
     kvkit_error_t err = {0};
     got_t g;
-    kvkit_query_t *q = parse("a = 1");
+    kvkit_qexpr_t *q = parse("a = 1");
     char *next = (char *)"x";
     ck_assert_int_eq(kvkit_query_exec(NULL, "b", q, 0, 0, NULL, &next, count_fn, &g, &err),
                      KVKIT_INVALID);
@@ -248,7 +248,7 @@ START_TEST(test_kvkit_query_exec_arguments)
 END_TEST
 
 typedef struct reruns {
-    kvkit_query_t *q;
+    kvkit_qexpr_t *q;
     int n[50];
 } reruns_t;
 
@@ -269,7 +269,7 @@ static void *rerun_thread(void *arg)
  * from the first runs must not outlive the declaration. */
 START_TEST(test_kvkit_query_exec_reruns)
 {
-    kvkit_query_t *q = parse("a = 1 and b = 2 or c = 5");
+    kvkit_qexpr_t *q = parse("a = 1 and b = 2 or c = 5");
     kvkit_error_t err = {0};
     for (int i = 0; i < 3; i++) {
         got_t g = {0};

@@ -14,7 +14,7 @@ static const char *canon(const char *text)
 {
     static char out[1024];
     kvkit_error_t err = {0};
-    kvkit_query_t *q = NULL;
+    kvkit_qexpr_t *q = NULL;
     int rc = kvkit_query_parse(text, &q, &err);
     ck_assert_msg(rc == KVKIT_OK, "%s: %s", text, err.text);
     snprintf(out, sizeof out, "%s", kvkit_query_text(q));
@@ -27,7 +27,7 @@ static const char *error_of(const char *text)
 {
     static kvkit_error_t err;
     kvkit_error_clear(&err);
-    kvkit_query_t *q = (kvkit_query_t *)&err; /* must come back NULL */
+    kvkit_qexpr_t *q = (kvkit_qexpr_t *)&err; /* must come back NULL */
     int rc = kvkit_query_parse(text, &q, &err);
     ck_assert_msg(rc == KVKIT_INVALID, "%s: parsed (rc %d)", text, rc);
     ck_assert_ptr_null(q);
@@ -137,7 +137,7 @@ START_TEST(test_kvkit_query_parse_depth)
     for (int i = 0; i < 99; i++)
         strcat(nots, "not ");
     strcat(nots, "a = 1");
-    kvkit_query_t *q = NULL;
+    kvkit_qexpr_t *q = NULL;
     ck_assert_int_eq(kvkit_query_parse(nots, &q, NULL), KVKIT_OK);
     kvkit_query_free(q);
 }
