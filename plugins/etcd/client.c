@@ -1,6 +1,8 @@
 /* client.c - see client.h. */
 #include "client.h"
 
+#include "../common/secret.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -72,30 +74,6 @@ void ec_client_free(ec_client_t *c)
     pthread_mutex_destroy(&c->lock);
 }
 
-static size_t endpoint_get(ec_client_t *c)
-{
-    pthread_mutex_lock(&c->lock);
-    size_t i = c->current;
-    pthread_mutex_unlock(&c->lock);
-    return i;
-}
-
-void ec_endpoint_set(ec_client_t *c, size_t i)
-{
-    pthread_mutex_lock(&c->lock);
-    c->current = i;
-    pthread_mutex_unlock(&c->lock);
-}
-
-/* Move on from endpoint `failed` (unless another thread already did). */
-static void endpoint_next(ec_client_t *c, size_t failed)
-{
-    pthread_mutex_lock(&c->lock);
-    if (c->current == failed)
-        c->current = (failed + 1) % c->n_endpoints;
-    pthread_mutex_unlock(&c->lock);
-}
-
 /*** the handle pool: one easy handle per concurrent request, reused ***/
 
 static CURL *handle_take(ec_client_t *c)
@@ -130,28 +108,6 @@ static void handle_give(ec_client_t *c, CURL *h)
 
 typedef ec_rbuf_t rbuf_t;
 
-size_t ec_on_data(char *data, size_t size, size_t nmemb, void *vb)
-{
-    rbuf_t *b = vb;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return 0;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return n;
-}
-
 /* libcurl errors that prove the request never reached a server. */
 static bool never_sent(CURLcode cc)
 {
@@ -160,25 +116,11 @@ static bool never_sent(CURLcode cc)
            cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_SSL_CONNECT_ERROR || ec_tls_refused(cc);
 }
 
-bool ec_tls_refused(int cc)
-{
-    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CERTPROBLEM ||
-           cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CRL_BADFILE ||
-           cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_CIPHER;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-}
-
-int64_t ec_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The deadline of the operation this thread is in (0: none). */
@@ -281,25 +223,6 @@ typedef struct call {
     kvkit_error_t last;           /* why the last attempt failed */
 } call_t;
 
-void ec_tls_setup(const ec_client_t *c, void *vh)
-{
-    CURL *h = vh;
-    if (c->cacert)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
-    if (c->cert)
-        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
-    if (c->key)
-        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
-    /* libcurl's defaults, stated: nothing turns verification off */
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-}
-
 static void post_setup(call_t *k, CURL *h, long timeout_ms, const char *body,
                        struct curl_slist *hdrs, rbuf_t *rb)
 {
@@ -325,7 +248,7 @@ static void post_setup(call_t *k, CURL *h, long timeout_ms, const char *body,
  * for a write that may have applied, settle as EC_AMBIGUOUS. */
 static bool try_next(call_t *k, bool maybe_applied, kvkit_error_t *err)
 {
-    endpoint_next(k->c, k->ep); /* dead or cut off: go on (or settle) through another member */
+    ec_endpoint_next(k->c, k->ep); /* dead or cut off: go on (or settle) through another member */
     if (k->kind == EC_WRITE && maybe_applied) {
         *err = k->last;
         k->rc = EC_AMBIGUOUS;
@@ -367,7 +290,7 @@ static bool foreign_answer(call_t *k, long status, const char *text, kvkit_error
     k->rc = kvkit_backend_error(&k->last, KVKIT_BACKEND, k->subject, "\"%s\": %s: HTTP %ld: %.200s",
                                 k->subject, k->url, status, text ? text : "(empty response)");
     if (status >= 500) { /* a proxy's 502/504 may hide a write that went through */
-        endpoint_next(k->c, k->ep);
+        ec_endpoint_next(k->c, k->ep);
         if (k->kind == EC_READ)
             return true;
         k->rc = EC_AMBIGUOUS;
@@ -425,7 +348,7 @@ static bool read_answer(call_t *k, long status, const rbuf_t *rb, json_t **resp,
 static bool attempt(call_t *k, CURL *h, long timeout_ms, const char *path, const char *body,
                     struct curl_slist *hdrs, json_t **resp, kvkit_error_t *err)
 {
-    k->ep = endpoint_get(k->c);
+    k->ep = ec_endpoint_get(k->c);
     snprintf(k->url, sizeof k->url, "%s%s", k->c->endpoints[k->ep], path);
     rbuf_t rb = {0};
     post_setup(k, h, timeout_ms, body, hdrs, &rb);
@@ -500,6 +423,130 @@ static int run(call_t *k, CURL *h, const char *path, const char *body, struct cu
     return exhausted(k, a, late, err);
 }
 
+/*** authentication: tokens ***/
+
+/* Append s as a JSON string (quoted, escaped) to out[*len..cap). */
+static bool json_quote(char *out, size_t cap, size_t *len, const char *s)
+{
+    size_t o = *len;
+    if (o + 1 >= cap)
+        return false;
+    out[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (o + 7 >= cap)
+            return false;
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    if (o + 2 >= cap)
+        return false;
+    out[o++] = '"';
+    out[o] = '\0';
+    *len = o;
+    return true;
+}
+
+/* {"name":USER,"password":PASSWORD} in a buffer the caller wipes: built by
+ * hand so no copy of the password is left unwiped in jansson's memory. */
+static char *auth_body(const ec_client_t *c, size_t *cap)
+{
+    *cap = 6 * (strlen(c->user) + strlen(c->password)) + 64;
+    char *b = malloc(*cap);
+    size_t len = 0;
+    if (b == NULL)
+        return NULL;
+    len = (size_t)snprintf(b, *cap, "{\"name\":");
+    bool ok = json_quote(b, *cap, &len, c->user);
+    if (ok && len + 12 < *cap) {
+        memcpy(b + len, ",\"password\":", 12);
+        len += 12;
+    }
+    ok = ok && json_quote(b, *cap, &len, c->password) && len + 2 < *cap;
+    if (ok) {
+        b[len++] = '}';
+        b[len] = '\0';
+    } else {
+        kvsecret_wipe(b, *cap);
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* POST /v3/auth/authenticate: a new token (malloc'd) or the refusal. */
+static int authenticate(ec_client_t *c, int64_t deadline, char **token, kvkit_error_t *err)
+{
+    size_t cap;
+    char *body = auth_body(c, &cap);
+    if (body == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, c->user, "out of memory");
+    json_t *resp = NULL;
+    int rc =
+        ec_post(c, "/v3/auth/authenticate", body, EC_READ, false, deadline, &resp, c->user, err);
+    kvsecret_wipe(body, cap);
+    free(body);
+    if (rc != KVKIT_OK)
+        return rc;
+    const char *t = json_string_value(json_object_get(resp, "token"));
+    if (t == NULL || *t == '\0')
+        rc = kvkit_backend_error(err, KVKIT_BACKEND, c->user,
+                                 "user \"%s\": authenticated at %s, but the answer holds no token",
+                                 c->user, c->endpoints[0]);
+    else if ((*token = strdup(t)) == NULL)
+        rc = kvkit_backend_error(err, KVKIT_NOMEM, c->user, "out of memory");
+    json_decref(resp); /* the token is not wiped from jansson's copy: it expires */
+    return rc;
+}
+
+/* A copy of the current token (authenticating first when there is none)
+ * and its generation; the caller frees it with ec_wipe_free. */
+static int token_get(ec_client_t *c, int64_t deadline, char **token, unsigned *gen,
+                     kvkit_error_t *err)
+{
+    *token = NULL;
+    pthread_mutex_lock(&c->lock);
+    bool have = c->token != NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (!have) {
+        char *fresh = NULL;
+        int rc = authenticate(c, deadline, &fresh, err);
+        if (rc != KVKIT_OK)
+            return rc;
+        pthread_mutex_lock(&c->lock);
+        if (c->token == NULL) {
+            c->token = fresh;
+            c->token_gen++;
+            fresh = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+        ec_wipe_free(fresh); /* another thread was first */
+    }
+    pthread_mutex_lock(&c->lock);
+    *token = c->token ? strdup(c->token) : NULL;
+    *gen = c->token_gen;
+    pthread_mutex_unlock(&c->lock);
+    if (*token == NULL)
+        return kvkit_backend_error(err, KVKIT_NOMEM, c->user, "out of memory");
+    return KVKIT_OK;
+}
+
+/* Forget the token of generation gen (unless a newer one replaced it). */
+static void token_drop(ec_client_t *c, unsigned gen)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->token_gen == gen) {
+        ec_wipe_free(c->token);
+        c->token = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* Content type, no "Expect: 100-continue", ask members without a leader to
  * say so at once (gRPC metadata hasleader, which the gateway forwards), and
  * the token when there is one. */
@@ -561,7 +608,7 @@ int ec_post(ec_client_t *c, const char *path, const char *body, ec_kind_t kind, 
     for (int pass = 0; rc == KVKIT_OK; pass++) {
         char *token = NULL;
         unsigned gen = 0;
-        if (auth && c->user && (rc = ec_token(c, deadline, &token, &gen, &e)) != KVKIT_OK)
+        if (auth && c->user && (rc = token_get(c, deadline, &token, &gen, &e)) != KVKIT_OK)
             break;
         call_t k = {.c = c, .kind = kind, .subject = subject, .deadline = deadline, .rc = KVKIT_IO};
         rc = post_once(&k, path, body, token, resp, &e);
@@ -569,7 +616,7 @@ int ec_post(ec_client_t *c, const char *path, const char *body, ec_kind_t kind, 
         if (!k.stale_token || pass > 0)
             break;
         /* expired or revoked: authenticate again, once */
-        ec_token_drop(c, gen);
+        token_drop(c, gen);
         memset(&e, 0, sizeof e);
         rc = KVKIT_OK;
     }
@@ -592,97 +639,27 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
     return rc;
 }
 
-/*** base64 (standard alphabet, padded) and lenient JSON ***/
+/*** open: probes, then authentication ***/
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-json_t *ec_b64(const void *vp, size_t n)
+int ec_client_connect(ec_client_t *c, kvkit_error_t *err)
 {
-    const unsigned char *p = vp;
-    size_t out_len = 4 * ((n + 2) / 3);
-    char *s = malloc(out_len + 1);
-    if (s == NULL)
-        return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        s[o++] = b64chars[v >> 18];
-        s[o++] = b64chars[(v >> 12) & 63];
-        s[o++] = b64chars[(v >> 6) & 63];
-        s[o++] = b64chars[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        s[o++] = b64chars[v >> 18];
-        s[o++] = b64chars[(v >> 12) & 63];
-        s[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        s[o++] = '=';
-    }
-    json_t *j = json_stringn_nocheck(s, o);
-    free(s);
-    return j;
-}
-
-static int b64val(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+' || ch == '-')
-        return 62;
-    if (ch == '/' || ch == '_')
-        return 63;
-    return -1;
-}
-
-bool ec_get_bytes(const json_t *obj, const char *name, unsigned char **out, size_t *out_len)
-{
-    const json_t *v = json_object_get(obj, name);
-    const char *s = json_is_string(v) ? json_string_value(v) : "";
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    if (v != NULL && !json_is_string(v) && !json_is_null(v))
-        return false;
-    unsigned char *p = malloc(n / 4 * 3 + 4);
-    if (p == NULL)
-        return false;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '=')
-            break;
-        int d = b64val((unsigned char)s[i]);
-        if (d < 0) {
-            free(p);
-            return false;
-        }
-        acc = acc << 6 | (uint32_t)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            p[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    p[o] = '\0';
-    *out = p;
-    *out_len = o;
-    return true;
-}
-
-int64_t ec_get_int(const json_t *obj, const char *name)
-{
-    const json_t *v = json_object_get(obj, name);
-    if (json_is_integer(v))
-        return (int64_t)json_integer_value(v);
-    if (json_is_string(v))
-        return (int64_t)strtoll(json_string_value(v), NULL, 10);
-    return 0;
-}
-
-bool ec_get_bool(const json_t *obj, const char *name)
-{
-    return json_is_true(json_object_get(obj, name));
+    kvkit_error_t why = {0};
+    bool tls = false;
+    long i = ec_probe(c, c->probe_ms, &why, &tls);
+    if (i >= 0)
+        ec_endpoint_set(c, (size_t)i);
+    else if (why.code == KVKIT_NOMEM || tls)
+        return kvkit_backend_error(err, why.code, why.subject, "%s", why.text);
+    if (c->user == NULL || i < 0)
+        return KVKIT_OK; /* nobody answered: the first operation tries in turn */
+    char *token = NULL;
+    unsigned gen;
+    kvkit_error_t aerr = {0};
+    int rc = token_get(c, ec_now_ms() + c->deadline_ms, &token, &gen, &aerr);
+    ec_wipe_free(token);
+    if (rc == KVKIT_IO || rc == KVKIT_TIMEOUT)
+        return KVKIT_OK; /* a network failure: authenticate on first use */
+    if (rc != KVKIT_OK)
+        return kvkit_backend_error(err, rc, aerr.subject, "%s", aerr.text);
+    return KVKIT_OK;
 }

@@ -1,8 +1,12 @@
 /*
- * client.h - a small etcd v3 JSON-gateway client for the etcd backend:
- * endpoint list with failover, a pool of keep-alive libcurl handles,
- * base64, lenient response parsing and gRPC error mapping.
- * Internal to plugins/etcd; not part of libkvkit.
+ * client.h - a small etcd v3 JSON-gateway client for the etcd backend,
+ * internal to plugins/etcd (not part of libkvkit), in layers that only
+ * call downwards:
+ *   client.c   requests: endpoint failover, a pool of keep-alive libcurl
+ *              handles, deadlines, tokens, gRPC error mapping; open
+ *   session.c  concurrent probes of every endpoint, the circuit breaker
+ *   wire.c     the current endpoint, TLS options, response buffers, clock
+ *   codec.c    base64 and lenient response parsing
  */
 #ifndef KVKIT_ETCD_CLIENT_H
 #define KVKIT_ETCD_CLIENT_H
@@ -93,7 +97,20 @@ int64_t ec_now_ms(void);
 int64_t ec_op_begin(const ec_client_t *c);
 void ec_op_end(int64_t saved);
 
-/*** shared by client.c and session.c ***/
+/*** session.c: probes and the circuit breaker ***/
+
+/* Probe every endpoint at once (POST /v3/maintenance/status) for at most
+ * timeout_ms: the index of the first that answers with a leader, or -1 and
+ * why (KVKIT_IO: refused or TLS failed, KVKIT_TIMEOUT: silent); *tls: a TLS
+ * refusal is among the failures. */
+long ec_probe(ec_client_t *c, long timeout_ms, kvkit_error_t *why, bool *tls);
+
+/* The circuit breaker: fail at once (after one probe) while it is open. */
+int ec_breaker_check(ec_client_t *c, int64_t deadline, const char *subject, kvkit_error_t *err);
+void ec_breaker_trip(ec_client_t *c, const kvkit_error_t *why);
+void ec_breaker_clear(ec_client_t *c);
+
+/*** wire.c ***/
 
 /* A response body being read (libcurl write callback ec_on_data). */
 typedef struct ec_rbuf {
@@ -102,8 +119,11 @@ typedef struct ec_rbuf {
     bool failed;
 } ec_rbuf_t;
 size_t ec_on_data(char *data, size_t size, size_t nmemb, void *rbuf);
-/* Make endpoint i the current one. */
+/* The current endpoint; make endpoint i the current one; move on from
+ * endpoint `failed` (unless another thread already did). */
+size_t ec_endpoint_get(ec_client_t *c);
 void ec_endpoint_set(ec_client_t *c, size_t i);
+void ec_endpoint_next(ec_client_t *c, size_t failed);
 
 /* TLS options on a libcurl easy handle (CA, client certificate and key,
  * verification on, http/https only). */
@@ -113,18 +133,7 @@ bool ec_tls_refused(int curl_code);
 /* Wipe a NUL-terminated secret, then free it (NULL: nothing). */
 void ec_wipe_free(char *s);
 
-/* A copy of the current token (authenticating first when there is none)
- * and its generation; the caller frees it with ec_wipe_free. */
-int ec_token(ec_client_t *c, int64_t deadline, char **token, unsigned *gen, kvkit_error_t *err);
-/* Forget the token of generation gen (unless a newer one replaced it). */
-void ec_token_drop(ec_client_t *c, unsigned gen);
-
-/* The circuit breaker: fail at once (after one probe) while it is open. */
-int ec_breaker_check(ec_client_t *c, int64_t deadline, const char *subject, kvkit_error_t *err);
-void ec_breaker_trip(ec_client_t *c, const kvkit_error_t *why);
-void ec_breaker_clear(ec_client_t *c);
-
-/*** base64 and lenient JSON ***/
+/*** codec.c: base64 and lenient JSON ***/
 
 /* New JSON string holding base64(p[0..n)); NULL when out of memory. */
 json_t *ec_b64(const void *p, size_t n);

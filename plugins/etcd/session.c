@@ -1,22 +1,11 @@
 /* session.c - see client.h: probing the endpoints at once (at open and
- * while the circuit breaker is open), authentication tokens, and the
- * breaker itself. */
+ * while the circuit breaker is open) and the breaker itself. */
 #include "client.h"
-
-#include "../common/secret.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void ec_wipe_free(char *s)
-{
-    if (s) {
-        kvsecret_wipe(s, strlen(s));
-        free(s);
-    }
-}
 
 /*** probes: POST /v3/maintenance/status to every endpoint at once ***/
 
@@ -109,10 +98,7 @@ static long probe_wait(CURLM *m, probe_t *p)
     return -1;
 }
 
-/* Probe every endpoint at once for at most timeout_ms: the index of the
- * first that answers with a leader, or -1 and why (KVKIT_IO: refused or
- * TLS failed, KVKIT_TIMEOUT: silent). */
-static long probe_all(ec_client_t *c, long timeout_ms, kvkit_error_t *why, bool *tls_seen)
+long ec_probe(ec_client_t *c, long timeout_ms, kvkit_error_t *why, bool *tls_seen)
 {
     size_t n = c->n_endpoints;
     probe_t *p = calloc(n, sizeof *p);
@@ -141,126 +127,6 @@ static long probe_all(ec_client_t *c, long timeout_ms, kvkit_error_t *why, bool 
     curl_slist_free_all(hdrs ? hdrs : h1);
     free(p);
     return found;
-}
-
-/*** authentication ***/
-
-/* Append s as a JSON string (quoted, escaped) to out[*len..cap). */
-static bool json_quote(char *out, size_t cap, size_t *len, const char *s)
-{
-    size_t o = *len;
-    if (o + 1 >= cap)
-        return false;
-    out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (o + 7 >= cap)
-            return false;
-        if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
-        } else if (*p < 0x20) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    if (o + 2 >= cap)
-        return false;
-    out[o++] = '"';
-    out[o] = '\0';
-    *len = o;
-    return true;
-}
-
-/* {"name":USER,"password":PASSWORD} in a buffer the caller wipes: built by
- * hand so no copy of the password is left unwiped in jansson's memory. */
-static char *auth_body(const ec_client_t *c, size_t *cap)
-{
-    *cap = 6 * (strlen(c->user) + strlen(c->password)) + 64;
-    char *b = malloc(*cap);
-    size_t len = 0;
-    if (b == NULL)
-        return NULL;
-    len = (size_t)snprintf(b, *cap, "{\"name\":");
-    bool ok = json_quote(b, *cap, &len, c->user);
-    if (ok && len + 12 < *cap) {
-        memcpy(b + len, ",\"password\":", 12);
-        len += 12;
-    }
-    ok = ok && json_quote(b, *cap, &len, c->password) && len + 2 < *cap;
-    if (ok) {
-        b[len++] = '}';
-        b[len] = '\0';
-    } else {
-        kvsecret_wipe(b, *cap);
-        free(b);
-        b = NULL;
-    }
-    return b;
-}
-
-/* POST /v3/auth/authenticate: a new token (malloc'd) or the refusal. */
-static int authenticate(ec_client_t *c, int64_t deadline, char **token, kvkit_error_t *err)
-{
-    size_t cap;
-    char *body = auth_body(c, &cap);
-    if (body == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, c->user, "out of memory");
-    json_t *resp = NULL;
-    int rc =
-        ec_post(c, "/v3/auth/authenticate", body, EC_READ, false, deadline, &resp, c->user, err);
-    kvsecret_wipe(body, cap);
-    free(body);
-    if (rc != KVKIT_OK)
-        return rc;
-    const char *t = json_string_value(json_object_get(resp, "token"));
-    if (t == NULL || *t == '\0')
-        rc = kvkit_backend_error(err, KVKIT_BACKEND, c->user,
-                                 "user \"%s\": authenticated at %s, but the answer holds no token",
-                                 c->user, c->endpoints[0]);
-    else if ((*token = strdup(t)) == NULL)
-        rc = kvkit_backend_error(err, KVKIT_NOMEM, c->user, "out of memory");
-    json_decref(resp); /* the token is not wiped from jansson's copy: it expires */
-    return rc;
-}
-
-int ec_token(ec_client_t *c, int64_t deadline, char **token, unsigned *gen, kvkit_error_t *err)
-{
-    *token = NULL;
-    pthread_mutex_lock(&c->lock);
-    bool have = c->token != NULL;
-    pthread_mutex_unlock(&c->lock);
-    if (!have) {
-        char *fresh = NULL;
-        int rc = authenticate(c, deadline, &fresh, err);
-        if (rc != KVKIT_OK)
-            return rc;
-        pthread_mutex_lock(&c->lock);
-        if (c->token == NULL) {
-            c->token = fresh;
-            c->token_gen++;
-            fresh = NULL;
-        }
-        pthread_mutex_unlock(&c->lock);
-        ec_wipe_free(fresh); /* another thread was first */
-    }
-    pthread_mutex_lock(&c->lock);
-    *token = c->token ? strdup(c->token) : NULL;
-    *gen = c->token_gen;
-    pthread_mutex_unlock(&c->lock);
-    if (*token == NULL)
-        return kvkit_backend_error(err, KVKIT_NOMEM, c->user, "out of memory");
-    return KVKIT_OK;
-}
-
-void ec_token_drop(ec_client_t *c, unsigned gen)
-{
-    pthread_mutex_lock(&c->lock);
-    if (c->token_gen == gen) {
-        ec_wipe_free(c->token);
-        c->token = NULL;
-    }
-    pthread_mutex_unlock(&c->lock);
 }
 
 /*** the circuit breaker ***/
@@ -292,7 +158,7 @@ int ec_breaker_check(ec_client_t *c, int64_t deadline, const char *subject, kvki
     long t = left < c->probe_ms ? (long)left : c->probe_ms;
     kvkit_error_t pwhy = {0};
     bool tls = false;
-    long i = t > 0 ? probe_all(c, t, &pwhy, &tls) : -1;
+    long i = t > 0 ? ec_probe(c, t, &pwhy, &tls) : -1;
     if (i >= 0) {
         ec_endpoint_set(c, (size_t)i);
         ec_breaker_clear(c);
@@ -302,29 +168,4 @@ int ec_breaker_check(ec_client_t *c, int64_t deadline, const char *subject, kvki
                                "\"%s\": not sent: every endpoint failed lately and none answers "
                                "a probe yet (circuit breaker open; probe: %s); the failure: %s",
                                subject, t > 0 ? pwhy.text : "no time left", why.text);
-}
-
-/*** open ***/
-
-int ec_client_connect(ec_client_t *c, kvkit_error_t *err)
-{
-    kvkit_error_t why = {0};
-    bool tls = false;
-    long i = probe_all(c, c->probe_ms, &why, &tls);
-    if (i >= 0)
-        ec_endpoint_set(c, (size_t)i);
-    else if (why.code == KVKIT_NOMEM || tls)
-        return kvkit_backend_error(err, why.code, why.subject, "%s", why.text);
-    if (c->user == NULL || i < 0)
-        return KVKIT_OK; /* nobody answered: the first operation tries in turn */
-    char *token = NULL;
-    unsigned gen;
-    kvkit_error_t aerr = {0};
-    int rc = ec_token(c, ec_now_ms() + c->deadline_ms, &token, &gen, &aerr);
-    ec_wipe_free(token);
-    if (rc == KVKIT_IO || rc == KVKIT_TIMEOUT)
-        return KVKIT_OK; /* a network failure: authenticate on first use */
-    if (rc != KVKIT_OK)
-        return kvkit_backend_error(err, rc, aerr.subject, "%s", aerr.text);
-    return KVKIT_OK;
 }

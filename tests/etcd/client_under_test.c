@@ -2,6 +2,8 @@
  * exports only the backend operations). */
 #include "client.c"
 #include "session.c"
+#include "wire.c"
+#include "codec.c"
 
 /* map_grpc is static: reach it from test_client.c */
 int ec_test_map_grpc(int64_t code, const char *msg, const char *url, const char *subject,
