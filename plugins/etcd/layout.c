@@ -305,9 +305,8 @@ int et_wr_ops(const etcd_t *e, wr_t *w, const unsigned char *nonce, json_t *ops,
     size_t mlen = 0;
     unsigned char *manifest = kvl_manifest_build(head, sizeof head, w->entries, n_new, &mlen);
     wr_ops_t x = {e, w, ops, {0}};
-    int rc = manifest == NULL
-                 ? KVKIT_NOMEM
-                 : kvl_manifest_diff(old, n_old, w->entries, n_new, emit_index, &x);
+    int rc = manifest == NULL ? KVKIT_NOMEM
+                              : kvl_manifest_diff(old, n_old, w->entries, n_new, emit_index, &x);
     et_key_doclike(&x.k, e, 'd', w->bucket, w->key, w->key_len);
     if (rc == KVKIT_OK)
         rc = w->value ? op_put(ops, &x.k, w->value, w->value_len) : op_del(ops, &x.k);
