@@ -237,7 +237,8 @@ static int leaf_cursor_fetch(qrun_t *r, ks_t *ks, const char *k, size_t klen)
     const char *field = ks->pred->field;
     int rc;
     if (ks->icur == NULL) {
-        if ((ks->hits = kvkit__malloc(QPAGE * sizeof *ks->hits)) == NULL)
+        /* kept with the plan between runs (freed with it) */
+        if (ks->hits == NULL && (ks->hits = kvkit__malloc(QPAGE * sizeof *ks->hits)) == NULL)
             return nomem(r);
         if ((rc = kvkit__icur_open(r->s, r->view, r->bucket, field, v, v, &ks->icur, r->err)) !=
             KVKIT_OK)
