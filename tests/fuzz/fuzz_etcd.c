@@ -76,7 +76,7 @@ int ec_call(ec_client_t *c, const char *path, json_t *req, ec_kind_t kind, json_
         rc = kvkit_backend_error(err, KVKIT_BACKEND, subject, "\"%s\": %s: HTTP %ld", subject,
                                  path, status);
     else
-        rc = map_grpc(code, msg, path, subject, err);
+        rc = map_grpc(code, msg, path, subject, c->user, err);
     json_decref(j);
     if ((code == 14 || code == 4) && msg != NULL && kind == EC_WRITE)
         return EC_AMBIGUOUS;
@@ -88,7 +88,7 @@ static int status_ok(int rc)
     return rc == KVKIT_OK || rc == KVKIT_NOTFOUND || rc == KVKIT_IO || rc == KVKIT_BACKEND ||
            rc == KVKIT_CONFLICT || rc == KVKIT_INVALID || rc == KVKIT_TIMEOUT ||
            rc == KVKIT_NOT_SUPPORTED || rc == KVKIT_TOO_LARGE || rc == KVKIT_OUTCOME_UNKNOWN ||
-           rc == KVKIT_CORRUPT || rc == KVKIT_NOMEM;
+           rc == KVKIT_CORRUPT || rc == KVKIT_NOMEM || rc == KVKIT_AUTH || rc == KVKIT_PERMISSION;
 }
 
 typedef struct range {
