@@ -88,6 +88,24 @@ static int query_new(const kvkit_schema_t *s, unsigned flags, kvkit_query_t **ou
     return KVKIT_OK;
 }
 
+/* Hand over q, whose iterator was just made (NULL: out of memory), or free
+ * it: argument errors the store found surface now, not at the end. */
+static int query_start(kvkit_query_t *q, const char *subject, kvkit_query_t **out,
+                       kvkit_error_t *err)
+{
+    int rc;
+    if (q->it == NULL) {
+        kvkit__free(q);
+        return kvkit__error(err, KVKIT_NOMEM, subject, "out of memory creating a query");
+    }
+    if (!kvkit_iter_valid(q->it) && (rc = kvkit_iter_status(q->it, err)) != KVKIT_OK) {
+        kvkit_query_destroy(q);
+        return rc;
+    }
+    *out = q;
+    return KVKIT_OK;
+}
+
 int kvkit_query_index(const kvkit_schema_t *s, const char *field, const json_t *lo,
                       const json_t *hi, unsigned flags, kvkit_query_t **out, kvkit_error_t *err)
 {
@@ -99,24 +117,11 @@ int kvkit_query_index(const kvkit_schema_t *s, const char *field, const json_t *
     if (rc != KVKIT_OK)
         return rc;
     kvkit_query_t *q = NULL;
-    if ((rc = query_new(s, flags, &q, err)) == KVKIT_OK) {
+    if ((rc = query_new(s, flags, &q, err)) == KVKIT_OK) /* the iterator copies the bounds */
         q->it = kvkit_store_index_iter(s->store, s->bucket, field, clo, chi, !q->keys);
-        if (q->it == NULL) {
-            kvkit__free(q);
-            rc = kvkit__error(err, KVKIT_NOMEM, field, "out of memory creating a query");
-        }
-    }
     json_decref(clo);
     json_decref(chi);
-    if (rc != KVKIT_OK)
-        return rc;
-    /* argument errors found by the store surface now, not at the end */
-    if (!kvkit_iter_valid(q->it) && (rc = kvkit_iter_status(q->it, err)) != KVKIT_OK) {
-        kvkit_query_destroy(q);
-        return rc;
-    }
-    *out = q;
-    return KVKIT_OK;
+    return rc == KVKIT_OK ? query_start(q, field, out, err) : rc;
 }
 
 int kvkit_query_all(const kvkit_schema_t *s, const char *lo, const char *hi, unsigned flags,
@@ -133,16 +138,7 @@ int kvkit_query_all(const kvkit_schema_t *s, const char *lo, const char *hi, uns
     if (rc != KVKIT_OK)
         return rc;
     q->it = kvkit_store_keys_iter(s->store, s->bucket, lo, hi, !q->keys);
-    if (q->it == NULL) {
-        kvkit__free(q);
-        return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory creating a query");
-    }
-    if (!kvkit_iter_valid(q->it) && (rc = kvkit_iter_status(q->it, err)) != KVKIT_OK) {
-        kvkit_query_destroy(q);
-        return rc;
-    }
-    *out = q;
-    return KVKIT_OK;
+    return query_start(q, s->name, out, err);
 }
 
 int kvkit_query_expr(const kvkit_schema_t *s, const kvkit_qexpr_t *expr, unsigned flags,
@@ -160,18 +156,9 @@ int kvkit_query_expr(const kvkit_schema_t *s, const kvkit_qexpr_t *expr, unsigne
         kvkit_query_free(own);
     if (rc != KVKIT_OK)
         return rc;
-    /* the iterator owns the copy */
+    /* the iterator owns the copy (and frees it when it cannot be made) */
     q->it = kvkit__store_query_iter(s->store, s->bucket, own, own, !q->keys);
-    if (q->it == NULL) {
-        kvkit__free(q);
-        return kvkit__error(err, KVKIT_NOMEM, s->name, "out of memory creating a query");
-    }
-    if (!kvkit_iter_valid(q->it) && (rc = kvkit_iter_status(q->it, err)) != KVKIT_OK) {
-        kvkit_query_destroy(q);
-        return rc;
-    }
-    *out = q;
-    return KVKIT_OK;
+    return query_start(q, s->name, out, err);
 }
 
 int kvkit_query_valid(const kvkit_query_t *q)

@@ -151,9 +151,8 @@ int kvkit__icur_next(kvkit_store_t *s, void *cur, const char *field,
                      const kvkit_index_position_t *at, kvkit_index_position_t *hits, size_t max,
                      size_t *n, kvkit_error_t *err)
 {
-    kvkit_error_t berr; /* cleared by hand: zeroing all of it costs more than a step */
-    berr.code = KVKIT_OK;
-    berr.subject[0] = berr.text[0] = '\0';
+    kvkit_error_t berr; /* not zeroed whole: that costs more than a step */
+    kvkit__error_init(&berr);
     *n = 0;
     kvkit__store_enter(s);
     int rc = s->backend->ops.index_cursor_next(cur, at, hits, max, n, &berr);
