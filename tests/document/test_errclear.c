@@ -9,6 +9,8 @@
  */
 #include "helpers.h"
 
+#include <kvkit/query.h>
+
 #include <stdlib.h>
 
 /* The report every call of a test shares. */
@@ -422,7 +424,8 @@ END_TEST
 
 /*** queries ***/
 
-START_TEST(test_errclear_queries)
+/* Posts p0, p1, p2 by ann, titled "T". */
+static void save_posts(void)
 {
     save_user("ann", "Ann");
     for (int k = 0; k < 3; k++) {
@@ -436,6 +439,11 @@ START_TEST(test_errclear_queries)
         CLEAN(kvkit_doc_save(d, &err));
         kvkit_doc_destroy(d);
     }
+}
+
+START_TEST(test_errclear_queries)
+{
+    save_posts();
     json_t *t = json_string("T"), *none = json_string("none");
     int n;
     for (unsigned flags = 0; flags <= KVKIT_QUERY_KEYS; flags += KVKIT_QUERY_KEYS) {
@@ -486,6 +494,58 @@ START_TEST(test_errclear_queries)
 }
 END_TEST
 
+/* Compound queries run to their end, where the backend's index cursors
+ * answer "no more" (NOTFOUND): on the document layer and the store's
+ * iterator, keys and documents, and with an enum value converted. */
+START_TEST(test_errclear_compound_queries)
+{
+    static const struct {
+        const char *text;
+        int n;
+    } cases[] = {{"title = \"T\" and author = \"ann\"", 3}, /* a zigzag join */
+                 {"title = \"none\" or author = \"ann\"", 3}, /* a merge */
+                 {"title starts with \"T\" order by title limit 2", 2},
+                 {"$key >= \"p1\" and not title = \"none\"", 2}};
+    save_posts();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kvkit_qexpr_t *x;
+        CLEAN(kvkit_query_parse(cases[i].text, &x, &err));
+        for (unsigned flags = 0; flags <= KVKIT_QUERY_KEYS; flags += KVKIT_QUERY_KEYS) {
+            kvkit_query_t *q;
+            int n = 0;
+            CLEAN(kvkit_query_expr(post, x, flags, &q, &err));
+            for (; kvkit_query_valid(q); kvkit_query_next(q), n++)
+                ck_assert_ptr_nonnull(flags ? kvkit_query_key(q) : (void *)kvkit_query_doc(q));
+            ck_assert_msg(n == cases[i].n, "%s: %d results", cases[i].text, n);
+            CLEAN(kvkit_query_status(q, &err));
+            kvkit_query_destroy(q);
+            kvkit_iter_t *it = kvkit_store_query_iter(store, kvkit_schema_bucket(post), x, !flags);
+            for (n = 0; kvkit_iter_valid(it); kvkit_iter_next(it))
+                n++;
+            ck_assert_msg(n == cases[i].n, "%s: %d results from the iterator", cases[i].text, n);
+            CLEAN(kvkit_iter_status(it, &err));
+            kvkit_iter_destroy(it);
+        }
+        kvkit_query_free(x);
+    }
+    kvkit_doc_t *d;
+    CLEAN(kvkit_doc_new(note, "n1", &d, &err));
+    CLEAN(kvkit_doc_attr_set_string(d, "color", "green", &err));
+    CLEAN(kvkit_doc_save(d, &err));
+    kvkit_doc_destroy(d);
+    kvkit_qexpr_t *x;
+    kvkit_query_t *q;
+    CLEAN(kvkit_query_parse("color = \"green\"", &x, &err));
+    CLEAN(kvkit_query_expr(note, x, 0, &q, &err));
+    ck_assert_int_eq(kvkit_query_valid(q), 1);
+    ck_assert_str_eq(kvkit_query_key(q), "n1");
+    kvkit_query_next(q);
+    CLEAN(kvkit_query_status(q, &err));
+    kvkit_query_destroy(q);
+    kvkit_query_free(x);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("errclear");
@@ -495,6 +555,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_errclear_schemas);
     tcase_add_test(tc, test_errclear_documents);
     tcase_add_test(tc, test_errclear_queries);
+    tcase_add_test(tc, test_errclear_compound_queries);
     suite_add_tcase(s, tc);
     return s;
 }
